@@ -1,0 +1,80 @@
+/**
+ * Every error a user (or a model) can cause is a SquintError: a stable `code` that programs can switch on,
+ * a message that says what went wrong, and a `hint` that says what to do about it. Transports (MCP, HTTP,
+ * CLI) print `message` and `hint`, never a stack trace.
+ */
+export type SquintErrorCode =
+  | "INVALID_ARGUMENT"
+  | "INVALID_CONFIG"
+  | "NOT_QWEN3_VL"
+  | "NOT_FOUND"
+  | "IMAGE_DECODE_FAILED"
+  | "IMAGE_TOO_LARGE"
+  | "IMAGE_UNSUPPORTED"
+  | "IMAGE_TOO_SMALL"
+  | "PATH_NOT_ALLOWED"
+  | "URL_NOT_ALLOWED"
+  | "DOWNLOAD_FAILED"
+  | "TOKENIZER_FAILED"
+  | "TEMPLATE_FAILED"
+  | "TOOL_FAILED"
+  | "TOOL_TIMEOUT"
+  | "UNKNOWN_TOOL"
+  | "BACKEND_FAILED"
+  | "MODEL_LOAD_FAILED"
+  | "OUT_OF_MEMORY_BUDGET"
+  | "BUDGET_EXCEEDED"
+  | "ABORTED"
+  | "UNAUTHORIZED"
+  | "INTERNAL";
+
+export interface SquintErrorOptions {
+  /** What the caller can do about it, in one sentence. */
+  hint?: string;
+  /** Machine-readable facts about the failure (never secrets, never base64 payloads). */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class SquintError extends Error {
+  readonly code: SquintErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: SquintErrorCode, message: string, options: SquintErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SquintError";
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  /** The shape transports put on the wire. */
+  toJSON(): { code: SquintErrorCode; message: string; hint?: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
+}
+
+export function isSquintError(value: unknown): value is SquintError {
+  return value instanceof SquintError;
+}
+
+/** Turns anything thrown into a SquintError, keeping a SquintError as it is. */
+export function toSquintError(value: unknown, fallbackCode: SquintErrorCode = "INTERNAL"): SquintError {
+  if (value instanceof SquintError) return value;
+  if (value instanceof Error && value.name === "AbortError") {
+    return new SquintError("ABORTED", "The operation was aborted.", { cause: value });
+  }
+  const message = value instanceof Error ? value.message : String(value);
+  return new SquintError(fallbackCode, message, { cause: value });
+}
+
+/** One line for a terminal or a tool result: message, then the hint. */
+export function formatError(error: SquintError): string {
+  return error.hint ? `${error.message} (${error.code}) — ${error.hint}` : `${error.message} (${error.code})`;
+}
