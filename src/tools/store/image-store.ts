@@ -1,0 +1,414 @@
+import { createHash } from "node:crypto";
+import sharp from "sharp";
+import { SquintError } from "../../errors.js";
+import { decodeImage } from "../../model/image-decode.js";
+import type { RawImage } from "../../model/vision.js";
+import { type Affine, compose, identity, type Size } from "../geometry.js";
+import { type ImageLimits, resolveLimits } from "./limits.js";
+import { formatName, looksTruncated, type SniffedFormat, sniffFormat } from "./sniff.js";
+
+/**
+ * The image store: every image a run touches, decoded once into RGB pixels and given an id, with its lineage.
+ *
+ * An original enters as bytes (`ingest`): it is sniffed, its header checked against the limits, decoded once
+ * (EXIF orientation applied, first frame, 8-bit sRGB) and deduplicated by content hash, so the same file sent
+ * twice is the same id. A derived image (zoom, crop, rotation, …) enters as pixels (`derive`) together with the
+ * affine transform from its pixels to its parent's; the store composes these, so any box on any image maps to
+ * its original's pixels.
+ *
+ * Memory: the store keeps decoded pixels up to `maxStoreBytes` and evicts least-recently-used pixels beyond
+ * that. Originals are pinned from `ingest` until `release` (each ingest of the same bytes adds one pin), so the
+ * image a user gave never disappears under a run that still refers to it; derived images are never pinned
+ * (they can be recomputed from the original by calling the tool again). Eviction drops pixels only: the
+ * record (size, lineage, transforms) stays, so boxes on an evicted crop still map to the original. Records
+ * beyond `maxRecords` whose pixels are gone are forgotten, oldest first.
+ */
+
+export type ImageOperation = "original" | "zoom" | "crop" | "rotate" | "enhance" | "annotate" | (string & {});
+
+export interface StoredImage {
+  readonly id: string;
+  readonly width: number;
+  readonly height: number;
+  /** Input format of an original ("JPEG", "PNG", …); "raw" for derived images. */
+  readonly format: string;
+  /** Where an original came from (a path, a URL, "data URI", "buffer"); never the bytes themselves. */
+  readonly source: string;
+  readonly operation: ImageOperation;
+  /** What this image shows, when a tool was told (the zoom tool's `label`). */
+  readonly label?: string;
+  readonly parentId?: string;
+  readonly originalId: string;
+  readonly originalSize: Size;
+  /** From this image's pixels to its parent's (identity for an original). */
+  readonly toParent: Affine;
+  /** From this image's pixels to its original's. */
+  readonly toOriginal: Affine;
+  /** Decoded RGB bytes (width × height × 3). */
+  readonly bytes: number;
+  /** Original only: the input's EXIF orientation tag (1–8) when it had one; already applied to the pixels. */
+  readonly exifOrientation?: number;
+}
+
+export interface IngestOptions {
+  /** Where the bytes came from, for lineage and messages (no secrets: the sources module strips query strings). */
+  source?: string;
+  /** Pin the original until `release` (default true). */
+  pin?: boolean;
+  /** Lets this one image be an SVG even when the store refuses SVG by default. */
+  allowSvg?: boolean;
+}
+
+export interface DeriveOptions {
+  operation: ImageOperation;
+  /** From the new image's pixels to the parent's. */
+  toParent: Affine;
+  label?: string;
+}
+
+export interface ImageStoreOptions extends Partial<ImageLimits> {
+  /** Records kept (pixels or not) before the oldest pixel-less ones are forgotten. */
+  maxRecords?: number;
+}
+
+interface Entry {
+  info: StoredImage;
+  pixels: RawImage | undefined;
+  pins: number;
+  hash?: string;
+}
+
+export interface ImageStoreStats {
+  images: number;
+  withPixels: number;
+  pinned: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+export class ImageStore {
+  readonly limits: ImageLimits;
+  readonly #maxRecords: number;
+  /** Map order is recency order: touching an entry moves it to the end. */
+  readonly #entries = new Map<string, Entry>();
+  readonly #byHash = new Map<string, string>();
+  readonly #pending = new Map<string, Promise<StoredImage>>();
+  #bytes = 0;
+  #nextId = 1;
+
+  constructor(options: ImageStoreOptions = {}) {
+    const { maxRecords, ...limits } = options;
+    this.limits = resolveLimits(limits);
+    this.#maxRecords = maxRecords ?? 10_000;
+  }
+
+  /** Decodes bytes into a new original (or returns the one these same bytes already made, pinned once more). */
+  async ingest(bytes: Uint8Array, options: IngestOptions = {}): Promise<StoredImage> {
+    const source = options.source ?? "buffer";
+    if (bytes.byteLength > this.limits.maxInputBytes) {
+      throw new SquintError(
+        "IMAGE_TOO_LARGE",
+        `The image from ${source} is ${bytes.byteLength} bytes; the limit is ${this.limits.maxInputBytes}.`,
+        {
+          hint: "Send a smaller or more compressed image, or raise the store's maxInputBytes.",
+          details: { bytes: bytes.byteLength, maxInputBytes: this.limits.maxInputBytes },
+        },
+      );
+    }
+    const format = sniffFormat(bytes);
+    const hash = createHash("sha256").update(bytes).digest("hex");
+    const pin = options.pin ?? true;
+    const knownId = this.#byHash.get(hash);
+    const known = knownId === undefined ? undefined : this.#entries.get(knownId);
+    if (known?.pixels) {
+      if (pin) known.pins++;
+      this.#touch(known);
+      return known.info;
+    }
+    const inFlight = this.#pending.get(hash);
+    if (inFlight) {
+      const info = await inFlight;
+      const entry = this.#entries.get(info.id);
+      if (entry && pin) entry.pins++;
+      return info;
+    }
+    const work = this.#decodeOriginal(bytes, format, hash, source, pin, options.allowSvg ?? this.limits.allowSvg, known);
+    this.#pending.set(hash, work);
+    try {
+      return await work;
+    } finally {
+      this.#pending.delete(hash);
+    }
+  }
+
+  async #decodeOriginal(
+    bytes: Uint8Array,
+    format: SniffedFormat,
+    hash: string,
+    source: string,
+    pin: boolean,
+    allowSvg: boolean,
+    previous: Entry | undefined,
+  ): Promise<StoredImage> {
+    if (format === "svg" && !allowSvg) {
+      throw new SquintError("IMAGE_UNSUPPORTED", `The image from ${source} is an SVG, which is refused by default.`, {
+        hint: "Convert it to PNG, or enable SVG input (allowSvg) if you trust its source.",
+      });
+    }
+    if (looksTruncated(bytes, format)) {
+      throw new SquintError("IMAGE_DECODE_FAILED", `The ${formatName(format)} from ${source} is truncated.`, {
+        hint: "The file or download was cut off: fetch or save it again.",
+        details: { format, bytes: bytes.byteLength },
+      });
+    }
+    const header = await this.#readHeader(bytes, format, source);
+    this.#checkSize(header, `The image from ${source}`);
+    const pixels = await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels });
+    const id = previous?.info.id ?? this.#newId();
+    const info: StoredImage = {
+      id,
+      width: pixels.width,
+      height: pixels.height,
+      format: formatName(format),
+      source,
+      operation: "original",
+      originalId: id,
+      originalSize: { width: pixels.width, height: pixels.height },
+      toParent: identity,
+      toOriginal: identity,
+      bytes: pixels.data.byteLength,
+      ...(header.orientation === undefined ? {} : { exifOrientation: header.orientation }),
+    };
+    const entry: Entry = { info, pixels, pins: (previous?.pins ?? 0) + (pin ? 1 : 0), hash };
+    this.#admit(entry);
+    this.#byHash.set(hash, id);
+    return info;
+  }
+
+  async #readHeader(
+    bytes: Uint8Array,
+    format: SniffedFormat,
+    source: string,
+  ): Promise<{ width: number; height: number; orientation?: number }> {
+    try {
+      const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+      if (!meta.width || !meta.height) throw new Error("no dimensions in the header");
+      return {
+        width: meta.width,
+        height: meta.height,
+        ...(meta.orientation === undefined ? {} : { orientation: meta.orientation }),
+      };
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new SquintError("IMAGE_DECODE_FAILED", `The ${formatName(format)} from ${source} has an unreadable header.`, {
+        hint: "The file is damaged or not really an image: save or fetch it again.",
+        details: { format, reason },
+        cause,
+      });
+    }
+  }
+
+  #checkSize(size: Size, what: string): void {
+    const { maxPixels, maxDimension } = this.limits;
+    if (size.width > maxDimension || size.height > maxDimension) {
+      throw new SquintError(
+        "IMAGE_TOO_LARGE",
+        `${what} is ${size.width}×${size.height}; no side may exceed ${maxDimension} pixels.`,
+        {
+          hint: "Downscale or crop the image first, or raise the store's maxDimension.",
+          details: { width: size.width, height: size.height, maxDimension },
+        },
+      );
+    }
+    if (size.width * size.height > maxPixels) {
+      throw new SquintError(
+        "IMAGE_TOO_LARGE",
+        `${what} has ${size.width * size.height} pixels (${size.width}×${size.height}); the limit is ${maxPixels}.`,
+        {
+          hint: "Downscale or crop the image first, or raise the store's maxPixels if you trust its source.",
+          details: { width: size.width, height: size.height, maxPixels },
+        },
+      );
+    }
+  }
+
+  /** Adds an image made from `parentId`'s pixels; `toParent` maps the new pixels to the parent's. */
+  derive(parentId: string, pixels: RawImage, options: DeriveOptions): StoredImage {
+    const parent = this.get(parentId);
+    checkRaw(pixels);
+    this.#checkSize(pixels, `The ${options.operation} result`);
+    const id = this.#newId();
+    const info: StoredImage = {
+      id,
+      width: pixels.width,
+      height: pixels.height,
+      format: "raw",
+      source: `${options.operation} of ${parent.id}`,
+      operation: options.operation,
+      ...(options.label === undefined ? {} : { label: options.label }),
+      parentId: parent.id,
+      originalId: parent.originalId,
+      originalSize: parent.originalSize,
+      toParent: options.toParent,
+      toOriginal: compose(options.toParent, parent.toOriginal),
+      bytes: pixels.data.byteLength,
+    };
+    this.#admit({ info, pixels, pins: 0 });
+    return info;
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  /** The record of an image (pixels or not); NOT_FOUND for an id the store never had or has forgotten. */
+  get(id: string): StoredImage {
+    return this.#entry(id).info;
+  }
+
+  /** The decoded pixels, marking the image as recently used. Shared, not copied: do not write into them. */
+  pixels(id: string): RawImage {
+    const entry = this.#entry(id);
+    if (!entry.pixels) {
+      throw new SquintError("NOT_FOUND", `Image ${id} was evicted from the image store to save memory.`, {
+        hint:
+          entry.info.operation === "original"
+            ? "Send the image again."
+            : `Repeat the ${entry.info.operation} on ${entry.info.parentId ?? "its parent"} to recreate it.`,
+        details: { id },
+      });
+    }
+    this.#touch(entry);
+    return entry.pixels;
+  }
+
+  /** The image and its ancestors, from it up to its original (ancestors already forgotten are skipped). */
+  lineage(id: string): StoredImage[] {
+    const chain: StoredImage[] = [];
+    let current: StoredImage | undefined = this.get(id);
+    while (current) {
+      chain.push(current);
+      current = current.parentId === undefined ? undefined : this.#entries.get(current.parentId)?.info;
+    }
+    return chain;
+  }
+
+  /** Adds one pin: the image's pixels stay until as many `release` calls. */
+  retain(id: string): void {
+    this.#entry(id).pins++;
+  }
+
+  /** Removes one pin; the pixels become evictable when none are left. */
+  release(id: string): void {
+    const entry = this.#entries.get(id);
+    if (!entry || entry.pins === 0) return;
+    entry.pins--;
+    this.#evict();
+  }
+
+  /** Encodes an image for a transport or a file (PNG is lossless; JPEG/WebP for size). */
+  async encode(id: string, format: "png" | "jpeg" | "webp" = "png"): Promise<Buffer> {
+    const { width, height, data } = this.pixels(id);
+    const pipeline = sharp(data, { raw: { width, height, channels: 3 } });
+    if (format === "jpeg") return pipeline.jpeg({ quality: 90 }).toBuffer();
+    if (format === "webp") return pipeline.webp({ quality: 90 }).toBuffer();
+    return pipeline.png({ compressionLevel: 6 }).toBuffer();
+  }
+
+  stats(): ImageStoreStats {
+    let withPixels = 0;
+    let pinned = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.pixels) withPixels++;
+      if (entry.pins > 0) pinned++;
+    }
+    return { images: this.#entries.size, withPixels, pinned, bytes: this.#bytes, maxBytes: this.limits.maxStoreBytes };
+  }
+
+  #newId(): string {
+    return `img-${this.#nextId++}`;
+  }
+
+  #entry(id: string): Entry {
+    const entry = this.#entries.get(id);
+    if (!entry) {
+      throw new SquintError("NOT_FOUND", `No image with id "${id}" in the image store.`, {
+        hint: "Use an id returned by an earlier call, or pass the image itself (path, URL or data URI).",
+        details: { id },
+      });
+    }
+    return entry;
+  }
+
+  #touch(entry: Entry): void {
+    this.#entries.delete(entry.info.id);
+    this.#entries.set(entry.info.id, entry);
+  }
+
+  #admit(entry: Entry): void {
+    const size = entry.pixels?.data.byteLength ?? 0;
+    if (size > this.limits.maxStoreBytes) {
+      throw new SquintError(
+        "OUT_OF_MEMORY_BUDGET",
+        `An image of ${size} bytes decoded does not fit the image store (${this.limits.maxStoreBytes} bytes).`,
+        { hint: "Send a smaller image or raise the store's maxStoreBytes.", details: { bytes: size } },
+      );
+    }
+    const previous = this.#entries.get(entry.info.id);
+    if (previous?.pixels) this.#bytes -= previous.pixels.data.byteLength;
+    this.#entries.delete(entry.info.id);
+    this.#entries.set(entry.info.id, entry);
+    this.#bytes += size;
+    this.#evict(entry);
+    if (this.#bytes > this.limits.maxStoreBytes) {
+      // Everything else is pinned: take the newcomer out again rather than exceed the budget.
+      this.#entries.delete(entry.info.id);
+      this.#bytes -= size;
+      if (previous) this.#entries.set(previous.info.id, { ...previous, pixels: undefined });
+      throw new SquintError(
+        "OUT_OF_MEMORY_BUDGET",
+        `The image store is full of pinned images (${this.#bytes} of ${this.limits.maxStoreBytes} bytes).`,
+        {
+          hint: "Release images that are no longer needed, or raise the store's maxStoreBytes.",
+          details: { bytes: this.#bytes, maxBytes: this.limits.maxStoreBytes },
+        },
+      );
+    }
+    this.#forgetOldRecords();
+  }
+
+  /** Drops least-recently-used unpinned pixels until the store fits its budget (never `keep`). */
+  #evict(keep?: Entry): void {
+    if (this.#bytes <= this.limits.maxStoreBytes) return;
+    for (const entry of this.#entries.values()) {
+      if (this.#bytes <= this.limits.maxStoreBytes) break;
+      if (entry === keep || entry.pins > 0 || !entry.pixels) continue;
+      this.#bytes -= entry.pixels.data.byteLength;
+      entry.pixels = undefined;
+    }
+  }
+
+  #forgetOldRecords(): void {
+    if (this.#entries.size <= this.#maxRecords) return;
+    for (const [id, entry] of this.#entries) {
+      if (this.#entries.size <= this.#maxRecords) break;
+      if (entry.pixels || entry.pins > 0) continue;
+      this.#entries.delete(id);
+      if (entry.hash !== undefined && this.#byHash.get(entry.hash) === id) this.#byHash.delete(entry.hash);
+    }
+  }
+}
+
+function checkRaw(pixels: RawImage): void {
+  const ok =
+    Number.isInteger(pixels.width) &&
+    Number.isInteger(pixels.height) &&
+    pixels.width > 0 &&
+    pixels.height > 0 &&
+    pixels.data.byteLength === pixels.width * pixels.height * 3;
+  if (!ok) {
+    throw new SquintError("INTERNAL", "A tool produced pixels that are not a whole RGB image.", {
+      details: { width: pixels.width, height: pixels.height, bytes: pixels.data.byteLength },
+    });
+  }
+}
