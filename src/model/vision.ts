@@ -1,5 +1,12 @@
+import sharp from "sharp";
+import { SquintError } from "../errors.js";
+import { DEFAULT_PREPROCESSOR_CONFIG, type PreprocessorConfig } from "./config.js";
+import { decodeImage } from "./image-decode.js";
+
 /**
- * Qwen3-VL image preprocessing (spec §2.1). This first cut only carries the shared pixel type.
+ * Qwen3-VL image preprocessing, as the Hugging Face processor does it (spec §2.1): smart_resize to multiples
+ * of patch × merge (32), bicubic resize, rescale and normalise, a single image repeated to two frames, then
+ * patches laid out in 2×2-merge-block order so the vision encoder can merge four consecutive rows.
  */
 
 /** Decoded pixels: RGB, 3 channels, 8 bits each, row-major (`data[(y * width + x) * 3 + c]`). */
@@ -7,4 +14,275 @@ export interface RawImage {
   width: number;
   height: number;
   data: Uint8Array;
+}
+
+/** Any subset of the processor settings; what is left out takes the HF processor's Qwen3-VL value. */
+export type ImagePreprocessOptions = Partial<PreprocessorConfig>;
+
+export interface SmartResizeOptions {
+  /** patch_size × merge_size: 32 for Qwen3-VL. */
+  factor: number;
+  minPixels: number;
+  maxPixels: number;
+}
+
+export interface ResizedSize {
+  height: number;
+  width: number;
+}
+
+/** Python's `round()` on a float: ties go to the even neighbour (2.5 -> 2, 3.5 -> 4), unlike Math.round. */
+export function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  // Exact for every double below 2^52, so the tie test sees the true binary value.
+  const fraction = value - floor;
+  if (fraction > 0.5) return floor + 1;
+  if (fraction < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+function requirePositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new SquintError("INVALID_ARGUMENT", `${name} must be a positive integer, got ${value}`, {
+      hint: `Pass a whole number greater than zero for ${name}.`,
+    });
+  }
+}
+
+/**
+ * The size an image is resized to before patching (transformers `smart_resize`, image variant): both sides
+ * multiples of `factor`, area within [minPixels, maxPixels], aspect ratio kept as well as rounding allows.
+ */
+export function smartResize(height: number, width: number, options: SmartResizeOptions): ResizedSize {
+  const { factor, minPixels, maxPixels } = options;
+  requirePositiveInteger("height", height);
+  requirePositiveInteger("width", width);
+  requirePositiveInteger("factor", factor);
+  requirePositiveInteger("minPixels", minPixels);
+  requirePositiveInteger("maxPixels", maxPixels);
+  if (minPixels > maxPixels) {
+    throw new SquintError("INVALID_ARGUMENT", `minPixels (${minPixels}) is larger than maxPixels (${maxPixels})`, {
+      hint: "Swap the two values or raise maxPixels.",
+    });
+  }
+  if (height < factor || width < factor) {
+    throw new SquintError(
+      "IMAGE_TOO_SMALL",
+      `The image is ${width}×${height}; both sides must be at least ${factor} pixels`,
+      {
+        hint: `Upscale the image so that each side is at least ${factor} pixels.`,
+        details: { width, height, factor },
+      },
+    );
+  }
+  const aspect = Math.max(height, width) / Math.min(height, width);
+  if (aspect > 200) {
+    throw new SquintError(
+      "INVALID_ARGUMENT",
+      `The image is ${width}×${height}: aspect ratio ${aspect.toFixed(1)} is over 200`,
+      {
+        hint: "Crop the image into pieces whose long side is at most 200 times the short side.",
+        details: { width, height },
+      },
+    );
+  }
+  let resizedHeight = roundHalfEven(height / factor) * factor;
+  let resizedWidth = roundHalfEven(width / factor) * factor;
+  if (resizedHeight * resizedWidth > maxPixels) {
+    const beta = Math.sqrt((height * width) / maxPixels);
+    // The max(factor, …) guard (as in qwen-vl-utils and the video variant) only matters for tiny custom budgets.
+    resizedHeight = Math.max(factor, Math.floor(height / beta / factor) * factor);
+    resizedWidth = Math.max(factor, Math.floor(width / beta / factor) * factor);
+  } else if (resizedHeight * resizedWidth < minPixels) {
+    const beta = Math.sqrt(minPixels / (height * width));
+    resizedHeight = Math.ceil((height * beta) / factor) * factor;
+    resizedWidth = Math.ceil((width * beta) / factor) * factor;
+  }
+  return { height: resizedHeight, width: resizedWidth };
+}
+
+/** Fills in the HF processor defaults and checks the geometry that patching relies on. */
+export function resolvePreprocessOptions(options: ImagePreprocessOptions = {}): PreprocessorConfig {
+  const d = DEFAULT_PREPROCESSOR_CONFIG;
+  const resolved: PreprocessorConfig = {
+    patchSize: options.patchSize ?? d.patchSize,
+    temporalPatchSize: options.temporalPatchSize ?? d.temporalPatchSize,
+    mergeSize: options.mergeSize ?? d.mergeSize,
+    imageMean: options.imageMean ?? d.imageMean,
+    imageStd: options.imageStd ?? d.imageStd,
+    rescaleFactor: options.rescaleFactor ?? d.rescaleFactor,
+    minPixels: options.minPixels ?? d.minPixels,
+    maxPixels: options.maxPixels ?? d.maxPixels,
+  };
+  requirePositiveInteger("patchSize", resolved.patchSize);
+  requirePositiveInteger("mergeSize", resolved.mergeSize);
+  requirePositiveInteger("temporalPatchSize", resolved.temporalPatchSize);
+  requirePositiveInteger("minPixels", resolved.minPixels);
+  requirePositiveInteger("maxPixels", resolved.maxPixels);
+  for (const std of resolved.imageStd) {
+    if (!(Number.isFinite(std) && std !== 0)) {
+      throw new SquintError("INVALID_ARGUMENT", `imageStd must be finite and non-zero, got ${std}`, {
+        hint: "Use the checkpoint's preprocessor_config.json values (0.5 for Qwen3-VL).",
+      });
+    }
+  }
+  return resolved;
+}
+
+export interface PreprocessedImage {
+  /** `[gridT·gridH·gridW, 3·temporalPatchSize·patchSize²]` row-major (1536 columns for Qwen3-VL). */
+  pixelValues: Float32Array;
+  /** In patch units: `[1, resizedHeight/16, resizedWidth/16]`. */
+  gridThw: [number, number, number];
+  /** The resized width and height (what the model sees). */
+  width: number;
+  height: number;
+}
+
+/** Decodes (when needed), resizes, normalises and patches one image. */
+export async function preprocessImage(
+  input: RawImage | Uint8Array | string,
+  options: ImagePreprocessOptions = {},
+): Promise<PreprocessedImage> {
+  const config = resolvePreprocessOptions(options);
+  const image = isRawImage(input) ? checkRawImage(input) : await decodeImage(input);
+  const size = smartResize(image.height, image.width, {
+    factor: config.patchSize * config.mergeSize,
+    minPixels: config.minPixels,
+    maxPixels: config.maxPixels,
+  });
+  const resized = await resizeBicubic(image, size.width, size.height);
+  const frames = Array.from({ length: config.temporalPatchSize }, () => resized.data);
+  const { pixelValues, gridThw } = patchifyFrames(frames, size.width, size.height, config);
+  return { pixelValues, gridThw, width: size.width, height: size.height };
+}
+
+/** The number of `<|image_pad|>` tokens the model spends on an image of this size. */
+export function visualTokenCount(width: number, height: number, options: ImagePreprocessOptions = {}): number {
+  const config = resolvePreprocessOptions(options);
+  const size = smartResize(height, width, {
+    factor: config.patchSize * config.mergeSize,
+    minPixels: config.minPixels,
+    maxPixels: config.maxPixels,
+  });
+  // A still image is one temporal patch (grid_t = 1).
+  return ((size.height / config.patchSize) * (size.width / config.patchSize)) / (config.mergeSize * config.mergeSize);
+}
+
+export function isRawImage(value: unknown): value is RawImage {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !(value instanceof Uint8Array) &&
+    "width" in value &&
+    "height" in value &&
+    "data" in value
+  );
+}
+
+export function checkRawImage(image: RawImage): RawImage {
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new SquintError(
+      "INVALID_ARGUMENT",
+      `A raw image needs positive integer width and height, got ${width}×${height}`,
+      {
+        hint: "Build RawImage values with decodeImage().",
+      },
+    );
+  }
+  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
+    throw new SquintError(
+      "INVALID_ARGUMENT",
+      `A ${width}×${height} raw image needs ${width * height * 3} bytes of RGB, got ${data instanceof Uint8Array ? data.length : typeof data}`,
+      { hint: "RawImage data is 8-bit RGB, 3 bytes per pixel, row-major; build it with decodeImage()." },
+    );
+  }
+  return image;
+}
+
+/**
+ * Bicubic (Catmull-Rom, as PIL's BICUBIC) resize with sharp. sharp widens the kernel when shrinking, like PIL
+ * and torchvision's antialias; the result is close to, not bit-identical with, the Python processor.
+ */
+export async function resizeBicubic(image: RawImage, width: number, height: number): Promise<RawImage> {
+  if (image.width === width && image.height === height) return image;
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { kernel: "cubic", fit: "fill" })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== 3) {
+    throw new SquintError(
+      "INTERNAL",
+      `Resizing gave ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`,
+    );
+  }
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/**
+ * Rescales, normalises and patches equally sized RGB frames (their count a multiple of temporalPatchSize).
+ * Rows are ordered (t, block_row, block_col, row_in_block, col_in_block) and each row is [c][t][py][px]
+ * — the reshape/permute of spec §2.1 written as direct indexing.
+ */
+export function patchifyFrames(
+  frames: readonly Uint8Array[],
+  width: number,
+  height: number,
+  config: PreprocessorConfig,
+): { pixelValues: Float32Array; gridThw: [number, number, number] } {
+  const { patchSize: p, mergeSize: m, temporalPatchSize: tp } = config;
+  if (frames.length === 0 || frames.length % tp !== 0) {
+    throw new SquintError("INTERNAL", `patchifyFrames needs a multiple of ${tp} frames, got ${frames.length}`);
+  }
+  if (width % (p * m) !== 0 || height % (p * m) !== 0) {
+    throw new SquintError("INTERNAL", `Frame size ${width}×${height} is not a multiple of ${p * m}`);
+  }
+  for (const frame of frames) {
+    if (frame.length !== width * height * 3) {
+      throw new SquintError("INTERNAL", `A frame has ${frame.length} bytes, expected ${width * height * 3}`);
+    }
+  }
+  const gridT = frames.length / tp;
+  const gridH = height / p;
+  const gridW = width / p;
+  const rowLength = 3 * tp * p * p;
+  // One lookup per channel and byte value: x·rescale, then (x − mean)/std.
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    const mean = config.imageMean[c];
+    const std = config.imageStd[c];
+    for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v * config.rescaleFactor - mean) / std;
+  }
+  const out = new Float32Array(gridT * gridH * gridW * rowLength);
+  let row = 0;
+  for (let t = 0; t < gridT; t++) {
+    for (let blockRow = 0; blockRow < gridH / m; blockRow++) {
+      for (let blockCol = 0; blockCol < gridW / m; blockCol++) {
+        for (let inRow = 0; inRow < m; inRow++) {
+          for (let inCol = 0; inCol < m; inCol++) {
+            const y0 = (blockRow * m + inRow) * p;
+            const x0 = (blockCol * m + inCol) * p;
+            const rowBase = row * rowLength;
+            for (let c = 0; c < 3; c++) {
+              const lutBase = c * 256;
+              for (let tt = 0; tt < tp; tt++) {
+                const frame = frames[t * tp + tt];
+                let o = rowBase + (c * tp + tt) * p * p;
+                for (let py = 0; py < p; py++) {
+                  let src = ((y0 + py) * width + x0) * 3 + c;
+                  for (let px = 0; px < p; px++) {
+                    out[o++] = lut[lutBase + frame[src]];
+                    src += 3;
+                  }
+                }
+              }
+            }
+            row++;
+          }
+        }
+      }
+    }
+  }
+  return { pixelValues: out, gridThw: [gridT, gridH, gridW] };
 }
