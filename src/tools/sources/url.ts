@@ -140,6 +140,12 @@ function tooLarge(url: URL, bytes: number, maxBytes: number): SquintError {
   });
 }
 
+/** Stops a body we no longer want; undici reports the abort as an 'error' event that must not go unheard. */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on("error", () => undefined);
+  body.destroy();
+}
+
 export async function fetchImageUrl(
   start: URL,
   policy: UrlPolicy,
@@ -184,7 +190,7 @@ export async function fetchImageUrl(
       }
       const declared = Number(response.headers["content-length"]);
       if (Number.isFinite(declared) && declared > policy.maxBytes) {
-        response.body.destroy();
+        discard(response.body);
         throw tooLarge(url, declared, policy.maxBytes);
       }
       const chunks: Buffer[] = [];
@@ -193,7 +199,7 @@ export async function fetchImageUrl(
         const buffer = chunk as Buffer;
         total += buffer.length;
         if (total > policy.maxBytes) {
-          response.body.destroy();
+          discard(response.body);
           throw tooLarge(url, total, policy.maxBytes);
         }
         chunks.push(buffer);
