@@ -5,7 +5,9 @@ import type { CliIO, Command } from "./command.js";
 async function loadCommands(): Promise<Command[]> {
   // Lazy imports keep `squint --help` fast: each command loads its own area only when it runs.
   // One line per command: import("./commands/<name>.js").then((m) => m.<name>Command),
-  const commands: Command[] = await Promise.all([]);
+  const commands: Command[] = await Promise.all([
+    import("./commands/inspect.js").then((m) => m.inspectCommand),
+  ]);
   return commands;
 }
 
