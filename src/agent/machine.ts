@@ -1,0 +1,547 @@
+import { assign, fromPromise, setup } from "xstate";
+import { SquintError, toSquintError } from "../errors.js";
+import type { Message, ToolSpec } from "../model/messages.js";
+import type { SamplingOptions } from "../model/sampling.js";
+import type { RawImage } from "../model/vision.js";
+import type { Backend } from "../runtime/backend.js";
+import type { AgentContext, CallOutcome, ResolvedBudget, RunError, TraceStep, TurnOutcome } from "./context.js";
+import type { AgentEvent, BudgetState } from "./events.js";
+import { addImage, applyImageStates, type ImageEntry } from "./image-index.js";
+import { fitVisualBudget, totalVisualTokens, type VisualTokenCounter } from "./visual-budget.js";
+
+/**
+ * The agent loop as an XState v5 machine:
+ *
+ *   checking ──► generating ──► deciding ──► acting ──► observing ──► checking …
+ *        │                          │
+ *        └► exhausted / failed /    └► answered / failed / exhausted
+ *           stopped                     (aborted from generating or acting on an `abort` event)
+ *
+ * `checking` holds every budget guard; `generating` invokes the backend, `acting` invokes the tool calls of one
+ * turn (run concurrently, each with its own timeout). The context is plain JSON so a persisted snapshot resumes
+ * in another process; the backend, tools and hooks come in through `AgentServices`.
+ */
+
+export interface StepInfo {
+  step: number;
+  finalTurn: boolean;
+  messages: Message[];
+  images: ImageEntry[];
+  steps: TraceStep[];
+}
+
+/** What a `prepareStep` hook may change for one step (AI SDK vocabulary). */
+export interface PrepareStepResult {
+  /** Tool names the model may call in this step; the others are left out of the prompt. */
+  activeTools?: string[];
+  /** Replaces the conversation sent to the model for this step only (the stored conversation is unchanged). */
+  messages?: Message[];
+  sampling?: Partial<SamplingOptions>;
+  maxNewTokens?: number;
+}
+
+export type PrepareStep = (info: StepInfo) => PrepareStepResult | undefined | Promise<PrepareStepResult | undefined>;
+
+/** Checked after each step that ran tools; the first that returns true stops the run (status "stopped"). */
+export type StopCondition = (info: { steps: TraceStep[]; step: number }) => boolean;
+
+export interface AgentServices {
+  backend: Backend;
+  /** The tools as the model sees them (img_idx for image arguments); `active` limits the list. */
+  toolSpecs(active?: string[]): ToolSpec[];
+  /** Runs one call: maps img_idx, checks arguments, calls the tool, never throws for tool-side failures. */
+  runCall(
+    call: { id: string; name: string; arguments: Record<string, unknown> },
+    images: ImageEntry[],
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<CallOutcome>;
+  countTokens: VisualTokenCounter;
+  resolveImage(reference: string): Promise<RawImage>;
+  emit(event: AgentEvent): void;
+  /** Milliseconds since the run began, across resumes. */
+  elapsed(context: AgentContext): number;
+  now(): number;
+  stopWhen: StopCondition[];
+  prepareStep?: PrepareStep;
+  sampling?: Partial<SamplingOptions>;
+  maxNewTokens?: number;
+  newId(): string;
+}
+
+export const FINAL_TURN_INSTRUCTION =
+  "You have used all your tool calls. Do not call any more tools: answer the question now with what you have seen.";
+
+export type AgentMachineEvent = { type: "abort"; reason?: string };
+
+interface GenerateInput {
+  context: AgentContext;
+}
+
+interface ActInput {
+  turn: TurnOutcome;
+  images: ImageEntry[];
+  step: number;
+  toolTimeoutMs: number;
+}
+
+function budgetState(context: AgentContext, services: AgentServices): BudgetState {
+  const limits = { minPixels: services.backend.info.minPixels, maxPixels: services.backend.info.maxPixels };
+  return {
+    step: context.step,
+    maxSteps: context.budget.maxSteps,
+    elapsedMs: services.elapsed(context),
+    maxWallTimeMs: context.budget.maxWallTimeMs,
+    visualTokens: totalVisualTokens(context.images, limits, services.countTokens),
+    maxVisualTokens: context.budget.maxVisualTokens,
+  };
+}
+
+function errorOf(error: unknown): RunError {
+  const squint = toSquintError(error, "BACKEND_FAILED");
+  return { code: squint.code, message: squint.message, ...(squint.hint === undefined ? {} : { hint: squint.hint }) };
+}
+
+async function generateTurn(input: GenerateInput, signal: AbortSignal, services: AgentServices): Promise<TurnOutcome> {
+  const { context } = input;
+  const step = context.step;
+  const seen = applyImageStates(context.messages, context.images);
+  const prepared =
+    (await services.prepareStep?.({
+      step,
+      finalTurn: context.finalTurn,
+      messages: seen,
+      images: context.images,
+      steps: context.trace,
+    })) ?? {};
+  const tools = context.finalTurn ? [] : services.toolSpecs(prepared.activeTools);
+  const started = services.now();
+  const outcome: TurnOutcome = {
+    text: "",
+    reasoning: "",
+    toolCalls: [],
+    callErrors: [],
+    finishReason: "stop",
+    promptTokens: 0,
+    completionTokens: 0,
+    modelMs: 0,
+  };
+  const sampling = { ...services.sampling, ...prepared.sampling };
+  const maxNewTokens = prepared.maxNewTokens ?? services.maxNewTokens;
+  const stream = services.backend.generate({
+    messages: prepared.messages ?? seen,
+    ...(tools.length > 0 ? { tools } : {}),
+    thinking: services.backend.info.thinking,
+    ...(Object.keys(sampling).length > 0 ? { sampling } : {}),
+    ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
+    signal,
+    resolveImage: (reference) => services.resolveImage(reference),
+  });
+  for await (const event of stream) {
+    if (signal.aborted) break;
+    switch (event.type) {
+      case "reasoning-delta":
+        outcome.reasoning += event.text;
+        services.emit({ type: "reasoning-delta", step, text: event.text });
+        break;
+      case "text-delta":
+        outcome.text += event.text;
+        services.emit({ type: "text-delta", step, text: event.text });
+        break;
+      case "tool-call": {
+        const id = event.call.id ?? `call_${step}_${outcome.toolCalls.length + outcome.callErrors.length}`;
+        outcome.toolCalls.push({ ...event.call, id });
+        services.emit({ type: "tool-call", step, callId: id, name: event.call.name, arguments: event.call.arguments });
+        break;
+      }
+      case "tool-call-error":
+        outcome.callErrors.push({
+          id: `call_${step}_${outcome.toolCalls.length + outcome.callErrors.length}`,
+          raw: event.raw,
+          message: event.message,
+        });
+        break;
+      case "usage":
+        outcome.promptTokens = event.promptTokens;
+        outcome.completionTokens = event.completionTokens;
+        break;
+      case "finish":
+        outcome.finishReason = event.reason;
+        break;
+    }
+  }
+  if (signal.aborted) throw new SquintError("ABORTED", "The run was aborted during generation.");
+  outcome.modelMs = services.now() - started;
+  return outcome;
+}
+
+async function actTurn(input: ActInput, signal: AbortSignal, services: AgentServices): Promise<CallOutcome[]> {
+  const { turn, images, step } = input;
+  // A `<tool_call>` the parser could not repair goes back as a short error the model can act on.
+  const unparsed: CallOutcome[] = turn.callErrors.map((error) => ({
+    callId: error.id,
+    name: "(unparsed)",
+    ok: false,
+    failure: "invalid-call",
+    text: `Error: your <tool_call> could not be read: ${error.message}. Write it as <tool_call>{"name": "...", "arguments": {...}}</tool_call> with valid JSON.`,
+    images: [],
+    durationMs: 0,
+  }));
+  const results = await Promise.all(
+    turn.toolCalls.map(async (call) => {
+      const outcome = await services.runCall(call, images, { signal, timeoutMs: input.toolTimeoutMs });
+      if (signal.aborted) return outcome;
+      services.emit({
+        type: "tool-result",
+        step,
+        callId: outcome.callId,
+        name: outcome.name,
+        ok: outcome.ok,
+        summary: outcome.text,
+        // Indices are assigned in `observing`; until then the event says where the images will land.
+        images: outcome.images.map((image, i) => ({
+          index: images.length + i,
+          storeId: image.storeId,
+          width: image.width,
+          height: image.height,
+        })),
+        ...(outcome.structured === undefined ? {} : { structured: outcome.structured }),
+        durationMs: outcome.durationMs,
+        ...(outcome.failure === undefined ? {} : { failure: outcome.failure }),
+      });
+      return outcome;
+    }),
+  );
+  if (signal.aborted) throw new SquintError("ABORTED", "The run was aborted while tools were running.");
+  for (const outcome of unparsed) {
+    services.emit({
+      type: "tool-result",
+      step,
+      callId: outcome.callId,
+      name: outcome.name,
+      ok: false,
+      summary: outcome.text,
+      images: [],
+      durationMs: 0,
+      failure: "invalid-call",
+    });
+  }
+  return [...results, ...unparsed];
+}
+
+/** Builds the machine with its services bound; the same definition restores a persisted snapshot. */
+export function createAgentMachine(services: AgentServices) {
+  const emitError = (context: AgentContext) => {
+    if (context.error) services.emit({ type: "error", step: context.step, ...context.error });
+  };
+  return setup({
+    types: {
+      context: {} as AgentContext,
+      events: {} as AgentMachineEvent,
+      input: {} as AgentContext,
+    },
+    actors: {
+      generate: fromPromise<TurnOutcome, GenerateInput>(({ input, signal }) => generateTurn(input, signal, services)),
+      act: fromPromise<CallOutcome[], ActInput>(({ input, signal }) => actTurn(input, signal, services)),
+    },
+    guards: {
+      wallTimeExceeded: ({ context }) =>
+        context.budget.maxWallTimeMs !== null && services.elapsed(context) >= context.budget.maxWallTimeMs,
+      tooManyFailures: ({ context }) => context.consecutiveFailures >= context.budget.maxConsecutiveToolFailures,
+      stopConditionMet: ({ context }) =>
+        context.step > 0 &&
+        services.stopWhen.some((condition) => condition({ steps: context.trace, step: context.step })),
+      finalTurnSpent: ({ context }) => context.finalTurn,
+      stepsSpent: ({ context }) => context.step >= context.budget.maxSteps,
+      turnHasCalls: ({ context }) =>
+        !context.finalTurn &&
+        (context.lastTurn?.toolCalls.length ?? 0) + (context.lastTurn?.callErrors.length ?? 0) > 0,
+      turnHasAnswer: ({ context }) => (context.lastTurn?.text.trim().length ?? 0) > 0,
+    },
+    actions: {
+      startStep: assign(({ context }) => {
+        const step = context.step + 1;
+        const limits = { minPixels: services.backend.info.minPixels, maxPixels: services.backend.info.maxPixels };
+        let images = context.images;
+        let elided: TraceStep["elided"] = [];
+        if (context.budget.maxVisualTokens !== null) {
+          const fitted = fitVisualBudget(
+            images,
+            context.budget.maxVisualTokens,
+            limits,
+            services.countTokens,
+            context.budget.shrinkPixels,
+          );
+          images = fitted.entries;
+          elided = fitted.changes;
+        }
+        const next = { ...context, step, images };
+        services.emit({ type: "step-start", step, finalTurn: context.finalTurn });
+        const state = budgetState(next, services);
+        services.emit({ type: "budget", state, elided });
+        const record: TraceStep = {
+          step,
+          finalTurn: context.finalTurn,
+          startedAt: services.now(),
+          modelMs: 0,
+          toolMs: 0,
+          reasoning: "",
+          text: "",
+          finishReason: null,
+          promptTokens: 0,
+          completionTokens: 0,
+          visualTokens: state.visualTokens,
+          elided,
+          calls: [],
+        };
+        return { step, images, trace: [...context.trace, record], lastTurn: null, lastCalls: [] };
+      }),
+      enterFinalTurn: assign(({ context }) => ({
+        finalTurn: true,
+        messages: [...context.messages, { role: "user" as const, content: FINAL_TURN_INSTRUCTION }],
+      })),
+      recordTurn: assign(({ context, event }) => {
+        const turn = (event as unknown as { output: TurnOutcome }).output;
+        const assistant: Message = {
+          role: "assistant",
+          content: turn.text,
+          ...(turn.reasoning ? { reasoning: turn.reasoning } : {}),
+          ...(turn.toolCalls.length > 0 && !context.finalTurn ? { toolCalls: turn.toolCalls } : {}),
+        };
+        const trace = context.trace.map((step, i) =>
+          i === context.trace.length - 1
+            ? {
+                ...step,
+                modelMs: turn.modelMs,
+                reasoning: turn.reasoning,
+                text: turn.text,
+                finishReason: turn.finishReason,
+                promptTokens: turn.promptTokens,
+                completionTokens: turn.completionTokens,
+              }
+            : step,
+        );
+        services.emit({
+          type: "step-finish",
+          step: context.step,
+          finishReason: turn.finishReason,
+          promptTokens: turn.promptTokens,
+          completionTokens: turn.completionTokens,
+          durationMs: services.now() - (context.trace.at(-1)?.startedAt ?? services.now()),
+          modelMs: turn.modelMs,
+        });
+        return {
+          lastTurn: turn,
+          messages: [...context.messages, assistant],
+          trace,
+          promptTokens: context.promptTokens + turn.promptTokens,
+          completionTokens: context.completionTokens + turn.completionTokens,
+        };
+      }),
+      recordCalls: assign(({ context, event }) => {
+        const outcomes = (event as unknown as { output: CallOutcome[] }).output;
+        let images = context.images;
+        let failures = context.consecutiveFailures;
+        const toolMessages: Message[] = [];
+        const calls: TraceStep["calls"] = [];
+        for (const outcome of outcomes) {
+          const indices: number[] = [];
+          for (const image of outcome.images) {
+            const added = addImage(images, image);
+            images = added.entries;
+            indices.push(added.index);
+          }
+          failures = outcome.ok ? 0 : failures + 1;
+          const note =
+            indices.length === 0
+              ? ""
+              : `\n(${indices.map((index) => `image ${index}`).join(", ")}: use img_idx ${indices.join(" / ")} to refer to ${indices.length === 1 ? "it" : "them"})`;
+          toolMessages.push({
+            role: "tool",
+            toolCallId: outcome.callId,
+            name: outcome.name,
+            content: [
+              ...outcome.images.map((image) => ({ type: "image" as const, image: image.storeId })),
+              { type: "text" as const, text: `${outcome.text}${note}` },
+            ],
+          });
+          calls.push({
+            callId: outcome.callId,
+            name: outcome.name,
+            arguments: context.lastTurn?.toolCalls.find((call) => call.id === outcome.callId)?.arguments ?? {},
+            ok: outcome.ok,
+            summary: outcome.text,
+            ...(outcome.failure === undefined ? {} : { failure: outcome.failure }),
+            images: indices.map((index) => {
+              const entry = images[index];
+              return { index, storeId: entry.storeId, width: entry.width, height: entry.height };
+            }),
+            ...(outcome.structured === undefined ? {} : { structured: outcome.structured }),
+            durationMs: outcome.durationMs,
+          });
+        }
+        const toolMs = outcomes.reduce((max, outcome) => Math.max(max, outcome.durationMs), 0);
+        const trace = context.trace.map((step, i) =>
+          i === context.trace.length - 1 ? { ...step, calls, toolMs } : step,
+        );
+        return {
+          images,
+          consecutiveFailures: failures,
+          messages: [...context.messages, ...toolMessages],
+          lastCalls: outcomes,
+          trace,
+        };
+      }),
+      recordAnswer: assign(({ context }) => ({
+        answer: context.lastTurn?.text.trim() ?? "",
+        reasoning: context.lastTurn?.reasoning ?? "",
+      })),
+      emitAnswer: ({ context }) =>
+        services.emit({
+          type: "answer",
+          step: context.step,
+          text: context.answer ?? "",
+          reasoning: context.reasoning ?? "",
+        }),
+      failWith: assign(({ event }) => ({
+        error: errorOf((event as unknown as { error: unknown }).error),
+      })),
+      failTooManyToolErrors: assign(({ context }) => ({
+        error: {
+          code: "TOOL_FAILED" as const,
+          message: `${context.consecutiveFailures} tool calls in a row failed; the last: ${context.lastCalls.at(-1)?.text ?? "?"}`,
+          hint: "Read the trace to see each failed call; a model that keeps misusing a tool may need a clearer system prompt.",
+        },
+      })),
+      failEmptyReply: assign(({ context }) => ({
+        error: {
+          code: "BACKEND_FAILED" as const,
+          message:
+            context.lastTurn?.finishReason === "length"
+              ? "The model ran out of new tokens before it answered (the reply was all reasoning)."
+              : "The model returned neither an answer nor a tool call.",
+          hint:
+            context.lastTurn?.finishReason === "length"
+              ? "Raise maxNewTokens, or use an Instruct checkpoint for shorter replies."
+              : "Try again, or rephrase the question.",
+        },
+      })),
+      exhaustWallTime: assign(({ context }) => ({
+        error: {
+          code: "BUDGET_EXCEEDED" as const,
+          message: `The run used its wall-time budget (${context.budget.maxWallTimeMs} ms) before the model answered.`,
+          hint: "Raise budget.maxWallTimeMs, or lower maxSteps so the model answers sooner.",
+        },
+      })),
+      exhaustSteps: assign(({ context }) => ({
+        error: {
+          code: "BUDGET_EXCEEDED" as const,
+          message: `The model used all ${context.budget.maxSteps} steps and gave no answer in its final turn.`,
+          hint: "Raise budget.maxSteps, or ask a narrower question.",
+        },
+      })),
+      markAborted: assign(({ event }) => ({
+        error: {
+          code: "ABORTED" as const,
+          message: `The run was aborted${event.type === "abort" && event.reason ? `: ${event.reason}` : "."}`,
+        },
+      })),
+      markStopped: assign({ stopReason: "stopWhen" }),
+      reportError: ({ context }) => emitError(context),
+    },
+  }).createMachine({
+    id: "squint-agent",
+    context: ({ input }) => input,
+    initial: "checking",
+    on: { abort: { target: ".aborted", actions: ["markAborted", "reportError"] } },
+    states: {
+      checking: {
+        always: [
+          { guard: "wallTimeExceeded", target: "exhausted", actions: ["exhaustWallTime", "reportError"] },
+          { guard: "tooManyFailures", target: "failed", actions: ["failTooManyToolErrors", "reportError"] },
+          { guard: "stopConditionMet", target: "stopped", actions: "markStopped" },
+          { guard: "finalTurnSpent", target: "exhausted", actions: ["exhaustSteps", "reportError"] },
+          { guard: "stepsSpent", target: "generating", actions: "enterFinalTurn" },
+          { target: "generating" },
+        ],
+      },
+      generating: {
+        entry: "startStep",
+        invoke: {
+          src: "generate",
+          input: ({ context }) => ({ context }),
+          onDone: { target: "deciding", actions: "recordTurn" },
+          onError: [
+            {
+              guard: ({ event }) => toSquintError(event.error).code === "ABORTED",
+              target: "aborted",
+              actions: ["markAborted", "reportError"],
+            },
+            { target: "failed", actions: ["failWith", "reportError"] },
+          ],
+        },
+      },
+      deciding: {
+        always: [
+          { guard: "turnHasCalls", target: "acting" },
+          { guard: "turnHasAnswer", target: "answered", actions: ["recordAnswer", "emitAnswer"] },
+          { guard: "finalTurnSpent", target: "exhausted", actions: ["exhaustSteps", "reportError"] },
+          { target: "failed", actions: ["failEmptyReply", "reportError"] },
+        ],
+      },
+      acting: {
+        invoke: {
+          src: "act",
+          input: ({ context }) => ({
+            turn: context.lastTurn as TurnOutcome,
+            images: context.images,
+            step: context.step,
+            toolTimeoutMs: context.budget.toolTimeoutMs,
+          }),
+          onDone: { target: "checking", actions: "recordCalls" },
+          onError: [
+            {
+              guard: ({ event }) => toSquintError(event.error).code === "ABORTED",
+              target: "aborted",
+              actions: ["markAborted", "reportError"],
+            },
+            { target: "failed", actions: ["failWith", "reportError"] },
+          ],
+        },
+      },
+      answered: { type: "final" },
+      failed: { type: "final" },
+      aborted: { type: "final" },
+      exhausted: { type: "final" },
+      stopped: { type: "final" },
+    },
+  });
+}
+
+export type AgentMachine = ReturnType<typeof createAgentMachine>;
+
+export function initialContext(options: {
+  runId: string;
+  messages: Message[];
+  images: ImageEntry[];
+  budget: ResolvedBudget;
+}): AgentContext {
+  return {
+    runId: options.runId,
+    messages: options.messages,
+    images: options.images,
+    budget: options.budget,
+    step: 0,
+    finalTurn: false,
+    elapsedMs: 0,
+    consecutiveFailures: 0,
+    lastTurn: null,
+    lastCalls: [],
+    answer: null,
+    reasoning: null,
+    error: null,
+    stopReason: null,
+    promptTokens: 0,
+    completionTokens: 0,
+    trace: [],
+  };
+}
