@@ -1,0 +1,115 @@
+import sharp from "sharp";
+import { SquintError } from "../errors.js";
+import type { RawImage } from "../model/vision.js";
+
+/**
+ * How images leave the server. IDE hosts have small limits (Claude Desktop refuses results over 1 MB,
+ * Claude Code counts image tokens against its output cap, Claude's vision downsizes anything over 1568 px on
+ * the long edge or ~1.15 MP anyway), so the inline copy of a result image is sized for them; the full
+ * resolution is one resource read away, and that read is kept under the transport's message limit.
+ */
+export interface EncodedImage {
+  data: Buffer;
+  mimeType: "image/png" | "image/jpeg";
+  width: number;
+  height: number;
+}
+
+export interface InlineLimits {
+  /** Longest side of the inline copy. */
+  maxEdge: number;
+  /** Pixel count of the inline copy. */
+  maxPixels: number;
+  /** Encoded bytes of the inline copy (base64 on the wire is 4/3 of this). */
+  maxBytes: number;
+}
+
+export const DEFAULT_INLINE_LIMITS: Readonly<InlineLimits> = Object.freeze({
+  maxEdge: 1568,
+  maxPixels: 1_150_000,
+  // 600 kB of bytes is 800 kB of base64: under Claude Desktop's 1 MB with room for the text and links.
+  maxBytes: 600 * 1024,
+});
+
+function rawPipeline(image: RawImage) {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+}
+
+/** The size the inline copy is scaled to before any byte-budget shrinking (never enlarged). */
+export function inlineSize(width: number, height: number, limits: InlineLimits = DEFAULT_INLINE_LIMITS) {
+  const scale = Math.min(1, limits.maxEdge / Math.max(width, height), Math.sqrt(limits.maxPixels / (width * height)));
+  return {
+    width: Math.max(1, Math.floor(width * scale)),
+    height: Math.max(1, Math.floor(height * scale)),
+  };
+}
+
+async function encodeAt(image: RawImage, width: number, height: number, format: "png" | "jpeg", quality: number) {
+  let pipeline = rawPipeline(image);
+  if (width !== image.width || height !== image.height) {
+    pipeline = pipeline.resize(width, height, { fit: "fill", kernel: "lanczos3" });
+  }
+  return format === "png"
+    ? pipeline.png({ compressionLevel: 6 }).toBuffer()
+    : pipeline.jpeg({ quality, mozjpeg: false }).toBuffer();
+}
+
+// Tried in order until one fits: lossless first (UI screenshots and text crops stay crisp), then JPEG.
+const LADDER: ReadonlyArray<{ format: "png" | "jpeg"; quality: number }> = [
+  { format: "png", quality: 100 },
+  { format: "jpeg", quality: 85 },
+  { format: "jpeg", quality: 70 },
+];
+
+/** The copy of `image` that goes inline in a tool result. */
+export async function encodeInline(
+  image: RawImage,
+  limits: InlineLimits = DEFAULT_INLINE_LIMITS,
+): Promise<EncodedImage> {
+  let { width, height } = inlineSize(image.width, image.height, limits);
+  // Each round shrinks by 0.75 in both directions; 8 rounds take any image under any sane byte budget.
+  for (let round = 0; round < 8; round++) {
+    for (const step of LADDER) {
+      const data = await encodeAt(image, width, height, step.format, step.quality);
+      if (data.length <= limits.maxBytes) {
+        return { data, mimeType: step.format === "png" ? "image/png" : "image/jpeg", width, height };
+      }
+    }
+    width = Math.max(1, Math.floor(width * 0.75));
+    height = Math.max(1, Math.floor(height * 0.75));
+  }
+  throw new SquintError(
+    "INTERNAL",
+    `Could not fit a ${image.width}×${image.height} image into ${limits.maxBytes} bytes.`,
+    {
+      hint: "Raise the inline image byte limit.",
+    },
+  );
+}
+
+/** The full-resolution image for a resource read: PNG when it fits `maxBytes`, else high-quality JPEG. */
+export async function encodeFull(image: RawImage, maxBytes: number): Promise<EncodedImage> {
+  for (const step of [
+    { format: "png", quality: 100 } as const,
+    { format: "jpeg", quality: 92 } as const,
+    { format: "jpeg", quality: 80 } as const,
+  ]) {
+    const data = await encodeAt(image, image.width, image.height, step.format, step.quality);
+    if (data.length <= maxBytes) {
+      return {
+        data,
+        mimeType: step.format === "png" ? "image/png" : "image/jpeg",
+        width: image.width,
+        height: image.height,
+      };
+    }
+  }
+  throw new SquintError(
+    "IMAGE_TOO_LARGE",
+    `The ${image.width}×${image.height} image does not fit one message (${maxBytes} bytes) even as JPEG.`,
+    {
+      hint: "Crop or zoom into the part you need and read that result instead.",
+      details: { width: image.width, height: image.height, maxBytes },
+    },
+  );
+}

@@ -1,0 +1,188 @@
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import {
+  type CallToolResult,
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { formatError, SquintError, toSquintError } from "../errors.js";
+import type { RawImage } from "../model/vision.js";
+import type { ToolDefinition, ToolProgress } from "../tools/tool.js";
+import { imageUri } from "../tools/sources/reference.js";
+import { DEFAULT_INLINE_LIMITS, encodeInline, type InlineLimits } from "./server-images.js";
+
+/**
+ * Tools on the wire. We answer tools/list and tools/call ourselves instead of using McpServer.registerTool:
+ * the SDK's handler turns a bad argument into its own "Input validation error" text and any throw into a bare
+ * message, while every error here must carry a SquintError code and hint; and a ToolDefinition's result
+ * (structured JSON + store ids) needs turning into image content and links anyway.
+ */
+export type ToolCallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** One tool as the server lists and calls it. */
+export interface McpTool {
+  listing: Tool;
+  call(args: Record<string, unknown>, extra: ToolCallExtra): Promise<CallToolResult>;
+}
+
+/** Where a tool's result images come from: the image store, seen narrowly. */
+export interface ResultImages {
+  pixels(id: string): RawImage;
+  describe(id: string): { width: number; height: number; label?: string };
+}
+
+export interface ToolBridgeOptions<TContext> {
+  /** The context for one call (roots may have changed since the last one, hence per call). */
+  context(extra: ToolCallExtra): Promise<TContext>;
+  images: ResultImages;
+  /** Put the first result image inline (for hosts outside the process); links are always sent. */
+  inlineImages: boolean;
+  inlineLimits?: InlineLimits;
+  /** Told about every image id a result links to (the resource list shows them). */
+  onImageLinked?(id: string): void;
+}
+
+/** The error result a host shows the model: message, code and hint as text; the same as JSON in _meta. */
+export function errorResult(error: SquintError): CallToolResult {
+  const { code, message, hint, details } = error.toJSON();
+  return {
+    isError: true,
+    content: [{ type: "text", text: formatError(error) }],
+    _meta: { "squint/error": { code, message, ...(hint ? { hint } : {}), ...(details ? { details } : {}) } },
+  };
+}
+
+function jsonSchemaOf(schema: z.ZodObject, io: "input" | "output"): Tool["inputSchema"] {
+  const json = z.toJSONSchema(schema, { target: "draft-7", io }) as Record<string, unknown>;
+  if (json.type !== "object") throw new Error("tool schemas must be z.object");
+  return json as Tool["inputSchema"];
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(arguments)"}: ${issue.message}`)
+    .join("; ");
+}
+
+function progressSender(extra: ToolCallExtra): ((progress: ToolProgress) => void) | undefined {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return undefined;
+  return (progress) => {
+    extra
+      .sendNotification({
+        method: "notifications/progress",
+        params: {
+          progressToken: token,
+          progress: progress.progress,
+          ...(progress.total === undefined ? {} : { total: progress.total }),
+          ...(progress.message === undefined ? {} : { message: progress.message }),
+        },
+      })
+      // A progress note that cannot be sent (client gone) must not fail the tool.
+      .catch(() => undefined);
+  };
+}
+
+export function toolFromDefinition<TContext>(
+  definition: ToolDefinition<z.ZodObject, z.ZodObject, TContext>,
+  options: ToolBridgeOptions<TContext>,
+): McpTool {
+  const listing: Tool = {
+    name: definition.name,
+    title: definition.title,
+    description: definition.description,
+    inputSchema: jsonSchemaOf(definition.inputSchema, "input"),
+    outputSchema: jsonSchemaOf(definition.outputSchema, "output"),
+    ...(definition.annotations ? { annotations: { title: definition.title, ...definition.annotations } } : {}),
+  };
+  const inlineLimits = options.inlineLimits ?? DEFAULT_INLINE_LIMITS;
+
+  async function resultContent(ids: readonly string[]): Promise<CallToolResult["content"]> {
+    const content: CallToolResult["content"] = [];
+    for (const [index, id] of ids.entries()) {
+      const info = options.images.describe(id);
+      if (index === 0 && options.inlineImages) {
+        const inline = await encodeInline(options.images.pixels(id), inlineLimits);
+        content.push({ type: "image", data: inline.data.toString("base64"), mimeType: inline.mimeType });
+      }
+      options.onImageLinked?.(id);
+      content.push({
+        type: "resource_link",
+        uri: imageUri(id),
+        name: id,
+        title: info.label ?? id,
+        description: `${id}: ${info.width}×${info.height} px at full resolution; pass "${id}" as the image of another tool.`,
+      });
+    }
+    return content;
+  }
+
+  return {
+    listing,
+    async call(args, extra) {
+      try {
+        const parsed = definition.inputSchema.safeParse(args);
+        if (!parsed.success) {
+          throw new SquintError(
+            "INVALID_ARGUMENT",
+            `Invalid arguments for ${definition.name}: ${describeIssues(parsed.error)}.`,
+            {
+              hint: "Fix the arguments to match the tool's input schema (tools/list shows it).",
+            },
+          );
+        }
+        const context = await options.context(extra);
+        const onProgress = progressSender(extra);
+        const result = await definition.run(parsed.data, context, {
+          signal: extra.signal,
+          ...(onProgress ? { onProgress } : {}),
+        });
+        extra.signal.throwIfAborted();
+        const structured = definition.outputSchema.safeParse(result.structured);
+        if (!structured.success) {
+          throw new SquintError(
+            "INTERNAL",
+            `${definition.name} produced a result that does not match its output schema: ${describeIssues(structured.error)}.`,
+            {
+              hint: "This is a bug in the tool; please report it with the arguments you used.",
+            },
+          );
+        }
+        const images = await resultContent(result.images);
+        // The JSON text block is the spec's fallback for clients that ignore structuredContent.
+        const text = `${result.summary}\n${JSON.stringify(structured.data)}`;
+        return {
+          content: [{ type: "text", text }, ...images],
+          structuredContent: structured.data as Record<string, unknown>,
+        };
+      } catch (error) {
+        if (extra.signal.aborted) return errorResult(new SquintError("ABORTED", `${definition.name} was cancelled.`));
+        return errorResult(toSquintError(error, "TOOL_FAILED"));
+      }
+    },
+  };
+}
+
+/** Installs tools/list and tools/call on a low-level server (before it connects). */
+export function installTools(server: Server, tools: readonly McpTool[]): void {
+  const byName = new Map(tools.map((tool) => [tool.listing.name, tool]));
+  server.registerCapabilities({ tools: { listChanged: false } });
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map((tool) => tool.listing) }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const tool = byName.get(request.params.name);
+    if (!tool) {
+      // An unknown tool is a protocol error (spec: -32602), not a tool result.
+      const error = new SquintError("UNKNOWN_TOOL", `Unknown tool "${request.params.name}".`, {
+        hint: `Available tools: ${[...byName.keys()].join(", ")}.`,
+      });
+      throw new McpError(ErrorCode.InvalidParams, formatError(error), error.toJSON());
+    }
+    return tool.call(request.params.arguments ?? {}, extra);
+  });
+}

@@ -1,0 +1,108 @@
+import { createRequire } from "node:module";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { z } from "zod";
+import { type ToolContext, type ToolContextOptions, createToolContext } from "../tools/context.js";
+import type { SourcePolicy } from "../tools/sources/policy.js";
+import type { ImageStore } from "../tools/store/image-store.js";
+import type { ToolDefinition } from "../tools/tool.js";
+import type { InlineLimits } from "./server-images.js";
+import { registerImageResources } from "./server-resources.js";
+import { ClientRoots } from "./server-roots.js";
+import { installTools, type McpTool, type ResultImages, toolFromDefinition } from "./server-tools.js";
+
+/**
+ * The Squint MCP server: any list of ToolDefinitions over MCP, their images kept in one ImageStore and served
+ * as squint://images/{id} resources. One McpServer per connection (the SDK allows one transport per server);
+ * the store, tools and policy are shared by all of them. Transports live in stdio.ts and http.ts; the agent
+ * connects to the same factory in-process.
+ */
+export type ServerTool = ToolDefinition<z.ZodObject, z.ZodObject, ToolContext>;
+
+export interface SquintServerOptions {
+  tools: readonly ServerTool[];
+  store: ImageStore;
+  /**
+   * What image arguments may name. Its `allowedDirs` are the configured ones (--allow); the client's roots
+   * are added per call unless `useClientRoots` is false.
+   */
+  policy: SourcePolicy;
+  useClientRoots?: boolean;
+  /** Put result images inline (hosts outside the process); false for the in-process agent, which reads the store. */
+  inlineImages?: boolean;
+  inlineLimits?: InlineLimits;
+  /** Largest single message this server sends (resource reads); keep under the client's limit (SDK stdio: 10 MiB). */
+  maxMessageBytes?: number;
+  /** What relative image paths are relative to. */
+  baseDir?: string;
+  /** Model-backed parts of the tool context (grounding model, OCR, the conversation's images). */
+  contextExtras?: Pick<ToolContextOptions, "locateModel" | "ocr" | "imageByIndex">;
+  /** Tools that are not ToolDefinitions (e.g. the conformance fixtures), listed after the others. */
+  rawTools?: readonly McpTool[];
+  /** Last chance to register more on the McpServer before it connects (resources, prompts). */
+  configure?(server: McpServer): void;
+}
+
+/** 8 MiB of payload stays under the SDK's default 10 MiB stdio line after base64 and JSON framing. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+const MAX_LINKED_IDS = 1000;
+
+const packageVersion = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+
+function resultImagesOf(store: ImageStore): ResultImages & { has(id: string): boolean } {
+  return {
+    has: (id) => store.has(id),
+    pixels: (id) => store.pixels(id),
+    describe: (id) => {
+      const image = store.get(id);
+      return { width: image.width, height: image.height, ...(image.label === undefined ? {} : { label: image.label }) };
+    },
+  };
+}
+
+export function createSquintServer(options: SquintServerOptions): McpServer {
+  const server = new McpServer(
+    { name: "squint", title: "Squint image tools", version: packageVersion },
+    {
+      capabilities: { logging: {} },
+      instructions:
+        "Image tools for looking closely: zoom, crop, rotate, enhance, OCR and locate. Pass an image as a file path " +
+        "(under the client's roots or the server's --allow directories), an http(s) URL, a data URI, or the id of an " +
+        "image from an earlier result. Boxes in results are given in 0-1000 units of the tool's image and in pixels of the original.",
+    },
+  );
+  const roots = options.useClientRoots === false ? undefined : new ClientRoots(server.server);
+  const images = resultImagesOf(options.store);
+  const linked = new Set<string>();
+  const onImageLinked = (id: string) => {
+    linked.delete(id);
+    linked.add(id);
+    if (linked.size > MAX_LINKED_IDS) linked.delete(linked.values().next().value as string);
+  };
+
+  const context = async (): Promise<ToolContext> => {
+    const rootDirs = roots ? await roots.directories() : [];
+    return createToolContext({
+      store: options.store,
+      policy: { ...options.policy, allowedDirs: [...options.policy.allowedDirs, ...rootDirs] },
+      ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+      ...options.contextExtras,
+    });
+  };
+  const tools = options.tools.map((definition) =>
+    toolFromDefinition(definition, {
+      context,
+      images,
+      inlineImages: options.inlineImages ?? true,
+      ...(options.inlineLimits ? { inlineLimits: options.inlineLimits } : {}),
+      onImageLinked,
+    }),
+  );
+  installTools(server.server, [...tools, ...(options.rawTools ?? [])]);
+  registerImageResources(server, {
+    images,
+    linkedIds: () => linked,
+    maxImageBytes: Math.floor(((options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) * 3) / 4),
+  });
+  options.configure?.(server);
+  return server;
+}

@@ -1,0 +1,233 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { type CallToolResult, ListRootsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSquintServer, type ServerTool } from "../../src/mcp/server.js";
+import { cropTool } from "../../src/tools/crop.js";
+import { imageInfoTool } from "../../src/tools/image-info.js";
+import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
+import { ImageStore } from "../../src/tools/store/image-store.js";
+import { zoomTool } from "../../src/tools/zoom.js";
+import { brokenOutputTool, waitTool } from "./fixture-tools.js";
+
+let base: string;
+let allowed: string;
+let shared: string;
+let client: Client;
+let linkOnlyClient: Client;
+let roots: { uri: string; name: string }[] = [];
+
+/** A 3000×2000 noisy image: PNG of it is megabytes, so the inline copy must be both downscaled and re-encoded. */
+async function writeNoisyPng(path: string, width: number, height: number): Promise<void> {
+  const data = Buffer.alloc(width * height * 3);
+  let seed = 12345;
+  for (let i = 0; i < data.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = (seed >> 16) & 0xff;
+  }
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toFile(path);
+}
+
+async function connect(server: ReturnType<typeof createSquintServer>, withRoots: boolean): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const c = new Client(
+    { name: "test", version: "0" },
+    { capabilities: withRoots ? { roots: { listChanged: true } } : {} },
+  );
+  if (withRoots) c.setRequestHandler(ListRootsRequestSchema, () => ({ roots }));
+  await server.connect(serverSide);
+  await c.connect(clientSide);
+  return c;
+}
+
+beforeAll(async () => {
+  base = mkdtempSync(join(tmpdir(), "squint-mcp-"));
+  allowed = join(base, "allowed");
+  shared = join(base, "shared-by-client");
+  mkdirSync(allowed);
+  mkdirSync(shared);
+  await writeNoisyPng(join(allowed, "large.png"), 3000, 2000);
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: "#336699" } })
+    .png()
+    .toFile(join(allowed, "small.png"));
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: "#ff0000" } })
+    .png()
+    .toFile(join(shared, "red.png"));
+  writeFileSync(join(allowed, "notes.txt"), "hello");
+
+  const store = new ImageStore();
+  const tools = [imageInfoTool, cropTool, zoomTool, waitTool, brokenOutputTool] as ServerTool[];
+  const policy = defaultSourcePolicy({ allowedDirs: [allowed] });
+  client = await connect(createSquintServer({ tools, store, policy }), true);
+  linkOnlyClient = await connect(
+    createSquintServer({ tools, store, policy, inlineImages: false, useClientRoots: false }),
+    false,
+  );
+});
+
+afterAll(async () => {
+  await client?.close();
+  await linkOnlyClient?.close();
+  rmSync(base, { recursive: true, force: true });
+});
+
+function textOf(result: CallToolResult): string {
+  return result.content.map((part) => (part.type === "text" ? part.text : "")).join("\n");
+}
+
+async function call(name: string, args: Record<string, unknown>, on: Client = client): Promise<CallToolResult> {
+  return (await on.callTool({ name, arguments: args })) as CallToolResult;
+}
+
+async function expectToolError(result: CallToolResult, code: string): Promise<void> {
+  expect(result.isError).toBe(true);
+  const text = textOf(result);
+  expect(text).toContain(`(${code})`);
+  expect(text).toContain(" — "); // message, code, then the hint
+  expect(text).not.toMatch(/\n\s+at /); // never a stack
+  expect(result.structuredContent).toBeUndefined();
+  expect((result._meta?.["squint/error"] as { code: string }).code).toBe(code);
+}
+
+describe("squint MCP server (in-process)", () => {
+  it("lists every tool with object input and output schemas", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name)).toEqual([
+      "image_info",
+      "image_crop",
+      "image_zoom_in_tool",
+      "test_wait",
+      "test_broken_output",
+    ]);
+    for (const tool of tools) {
+      expect(tool.inputSchema.type).toBe("object");
+      expect(tool.outputSchema?.type).toBe("object");
+    }
+    const zoom = tools.find((tool) => tool.name === "image_zoom_in_tool");
+    expect(zoom?.inputSchema.properties?.bbox_2d).toMatchObject({ type: "array", minItems: 4, maxItems: 4 });
+    expect(zoom?.inputSchema.required).toEqual(["bbox_2d"]);
+  });
+
+  it("returns a large result as a small inline image plus a link to the full resolution", async () => {
+    const result = await call("image_crop", { image: join(allowed, "large.png"), bbox_2d: [0, 0, 1000, 1000] });
+    expect(result.isError).toBeFalsy();
+    const structured = result.structuredContent as { image: { id: string; width: number; height: number } };
+    expect(structured.image).toMatchObject({ width: 3000, height: 2000 });
+    expect(JSON.stringify(structured).length).toBeLessThan(4000); // boxes and sizes, no pixels
+
+    const images = result.content.filter((part) => part.type === "image");
+    expect(images).toHaveLength(1);
+    const inline = images[0].type === "image" ? images[0] : undefined;
+    const bytes = Buffer.from(inline?.data ?? "", "base64");
+    expect(inline?.data.length).toBeLessThan(1024 * 1024);
+    const meta = await sharp(bytes).metadata();
+    expect(Math.max(meta.width ?? 0, meta.height ?? 0)).toBeLessThanOrEqual(1568);
+    expect((meta.width ?? 0) * (meta.height ?? 0)).toBeLessThanOrEqual(1_150_000);
+    expect(`image/${meta.format}`).toBe(inline?.mimeType);
+    expect((meta.width ?? 0) / (meta.height ?? 1)).toBeCloseTo(1.5, 1);
+
+    const link = result.content.find((part) => part.type === "resource_link");
+    expect(link).toMatchObject({ type: "resource_link", uri: `squint://images/${structured.image.id}` });
+    const read = await client.readResource({ uri: `squint://images/${structured.image.id}` });
+    const blob = read.contents[0] && "blob" in read.contents[0] ? read.contents[0].blob : "";
+    const full = await sharp(Buffer.from(blob, "base64")).metadata();
+    expect([full.width, full.height]).toEqual([3000, 2000]);
+
+    const { resources } = await client.listResources();
+    expect(resources.map((resource) => resource.uri)).toContain(`squint://images/${structured.image.id}`);
+  });
+
+  it("keeps a small result at its own size and format", async () => {
+    const result = await call("image_crop", { image: join(allowed, "small.png"), bbox_2d: [0, 0, 500, 500] });
+    const inline = result.content.find((part) => part.type === "image");
+    const meta = await sharp(Buffer.from(inline?.type === "image" ? inline.data : "", "base64")).metadata();
+    expect([meta.width, meta.height, meta.format]).toEqual([32, 24, "png"]);
+  });
+
+  it("chains tools through the image link, and maps back to the original", async () => {
+    const first = await call("image_crop", { image: join(allowed, "small.png"), bbox_2d: [500, 500, 1000, 1000] });
+    const id = (first.structuredContent as { image: { id: string } }).image.id;
+    const info = await call("image_info", { image: `squint://images/${id}` });
+    expect(info.isError).toBeFalsy();
+    expect(info.structuredContent).toMatchObject({ id, width: 32, height: 24, operation: "crop" });
+    expect(
+      (info.structuredContent as { extentInOriginal: { originalPixels: number[] } }).extentInOriginal.originalPixels,
+    ).toEqual([32, 24, 64, 48]);
+  });
+
+  it("sends links only (no inline pixels) when told to, for in-process clients", async () => {
+    const result = await call(
+      "image_crop",
+      { image: join(allowed, "small.png"), bbox_2d: [0, 0, 1000, 1000] },
+      linkOnlyClient,
+    );
+    expect(result.content.some((part) => part.type === "image")).toBe(false);
+    expect(result.content.some((part) => part.type === "resource_link")).toBe(true);
+  });
+
+  it("turns each bad call into a coded error result and keeps serving", async () => {
+    await expectToolError(await call("image_info", { image: "squint://images/img-999" }), "NOT_FOUND");
+    await expectToolError(
+      await call("image_crop", { image: join(allowed, "small.png"), bbox_2d: [1, 2, 3] }),
+      "INVALID_ARGUMENT",
+    );
+    await expectToolError(await call("image_info", { image: join(allowed, "notes.txt") }), "IMAGE_UNSUPPORTED");
+    await expectToolError(await call("image_info", { image: join(base, "elsewhere.png") }), "PATH_NOT_ALLOWED");
+    await expectToolError(
+      await call("image_info", { image: "http://169.254.169.254/latest/meta-data" }),
+      "URL_NOT_ALLOWED",
+    );
+    await expectToolError(await call("test_broken_output", {}), "INTERNAL");
+    const after = await call("image_info", { image: join(allowed, "small.png") });
+    expect(after.isError).toBeFalsy();
+  });
+
+  it("answers an unknown tool with a protocol error naming the tools", async () => {
+    const error = await client.callTool({ name: "no_such_tool", arguments: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(McpError);
+    expect((error as McpError).code).toBe(-32602);
+    expect((error as McpError).message).toContain("UNKNOWN_TOOL");
+    expect((error as McpError).message).toContain("image_crop");
+  });
+
+  it("answers a missing resource with resource-not-found", async () => {
+    const error = await client.readResource({ uri: "squint://images/img-424242" }).catch((e: unknown) => e);
+    expect((error as McpError).code).toBe(-32002);
+  });
+
+  it("reads paths under the client's roots, following roots/list_changed", async () => {
+    const red = join(shared, "red.png");
+    await expectToolError(await call("image_info", { image: red }), "PATH_NOT_ALLOWED");
+    roots = [{ uri: pathToFileURL(shared).href, name: "shared" }];
+    await client.sendRootsListChanged();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const result = await call("image_info", { image: red });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ width: 40, height: 30 });
+  });
+
+  it("reports progress and honours cancellation", async () => {
+    const seen: number[] = [];
+    const done = await client.callTool({ name: "test_wait", arguments: { steps: 3, stepMs: 5 } }, undefined, {
+      onprogress: (progress) => seen.push(progress.progress),
+    });
+    expect(done.structuredContent).toEqual({ completed: 3 });
+    expect(seen.slice(0, 2)).toEqual([1, 2]); // the last note may race the result (SDK issue #2580)
+
+    const controller = new AbortController();
+    const pending = client.callTool({ name: "test_wait", arguments: { steps: 20, stepMs: 1000 } }, undefined, {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort("user cancelled"), 30);
+    await expect(pending).rejects.toThrow(/cancelled/);
+    const next = await call("test_wait", { steps: 1, stepMs: 1 });
+    expect(next.structuredContent).toEqual({ completed: 1 });
+  });
+});
