@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { SquintError } from "../../errors.js";
-import { type RotatedRect, rectPoint } from "./rotatedRect.js";
+import { type RotatedRect, rectPoint } from "./rotated-rect.js";
 import type { OcrImage } from "./types.js";
 
 /** Decodes encoded bytes (PNG, JPEG, WebP, ...) to RGB, EXIF-rotated, alpha flattened onto white. */
@@ -13,7 +13,12 @@ export async function decodeToRgb(bytes: Uint8Array): Promise<OcrImage> {
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+      channels: 3,
+    };
   } catch (cause) {
     throw new SquintError("IMAGE_DECODE_FAILED", "OCR could not decode the image bytes.", {
       hint: "Pass a PNG, JPEG, WebP, GIF or TIFF image.",
@@ -31,10 +36,14 @@ export function toRgb(image: OcrImage): OcrImage {
     });
   }
   if (channels < 1 || channels > 4 || data.length !== width * height * channels) {
-    throw new SquintError("INVALID_ARGUMENT", "OCR got raw pixels whose length does not match width x height x channels.", {
-      hint: "Pass interleaved 8-bit pixels with 1 to 4 channels.",
-      details: { width, height, channels, bytes: data.length },
-    });
+    throw new SquintError(
+      "INVALID_ARGUMENT",
+      "OCR got raw pixels whose length does not match width x height x channels.",
+      {
+        hint: "Pass interleaved 8-bit pixels with 1 to 4 channels.",
+        details: { width, height, channels, bytes: data.length },
+      },
+    );
   }
   if (channels === 3) return image;
   const out = new Uint8Array(width * height * 3);

@@ -10,7 +10,10 @@
  *   reverse is not allowed: an OCR word that merged two truth words finds neither.
  */
 export function normaliseWord(word: string): string {
-  return word.normalize("NFKC").toLowerCase().replace(/[^\p{L}\p{M}\p{N}]/gu, "");
+  return word
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}]/gu, "");
 }
 
 export function truthWords(text: string): string[] {

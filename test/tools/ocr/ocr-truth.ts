@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { sharedRoot } from "../../support/cli.js";
-import { truthWords } from "../../../src/tools/ocr/wordRecall.js";
+import { truthWords } from "../../../src/tools/ocr/word-recall.js";
 
 /**
  * The OCR images of ../shared/data whose manifest states their text, split into the two groups the goals
@@ -60,7 +60,14 @@ export function loadOcrTruth(): OcrTruthImage[] {
     const group = ocrGroups[entry.file];
     if (group === undefined) continue;
     const text = entry.truth?.text ?? (entry.truth?.boxes ?? []).map((b) => b.label).join("\n");
-    images.push({ file: entry.file, path: `${dataRoot}${entry.file}`, group, width: entry.width, height: entry.height, words: truthWords(text) });
+    images.push({
+      file: entry.file,
+      path: `${dataRoot}${entry.file}`,
+      group,
+      width: entry.width,
+      height: entry.height,
+      words: truthWords(text),
+    });
   }
   return images;
 }

@@ -100,7 +100,14 @@ export function minAreaRect(points: Point[]): RotatedRect {
   const tMid = (best.minT + best.maxT) / 2;
   const cx = sMid * best.ux - tMid * best.uy;
   const cy = sMid * best.uy + tMid * best.ux;
-  return orientForReading({ cx, cy, ux: best.ux, uy: best.uy, width: best.maxS - best.minS, height: best.maxT - best.minT });
+  return orientForReading({
+    cx,
+    cy,
+    ux: best.ux,
+    uy: best.uy,
+    width: best.maxS - best.minS,
+    height: best.maxT - best.minT,
+  });
 }
 
 /** Picks which side is the reading direction and makes it point rightwards (or down, for vertical lines). */

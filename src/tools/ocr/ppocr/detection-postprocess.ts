@@ -1,4 +1,4 @@
-import { minAreaRect, type Point, type RotatedRect, rectContains } from "../rotatedRect.js";
+import { minAreaRect, type Point, type RotatedRect, rectContains } from "../rotated-rect.js";
 
 /**
  * Differentiable-binarisation (DB) post-processing for the PP-OCR detector: its output is a per-pixel
@@ -104,7 +104,12 @@ export function unclip(rect: RotatedRect, ratio: number): RotatedRect {
 }
 
 /** Text boxes in map pixels. */
-export function dbBoxes(map: Float32Array, width: number, height: number, params: DbParams = defaultDbParams): DetectedBox[] {
+export function dbBoxes(
+  map: Float32Array,
+  width: number,
+  height: number,
+  params: DbParams = defaultDbParams,
+): DetectedBox[] {
   const outlines = regionOutlines(map, width, height, params.binaryThreshold)
     .sort((a, b) => b.length - a.length)
     .slice(0, params.maxBoxes);

@@ -12,7 +12,12 @@ export interface CtcChar {
  * Greedy CTC decoding: best class per time step, repeated classes merged, blanks dropped. Keeps where each
  * character sat in time so word boxes can be cut from the line box.
  */
-export function ctcGreedyDecode(probabilities: Float32Array, steps: number, classes: number, alphabet: CtcAlphabet): CtcChar[] {
+export function ctcGreedyDecode(
+  probabilities: Float32Array,
+  steps: number,
+  classes: number,
+  alphabet: CtcAlphabet,
+): CtcChar[] {
   const chars: CtcChar[] = [];
   let previous = -1;
   for (let t = 0; t < steps; t++) {
@@ -47,8 +52,21 @@ export interface CtcWord {
   lastStep: number;
 }
 
-/** Splits decoded characters into words at spaces; a word's confidence is its characters' mean. */
-export function ctcWords(chars: CtcChar[]): CtcWord[] {
+/**
+ * Splits decoded characters into words at spaces, and also where the distance between two characters'
+ * centres is more than `gapFactor` times the line's median: the recogniser (trained mostly on Chinese,
+ * which has no spaces) often drops the space in "DATE 12/30" even though the letters are far apart.
+ * A word's confidence is its characters' mean.
+ */
+export function ctcWords(chars: CtcChar[], gapFactor = Number.POSITIVE_INFINITY): CtcWord[] {
+  const centre = (c: CtcChar) => (c.firstStep + c.lastStep) / 2;
+  const pitches: number[] = [];
+  for (let i = 1; i < chars.length; i++) {
+    if (chars[i].symbol.trim() !== "" && chars[i - 1].symbol.trim() !== "")
+      pitches.push(centre(chars[i]) - centre(chars[i - 1]));
+  }
+  pitches.sort((a, b) => a - b);
+  const median = pitches.length >= 3 ? pitches[Math.floor(pitches.length / 2)] : Number.POSITIVE_INFINITY;
   const words: CtcWord[] = [];
   let current: CtcChar[] = [];
   const flush = () => {
@@ -62,8 +80,13 @@ export function ctcWords(chars: CtcChar[]): CtcWord[] {
     current = [];
   };
   for (const c of chars) {
-    if (c.symbol.trim() === "") flush();
-    else current.push(c);
+    if (c.symbol.trim() === "") {
+      flush();
+      continue;
+    }
+    const previous = current[current.length - 1];
+    if (previous !== undefined && centre(c) - centre(previous) > gapFactor * median) flush();
+    current.push(c);
   }
   flush();
   return words;

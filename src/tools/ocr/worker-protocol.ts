@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/**
+ * Messages between the OCR worker thread and the engine that owns it. Checked with zod on arrival even
+ * though both ends are ours: a version skew between dist and src would otherwise fail far from here.
+ */
+const pixels = z.object({
+  data: z.instanceof(Uint8Array),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  channels: z.number().int().min(1).max(4).optional(),
+});
+
+export const workerRequestSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("recognize"), id: z.number().int(), image: z.union([z.instanceof(Uint8Array), pixels]) }),
+  z.object({ kind: z.literal("cancel"), id: z.number().int() }),
+]);
+export type WorkerRequest = z.infer<typeof workerRequestSchema>;
+
+const box = z.object({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() });
+const rel = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+const word = z.object({ text: z.string(), confidence: z.number(), box, boxRel1000: rel });
+export const ocrResultSchema = z.object({
+  width: z.number(),
+  height: z.number(),
+  lines: z.array(
+    z.object({
+      text: z.string(),
+      confidence: z.number(),
+      box,
+      boxRel1000: rel,
+      words: z.array(word),
+      engine: z.enum(["ppocr", "tesseract"]),
+    }),
+  ),
+});
+
+const wireError = z.object({
+  code: z.string(),
+  message: z.string(),
+  hint: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type WireError = z.infer<typeof wireError>;
+
+export const workerResponseSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("ready") }),
+  z.object({ kind: z.literal("load-failed"), error: wireError }),
+  z.object({ kind: z.literal("result"), id: z.number().int(), result: ocrResultSchema }),
+  z.object({ kind: z.literal("error"), id: z.number().int(), error: wireError }),
+]);
+export type WorkerResponse = z.infer<typeof workerResponseSchema>;
+
+/** What the engine passes to the worker at start (plain data: it crosses a structured clone). */
+export const workerDataSchema = z.object({
+  threads: z.number().int().positive().optional(),
+  paths: z.object({ detection: z.string(), recognition: z.string(), dictionary: z.string() }).optional(),
+  read: z
+    .object({
+      detectionLongSide: z.number().positive(),
+      minConfidence: z.number(),
+      wordGapFactor: z.number().positive(),
+    })
+    .partial()
+    .optional(),
+});
