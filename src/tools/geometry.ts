@@ -1,4 +1,5 @@
 import { SquintError } from "../errors.js";
+import { roundHalfEven } from "../model/vision.js";
 
 /**
  * All coordinate arithmetic of Squint lives here: boxes and points in named spaces, 2x3 affine transforms
@@ -121,7 +122,10 @@ export function cropTransform(
   region: { left: number; top: number; width: number; height: number },
   output: Size,
 ): Affine {
-  return compose(scaling(region.width / output.width, region.height / output.height), translation(region.left, region.top));
+  return compose(
+    scaling(region.width / output.width, region.height / output.height),
+    translation(region.left, region.top),
+  );
 }
 
 /**
@@ -254,15 +258,6 @@ export function expandBox(box: Box, factor: number, size: Size, minSide = 0): Bo
   return clampBox({ x1: c.x - halfW, y1: c.y - halfH, x2: c.x + halfW, y2: c.y + halfH }, size);
 }
 
-/** Python's round(): half to even. PIL's Image.crop rounds its box this way, and zoom must match it. */
-export function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  const diff = value - floor;
-  if (diff > 0.5) return floor + 1;
-  if (diff < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
-
 /** Rounds to `decimals` places for output (results stay readable; arithmetic keeps full precision). */
 export function roundTo(value: number, decimals: number): number {
   const f = 10 ** decimals;
@@ -281,7 +276,7 @@ export function pointToTuple(point: Point, decimals?: number): PointTuple {
 
 /**
  * The integer pixel rectangle that a crop of `box` takes, rounded the way PIL's Image.crop rounds its box
- * (each edge with Python round), clamped to the image, never empty.
+ * (each edge with Python's round, half to even), clamped to the image, never empty.
  */
 export function pixelRect(box: Box, size: Size): { left: number; top: number; width: number; height: number } {
   const left = clamp(roundHalfEven(box.x1), 0, size.width - 1);

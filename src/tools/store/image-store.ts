@@ -132,7 +132,15 @@ export class ImageStore {
       if (entry && pin) entry.pins++;
       return info;
     }
-    const work = this.#decodeOriginal(bytes, format, hash, source, pin, options.allowSvg ?? this.limits.allowSvg, known);
+    const work = this.#decodeOriginal(
+      bytes,
+      format,
+      hash,
+      source,
+      pin,
+      options.allowSvg ?? this.limits.allowSvg,
+      known,
+    );
     this.#pending.set(hash, work);
     try {
       return await work;
@@ -200,11 +208,15 @@ export class ImageStore {
       };
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new SquintError("IMAGE_DECODE_FAILED", `The ${formatName(format)} from ${source} has an unreadable header.`, {
-        hint: "The file is damaged or not really an image: save or fetch it again.",
-        details: { format, reason },
-        cause,
-      });
+      throw new SquintError(
+        "IMAGE_DECODE_FAILED",
+        `The ${formatName(format)} from ${source} has an unreadable header.`,
+        {
+          hint: "The file is damaged or not really an image: save or fetch it again.",
+          details: { format, reason },
+          cause,
+        },
+      );
     }
   }
 

@@ -1,0 +1,177 @@
+import { z } from "zod";
+import { SquintError } from "../errors.js";
+import type { RawImage } from "../model/vision.js";
+import {
+  type Box,
+  boxToTuple,
+  fromPixelBox,
+  applyToBox,
+  type Point,
+  applyToPoint,
+  pointToTuple,
+  toRel1000Tuple,
+  fromPixelPoint,
+} from "./geometry.js";
+import type { OcrResult } from "./ocr/types.js";
+import { type ImageSource, loadImageReference } from "./sources/index.js";
+import { defaultSourcePolicy, type SourcePolicy } from "./sources/policy.js";
+import type { ImageStore, StoredImage } from "./store/image-store.js";
+
+/**
+ * What every image tool receives besides its input: the image store, a way to turn an image argument into a
+ * stored image, and — for grounding — optional model and OCR functions. Narrow function types on purpose:
+ * tools never see a Backend or an OCR engine, only "pixels in, text/boxes out".
+ */
+
+/** A vision-language model asked one question about one image; resolves to the reply text. */
+export type LocateModel = (image: RawImage, prompt: string, signal?: AbortSignal) => Promise<string>;
+
+/** OCR over pixels; boxes in pixels of the image it was given (src/tools/ocr's result shape). */
+export type OcrFunction = (image: RawImage, signal?: AbortSignal) => Promise<OcrResult>;
+
+export interface ToolContext {
+  store: ImageStore;
+  /** A store id, `squint://images/<id>` link, path, URL, data URI or base64 → the stored image. */
+  resolveImage(reference: string, signal?: AbortSignal): Promise<StoredImage>;
+  /**
+   * The model's `img_idx`: the n-th image of the conversation (user images and earlier tool results, in
+   * order). Only the agent knows the conversation, so only it provides this.
+   */
+  imageByIndex?(index: number): StoredImage | Promise<StoredImage>;
+  locateModel?: LocateModel;
+  ocr?: OcrFunction;
+}
+
+export interface ToolContextOptions {
+  store: ImageStore;
+  /** What paths and URLs an image argument may name; by default only ids, data URIs and base64. */
+  policy?: SourcePolicy;
+  /** What relative paths are relative to. */
+  baseDir?: string;
+  imageByIndex?: ToolContext["imageByIndex"];
+  locateModel?: LocateModel;
+  ocr?: OcrFunction;
+}
+
+function describeSource(source: ImageSource): string {
+  switch (source.kind) {
+    case "path":
+      return source.path;
+    case "url":
+      return source.url;
+    case "data-uri":
+      return `data URI (${source.mimeType})`;
+    case "base64":
+      return "base64";
+  }
+}
+
+export function createToolContext(options: ToolContextOptions): ToolContext {
+  const { store } = options;
+  const policy = options.policy ?? defaultSourcePolicy();
+  return {
+    store,
+    async resolveImage(reference, signal) {
+      const loaded = await loadImageReference(reference, policy, {
+        isImageId: (candidate) => store.has(candidate),
+        ...(signal ? { signal } : {}),
+        ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+      });
+      if (loaded.kind === "id") return store.get(loaded.id);
+      return store.ingest(loaded.bytes, { source: describeSource(loaded.source) });
+    },
+    ...(options.imageByIndex ? { imageByIndex: options.imageByIndex } : {}),
+    ...(options.locateModel ? { locateModel: options.locateModel } : {}),
+    ...(options.ocr ? { ocr: options.ocr } : {}),
+  };
+}
+
+/** The two ways a tool call names its image: `image` (hosts over MCP) or `img_idx` (the model, as trained). */
+export const imageSelectorShape = {
+  image: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The image: an id from an earlier result, a file path, an http(s) URL or a data URI."),
+  img_idx: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("The index of the image in the conversation (starting from 0); alternative to `image`."),
+};
+
+export async function selectImage(
+  input: { image?: string | undefined; img_idx?: number | undefined },
+  context: ToolContext,
+  signal?: AbortSignal,
+): Promise<StoredImage> {
+  if (input.image !== undefined && input.img_idx !== undefined) {
+    throw new SquintError("INVALID_ARGUMENT", "Give either `image` or `img_idx`, not both.", {
+      hint: "Use `img_idx` for an image of the conversation, `image` for an id, path, URL or data URI.",
+    });
+  }
+  if (input.image !== undefined) return context.resolveImage(input.image, signal);
+  if (input.img_idx !== undefined) {
+    if (!context.imageByIndex) {
+      throw new SquintError("INVALID_ARGUMENT", "`img_idx` needs a conversation, and this call has none.", {
+        hint: "Pass `image` (an image id, path, URL or data URI) instead of `img_idx`.",
+      });
+    }
+    return context.imageByIndex(input.img_idx);
+  }
+  throw new SquintError("INVALID_ARGUMENT", "No image given.", {
+    hint: "Pass `image` (an image id, path, URL or data URI) or `img_idx` (an image of the conversation).",
+  });
+}
+
+/** A stored image as results describe it. */
+export const imageSummarySchema = z.object({
+  id: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  originalId: z.string(),
+});
+
+export function imageSummary(image: StoredImage): z.infer<typeof imageSummarySchema> {
+  return { id: image.id, width: image.width, height: image.height, originalId: image.originalId };
+}
+
+const boxTuple = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+const pointTuple = z.tuple([z.number(), z.number()]);
+
+/** A box as results give it: on the tool's image in 0–1000 and in pixels, and in the original's pixels. */
+export const regionSchema = z.object({
+  bbox_2d: boxTuple.describe("On the image the tool worked on, 0–1000 relative (Qwen3-VL's bbox_2d)."),
+  pixels: boxTuple.describe("On the image the tool worked on, in pixels."),
+  originalPixels: boxTuple.describe("On the original image (the one the user gave), in pixels."),
+});
+
+export const pointRegionSchema = z.object({
+  point_2d: pointTuple,
+  pixels: pointTuple,
+  originalPixels: pointTuple,
+});
+
+/** `box` in `image`'s pixels, described in all three ways. */
+export function describeRegion(image: StoredImage, box: Box): z.infer<typeof regionSchema> {
+  return {
+    bbox_2d: toRel1000Tuple(box, image),
+    pixels: boxToTuple(box, 2),
+    originalPixels: boxToTuple(applyToBox(image.toOriginal, box), 2),
+  };
+}
+
+export function describePoint(image: StoredImage, point: Point): z.infer<typeof pointRegionSchema> {
+  const rel = fromPixelPoint(point, "rel1000", image);
+  return {
+    point_2d: [Math.round(rel.x), Math.round(rel.y)],
+    pixels: pointToTuple(point, 2),
+    originalPixels: pointToTuple(applyToPoint(image.toOriginal, point), 2),
+  };
+}
+
+/** Rel-1000 of a pixel box without rounding (for code that keeps computing). */
+export function rel1000Of(image: StoredImage, box: Box): Box {
+  return fromPixelBox(box, "rel1000", image);
+}
