@@ -1,0 +1,251 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Checkpoint } from "../checkpoint/checkpoint.js";
+import { TEXT } from "../checkpoint/weight-names.js";
+import { mropeSlotAxes } from "../mrope.js";
+import {
+  DECODER_INPUTS,
+  DECODER_OUTPUTS,
+  GRAPH_FILES,
+  type GraphEntry,
+  type GraphMutation,
+  pastKeyName,
+  pastValueName,
+  presentKeyName,
+  presentValueName,
+  type TensorSpec,
+} from "./contract.js";
+import { attr, GraphBuilder } from "./graph-builder.js";
+import { addFloatWeight, addLinear, type WeightStorage } from "./linear.js";
+
+/**
+ * The text decoder graph (spec §1.1, §4, §3.7): RMSNorm (ORT SimplifiedLayerNormalization, the post-attention
+ * one fused with the residual add by SkipSimplifiedLayerNormalization), q/k per-head RMSNorm before rotary,
+ * interleaved MRoPE whose cos/sin are computed in the graph from the [3, B, S] position ids, grouped-query
+ * attention over a KV cache, SwiGLU MLP, DeepStack chunk i added after layer i, and the (tied or untied) LM
+ * head. Hidden states flow as [B·S, H] so every projection is one Gemm / MatMulNBits.
+ */
+
+export interface DecoderGraphOptions {
+  storage: WeightStorage;
+  /** Only the last position's logits ([B, 1, V]). */
+  lastTokenLogits?: boolean;
+  mutation?: GraphMutation | undefined;
+  int4BlockSize?: number;
+}
+
+/** Added to disallowed attention scores; large enough that exp() is exactly 0, small enough to never overflow. */
+const MASKED_SCORE = -1e9;
+
+/** Which position row (T=0, H=1, W=2) each rotary frequency slot reads; `chunked` is the test-only fault. */
+export function decoderSlotAxes(section: [number, number, number], headDim: number, chunked: boolean): Uint8Array {
+  if (!chunked) return mropeSlotAxes(section, headDim);
+  const slots = new Uint8Array(headDim / 2);
+  slots.fill(1, section[0], section[0] + section[1]);
+  slots.fill(2, section[0] + section[1]);
+  return slots;
+}
+
+export async function buildDecoderGraph(
+  ckpt: Checkpoint,
+  outDir: string,
+  options: DecoderGraphOptions,
+): Promise<GraphEntry> {
+  const config = ckpt.config;
+  const t = config.text;
+  const H = t.hiddenSize;
+  const nh = t.numHeads;
+  const kvh = t.numKeyValueHeads;
+  const hd = t.headDim;
+  const groups = nh / kvh;
+  const D = config.vision.deepstackVisualIndexes.length;
+  const storage = options.storage;
+  const dataFile = `${GRAPH_FILES.decoder}.data`;
+  const g = new GraphBuilder({
+    name: "qwen3_vl_decoder",
+    externalDataPath: join(outDir, dataFile),
+    externalDataLocation: dataFile,
+  });
+  const read = async (name: string, shape: number[]) => (await ckpt.read(name, shape)).data;
+  const normWeight = async (name: string, size: number) =>
+    addFloatWeight(g, name, await read(name, [size]), [size], storage === "fp32" ? "fp32" : "fp16");
+  const rmsNorm = (x: string, weight: string) =>
+    g.node("SimplifiedLayerNormalization", [x, weight], { axis: attr.int(-1), epsilon: attr.float(t.rmsNormEps) });
+  const linear = async (x: string, prefix: string, n: number, k: number) =>
+    addLinear(
+      g,
+      x,
+      prefix,
+      {
+        weight: await read(`${prefix}.weight`, [n, k]),
+        n,
+        k,
+        bias: t.attentionBias ? await read(`${prefix}.bias`, [n]) : undefined,
+      },
+      storage,
+      options.int4BlockSize,
+    );
+
+  const inputsEmbeds = g.input(DECODER_INPUTS.inputsEmbeds, "float32", ["B", "S", H]);
+  const attentionMask = g.input(DECODER_INPUTS.attentionMask, "int64", ["B", "past+S"]);
+  const positionIds = g.input(DECODER_INPUTS.positionIds, "int64", [3, "B", "S"]);
+  const deepstack = g.input(DECODER_INPUTS.deepstackEmbeds, "float32", ["B", "S", D * H]);
+  const pastKeys: string[] = [];
+  const pastValues: string[] = [];
+  for (let i = 0; i < t.numLayers; i++) {
+    pastKeys.push(g.input(pastKeyName(i), "float32", ["B", kvh, "past", hd]));
+    pastValues.push(g.input(pastValueName(i), "float32", ["B", kvh, "past", hd]));
+  }
+
+  // Shapes: bs = [B, S]; S and T = past + S as scalars.
+  const embedShape = g.node("Shape", [inputsEmbeds]);
+  const bs = g.node("Slice", [embedShape, g.int64([0]), g.int64([2])]);
+  const seq = g.node("Gather", [embedShape, g.int64([1], [])], { axis: attr.int(0) });
+  const total = g.node("Gather", [g.node("Shape", [attentionMask]), g.int64([1], [])], { axis: attr.int(0) });
+  const past = g.node("Sub", [total, seq]);
+  const shapeOf = (tail: number[]) => g.node("Concat", [bs, g.int64(tail)], { axis: attr.int(0) });
+
+  // Additive mask [B, 1, 1, S, T]: causal over absolute positions, and padding from attention_mask.
+  const keyPos = g.node("Unsqueeze", [g.node("Range", [g.int64([0], []), total, g.int64([1], [])]), g.int64([0])]);
+  const queryPos = g.node("Unsqueeze", [g.node("Range", [past, total, g.int64([1], [])]), g.int64([1])]);
+  const causal = g.node("LessOrEqual", [keyPos, queryPos]);
+  const notPadded = g.node("Unsqueeze", [g.node("Cast", [attentionMask], { to: attr.int(9) }), g.int64([1, 2, 3])]);
+  const allowed = g.node("And", [causal, notPadded]);
+  const maskBias = g.node("Where", [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
+
+  // Interleaved MRoPE: angle[b, s, j] = position[axis(j), b, s] · inv_freq[j], as one MatMul with a [3, hd/2]
+  // table holding inv_freq[j] in row axis(j) (exact: the other two terms are multiplied by 0).
+  const half = hd / 2;
+  const axes = decoderSlotAxes(t.mropeSection, hd, options.mutation === "mrope-chunked");
+  const ropeTable = new Float32Array(3 * half);
+  const theta = Math.fround(t.ropeTheta);
+  for (let j = 0; j < half; j++) ropeTable[axes[j]! * half + j] = 1 / Math.fround(theta ** Math.fround((2 * j) / hd));
+  const positions = g.node("Transpose", [g.node("Cast", [positionIds], { to: attr.int(1) })], {
+    perm: attr.ints([1, 2, 0]),
+  });
+  const freqs = g.node("MatMul", [positions, g.float32(ropeTable, [3, half])]);
+  const emb = g.node("Concat", [freqs, freqs], { axis: attr.int(-1) });
+  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([1])]);
+  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([1])]);
+  const rotary = (x: string) => {
+    const [a, b] = g.nodeMulti("Split", [x, g.int64([half, half])], { axis: attr.int(-1) }, { outputs: 2 });
+    const rotated = g.node("Concat", [g.node("Neg", [b!]), a!], { axis: attr.int(-1) });
+    return g.node("Add", [g.node("Mul", [x, cos]), g.node("Mul", [rotated, sin])]);
+  };
+
+  let x = g.node("Reshape", [inputsEmbeds, g.int64([-1, H])]);
+  const deepstackChunks =
+    D === 0
+      ? []
+      : g.nodeMulti(
+          "Split",
+          [g.node("Reshape", [deepstack, g.int64([-1, D * H])]), g.int64(Array(D).fill(H))],
+          { axis: attr.int(1) },
+          { outputs: D },
+        );
+  const injectAfter = new Map<number, string[]>();
+  deepstackChunks.forEach((chunk, i) => {
+    const layer = options.mutation === "deepstack-wrong-layer" ? Math.min(i + 1, t.numLayers - 1) : i;
+    injectAfter.set(layer, [...(injectAfter.get(layer) ?? []), chunk]);
+  });
+  const scale = g.float32([hd ** -0.5], []);
+  const presentSpecs: TensorSpec[] = [];
+  for (let i = 0; i < t.numLayers; i++) {
+    const p = `${TEXT}.layers.${i}`;
+    const normed = rmsNorm(x, await normWeight(`${p}.input_layernorm.weight`, H));
+    const heads = async (proj: string, count: number, norm: string | undefined) => {
+      const y = g.node("Reshape", [
+        await linear(normed, `${p}.self_attn.${proj}`, count * hd, H),
+        shapeOf([count, hd]),
+      ]);
+      const normedHeads = norm ? rmsNorm(y, await normWeight(`${p}.self_attn.${norm}.weight`, hd)) : y;
+      return g.node("Transpose", [normedHeads], { perm: attr.ints([0, 2, 1, 3]) });
+    };
+    const q = rotary(await heads("q_proj", nh, "q_norm"));
+    const k = rotary(await heads("k_proj", kvh, "k_norm"));
+    const v = await heads("v_proj", kvh, undefined);
+    const presentKey = g.node("Concat", [pastKeys[i]!, k], { axis: attr.int(2) });
+    const presentValue = g.node("Concat", [pastValues[i]!, v], { axis: attr.int(2) });
+    g.output(presentKeyName(i), "float32", ["B", kvh, "past+S", hd], presentKey);
+    g.output(presentValueName(i), "float32", ["B", kvh, "past+S", hd], presentValue);
+    presentSpecs.push(
+      { name: presentKeyName(i), dtype: "float32", shape: ["B", kvh, "past+S", hd] },
+      { name: presentValueName(i), dtype: "float32", shape: ["B", kvh, "past+S", hd] },
+    );
+    // GQA by broadcasting: q as [B, kvh, groups, S, hd] against k/v as [B, kvh, 1, T, hd].
+    const q5 = g.node("Reshape", [g.node("Mul", [q, scale]), g.int64([0, kvh, groups, -1, hd])]);
+    const k5 = g.node("Unsqueeze", [presentKey, g.int64([2])]);
+    const v5 = g.node("Unsqueeze", [presentValue, g.int64([2])]);
+    const scores = g.node("Add", [
+      g.node("MatMul", [q5, g.node("Transpose", [k5], { perm: attr.ints([0, 1, 2, 4, 3]) })]),
+      maskBias,
+    ]);
+    const context = g.node("MatMul", [g.node("Softmax", [scores], { axis: attr.int(-1) }), v5]);
+    const merged = g.node("Reshape", [
+      g.node("Transpose", [g.node("Reshape", [context, g.int64([0, nh, -1, hd])])], { perm: attr.ints([0, 2, 1, 3]) }),
+      g.int64([-1, nh * hd]),
+    ]);
+    const attnOut = await linear(merged, `${p}.self_attn.o_proj`, H, nh * hd);
+    const [normed2, , , residual] = g.nodeMulti(
+      "SkipSimplifiedLayerNormalization",
+      [attnOut, x, await normWeight(`${p}.post_attention_layernorm.weight`, H)],
+      { epsilon: attr.float(t.rmsNormEps) },
+      { domain: "com.microsoft", outputs: 4 },
+    );
+    const gate = await linear(normed2!, `${p}.mlp.gate_proj`, t.intermediateSize, H);
+    const up = await linear(normed2!, `${p}.mlp.up_proj`, t.intermediateSize, H);
+    const act = g.node("Mul", [g.node("Mul", [gate, g.node("Sigmoid", [gate])]), up]);
+    x = g.node("Add", [residual!, await linear(act, `${p}.mlp.down_proj`, H, t.intermediateSize)]);
+    for (const chunk of injectAfter.get(i) ?? []) x = g.node("Add", [x, chunk]);
+  }
+
+  let final = rmsNorm(x, await normWeight(`${TEXT}.norm.weight`, H));
+  if (options.lastTokenLogits) {
+    const last = g.node("Slice", [
+      g.node("Reshape", [final, shapeOf([H])]),
+      g.int64([-1]),
+      g.int64([2 ** 62]),
+      g.int64([1]),
+    ]);
+    final = g.node("Reshape", [last, g.int64([-1, H])]);
+  }
+  const headName = config.tieWordEmbeddings ? `${TEXT}.embed_tokens.weight` : "lm_head.weight";
+  const logits2d = addLinear(
+    g,
+    final,
+    config.tieWordEmbeddings ? "lm_head(tied)" : "lm_head",
+    { weight: await read(headName, [t.vocabSize, H]), n: t.vocabSize, k: H },
+    storage,
+    options.int4BlockSize,
+  );
+  const logitsShape = options.lastTokenLogits
+    ? g.node("Concat", [g.node("Slice", [bs, g.int64([0]), g.int64([1])]), g.int64([1, t.vocabSize])], {
+        axis: attr.int(0),
+      })
+    : shapeOf([t.vocabSize]);
+  const logitsDims = ["B", options.lastTokenLogits ? 1 : "S", t.vocabSize];
+  g.output(DECODER_OUTPUTS.logits, "float32", logitsDims, g.node("Reshape", [logits2d, logitsShape]));
+
+  await writeFile(
+    join(outDir, GRAPH_FILES.decoder),
+    g.finish({ squint_graph: "decoder", ...(options.mutation ? { squint_mutation: options.mutation } : {}) }),
+  );
+  const inputs: TensorSpec[] = [
+    { name: DECODER_INPUTS.inputsEmbeds, dtype: "float32", shape: ["B", "S", H] },
+    { name: DECODER_INPUTS.attentionMask, dtype: "int64", shape: ["B", "past+S"] },
+    { name: DECODER_INPUTS.positionIds, dtype: "int64", shape: [3, "B", "S"] },
+    { name: DECODER_INPUTS.deepstackEmbeds, dtype: "float32", shape: ["B", "S", D * H] },
+  ];
+  for (let i = 0; i < t.numLayers; i++) {
+    inputs.push(
+      { name: pastKeyName(i), dtype: "float32", shape: ["B", kvh, "past", hd] },
+      { name: pastValueName(i), dtype: "float32", shape: ["B", kvh, "past", hd] },
+    );
+  }
+  return {
+    file: GRAPH_FILES.decoder,
+    externalData: dataFile,
+    inputs,
+    outputs: [{ name: DECODER_OUTPUTS.logits, dtype: "float32", shape: logitsDims }, ...presentSpecs],
+  };
+}
