@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { ctcGreedyDecode, ctcWords } from "../../../../src/tools/ocr/ppocr/ctc-decode.js";
+import type { CtcAlphabet } from "../../../../src/tools/ocr/ppocr/dictionary.js";
+
+const alphabet: CtcAlphabet = { symbols: ["", "a", "b", "c", " "], blank: 0, space: 4 };
+
+/** One-hot-ish rows: the named class gets `p`, the rest share what is left. */
+function frames(classes: number[], p = 0.9): Float32Array {
+  const out = new Float32Array(classes.length * 5);
+  classes.forEach((k, t) => {
+    for (let c = 0; c < 5; c++) out[t * 5 + c] = c === k ? p : (1 - p) / 4;
+  });
+  return out;
+}
+
+describe("ctcGreedyDecode", () => {
+  it("merges repeats, drops blanks, keeps a doubled letter split by a blank", () => {
+    const chars = ctcGreedyDecode(frames([1, 1, 0, 2, 0, 2, 2, 0, 3]), 9, 5, alphabet);
+    expect(chars.map((c) => c.symbol).join("")).toBe("abbc");
+    expect(chars[0]).toMatchObject({ firstStep: 0, lastStep: 1 });
+    expect(chars[2]).toMatchObject({ firstStep: 5, lastStep: 6 });
+    expect(chars[0].probability).toBeCloseTo(0.9, 6);
+  });
+
+  it("ctcWords splits at the space class and keeps each word's time span", () => {
+    const chars = ctcGreedyDecode(frames([1, 0, 2, 4, 3, 0, 1]), 7, 5, alphabet);
+    const words = ctcWords(chars);
+    expect(words.map((w) => w.text)).toEqual(["ab", "ca"]);
+    expect(words[1]).toMatchObject({ firstStep: 4, lastStep: 6 });
+  });
+
+  it("ctcWords splits where characters sit much further apart than the line's usual pitch", () => {
+    // a b c at pitch 2, then a gap of 8 steps, then a b.
+    const chars = ctcGreedyDecode(frames([1, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2]), 15, 5, alphabet);
+    expect(ctcWords(chars).map((w) => w.text)).toEqual(["abcab"]);
+    expect(ctcWords(chars, 1.6).map((w) => w.text)).toEqual(["abc", "ab"]);
+  });
+});
