@@ -7,6 +7,7 @@ async function loadCommands(): Promise<Command[]> {
   // One line per command: import("./commands/<name>.js").then((m) => m.<name>Command),
   const commands: Command[] = await Promise.all([
     import("./commands/inspect.js").then((m) => m.inspectCommand),
+    import("./commands/mcp.js").then((m) => m.mcpCommand),
   ]);
   return commands;
 }

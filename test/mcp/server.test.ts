@@ -93,7 +93,7 @@ async function expectToolError(result: CallToolResult, code: string): Promise<vo
   expect(text).toContain(" — "); // message, code, then the hint
   expect(text).not.toMatch(/\n\s+at /); // never a stack
   expect(result.structuredContent).toBeUndefined();
-  expect((result._meta?.["squint/error"] as { code: string }).code).toBe(code);
+  expect(result._meta?.["squint/error"]).toMatchObject({ code });
 }
 
 describe("squint MCP server (in-process)", () => {

@@ -1,0 +1,228 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { SquintError } from "../../errors.js";
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, DEFAULT_MAX_BODY_BYTES, serveHttp } from "../../mcp/http.js";
+import { createSquintServer, type ServerTool, type SquintServerOptions } from "../../mcp/server.js";
+import { serveStdio } from "../../mcp/stdio.js";
+import { annotateTool } from "../../tools/annotate.js";
+import { cropTool } from "../../tools/crop.js";
+import { enhanceTool } from "../../tools/enhance.js";
+import { imageInfoTool } from "../../tools/image-info.js";
+import { rotateTool } from "../../tools/rotate.js";
+import { zoomTool } from "../../tools/zoom.js";
+import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, defaultSourcePolicy } from "../../tools/sources/policy.js";
+import { ImageStore } from "../../tools/store/image-store.js";
+import type { CliIO, Command } from "../command.js";
+
+/**
+ * `squint mcp`: the image tools as an MCP server for IDE hosts — stdio by default, Streamable HTTP with --http.
+ */
+
+const MIB = 1024 * 1024;
+
+const usage = `Usage: squint mcp [--http] [--port N] [--host H] [--allow DIR]... [--allow-private-urls] [--token T] [--max-body-mb N]
+
+Serves Squint's image tools over MCP (stdio by default). Register it in an IDE with mcp.json:
+  { "mcpServers": { "squint": { "command": "npx", "args": ["-y", "squint", "mcp", "--allow", "/path/to/images"] } } }
+
+Image arguments may be a file path (only under the client's roots or an --allow directory, checked after
+resolving symlinks), an http(s) URL (public hosts only), a data URI, base64, or the id of an image from an
+earlier result (squint://images/<id>).
+
+Options:
+  --http                  serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio
+  --port N                HTTP port (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
+  --host H                HTTP bind address (default ${DEFAULT_HTTP_HOST}; other addresses need --token)
+  --token T               require "Authorization: Bearer T" over HTTP (default: $SQUINT_MCP_TOKEN)
+  --max-body-mb N         largest HTTP request body (default ${DEFAULT_MAX_BODY_BYTES / MIB})
+  --allowed-host H        also accept this Host header over HTTP (repeatable)
+  --allowed-origin O      also accept this browser Origin over HTTP (repeatable)
+  --allow DIR             let image paths name files under DIR (repeatable)
+  --no-roots              ignore the client's roots (only --allow directories are readable)
+  --allow-private-urls    let image URLs reach loopback, private and link-local addresses (unsafe)
+  --allow-url-host H      trust this one URL host (name or IP) even if private (repeatable)
+  --max-image-mb N        largest image file, download or inline image (default ${DEFAULT_MAX_IMAGE_BYTES / MIB})
+  --fetch-timeout-s N     time limit for one image download (default ${DEFAULT_FETCH_TIMEOUT_MS / 1000})
+`;
+
+const positiveNumber = (flag: string) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, `${flag} takes a number`)
+    .transform(Number)
+    .pipe(z.number().positive(`${flag} must be greater than zero`));
+
+const argsSchema = z.object({
+  http: z.boolean(),
+  port: z
+    .string()
+    .regex(/^\d+$/, "--port takes a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(65535, "--port must be at most 65535"))
+    .optional(),
+  host: z.string().min(1).optional(),
+  token: z.string().min(1, "--token must not be empty").optional(),
+  maxBodyMb: positiveNumber("--max-body-mb").optional(),
+  allowedHost: z.array(z.string().min(1)),
+  allowedOrigin: z.array(z.string().min(1)),
+  allow: z.array(z.string().min(1)),
+  noRoots: z.boolean(),
+  allowPrivateUrls: z.boolean(),
+  allowUrlHost: z.array(z.string().min(1)),
+  maxImageMb: positiveNumber("--max-image-mb").optional(),
+  fetchTimeoutS: positiveNumber("--fetch-timeout-s").optional(),
+});
+
+export type McpArgs = z.infer<typeof argsSchema>;
+
+export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): McpArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      http: { type: "boolean", default: false },
+      port: { type: "string" },
+      host: { type: "string" },
+      token: { type: "string" },
+      "max-body-mb": { type: "string" },
+      "allowed-host": { type: "string", multiple: true, default: [] },
+      "allowed-origin": { type: "string", multiple: true, default: [] },
+      allow: { type: "string", multiple: true, default: [] },
+      "no-roots": { type: "boolean", default: false },
+      "allow-private-urls": { type: "boolean", default: false },
+      "allow-url-host": { type: "string", multiple: true, default: [] },
+      "max-image-mb": { type: "string" },
+      "fetch-timeout-s": { type: "string" },
+    },
+  });
+  if (positionals.length > 0) {
+    throw new SquintError("INVALID_ARGUMENT", `Unexpected argument "${positionals[0]}".`, {
+      hint: "squint mcp takes only options; see squint mcp --help.",
+    });
+  }
+  const parsed = argsSchema.safeParse({
+    http: values.http,
+    port: values.port,
+    host: values.host,
+    token: values.token ?? (env.SQUINT_MCP_TOKEN || undefined),
+    maxBodyMb: values["max-body-mb"],
+    allowedHost: values["allowed-host"],
+    allowedOrigin: values["allowed-origin"],
+    allow: values.allow,
+    noRoots: values["no-roots"],
+    allowPrivateUrls: values["allow-private-urls"],
+    allowUrlHost: values["allow-url-host"],
+    maxImageMb: values["max-image-mb"],
+    fetchTimeoutS: values["fetch-timeout-s"],
+  });
+  if (!parsed.success) {
+    throw new SquintError("INVALID_ARGUMENT", parsed.error.issues.map((issue) => issue.message).join("; "), {
+      hint: "See squint mcp --help for the options.",
+    });
+  }
+  const args = parsed.data;
+  if (!args.http) {
+    const httpOnly = [
+      ["--port", args.port],
+      ["--host", args.host],
+      ["--max-body-mb", args.maxBodyMb],
+      ["--token", values.token],
+    ].find(([, value]) => value !== undefined);
+    if (httpOnly) {
+      throw new SquintError("INVALID_ARGUMENT", `${httpOnly[0]} only applies to --http.`, {
+        hint: "Add --http to serve over HTTP, or drop the option for stdio.",
+      });
+    }
+  }
+  return args;
+}
+
+function checkedDirectory(dir: string): string {
+  const absolute = resolve(dir);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(absolute).isDirectory();
+  } catch {
+    isDirectory = false;
+  }
+  if (!isDirectory) {
+    throw new SquintError("INVALID_ARGUMENT", `--allow ${dir}: not a directory.`, {
+      hint: "Give an existing directory whose images the tools may read.",
+    });
+  }
+  return absolute;
+}
+
+/** The server options `squint mcp` runs with; exported so tests and the agent can build the same server. */
+export function mcpServerOptions(
+  args: McpArgs,
+  tools: readonly ServerTool[] = builtinServerTools(),
+): SquintServerOptions {
+  const maxBytes = Math.floor((args.maxImageMb ?? DEFAULT_MAX_IMAGE_BYTES / MIB) * MIB);
+  return {
+    tools,
+    store: new ImageStore({ maxInputBytes: maxBytes }),
+    policy: defaultSourcePolicy({
+      allowedDirs: args.allow.map(checkedDirectory),
+      allowPrivateUrls: args.allowPrivateUrls,
+      trustedHosts: args.allowUrlHost,
+      maxBytes,
+      fetchTimeoutMs: Math.round((args.fetchTimeoutS ?? DEFAULT_FETCH_TIMEOUT_MS / 1000) * 1000),
+    }),
+    useClientRoots: !args.noRoots,
+  };
+}
+
+// Until src/tools/index.ts exports builtinTools(), the tools that exist are listed here.
+function builtinServerTools(): ServerTool[] {
+  return [zoomTool, cropTool, rotateTool, enhanceTool, annotateTool, imageInfoTool] as ServerTool[];
+}
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolveSignal) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolveSignal(signal));
+  });
+}
+
+async function run(argv: string[], io: CliIO): Promise<number> {
+  const args = parseMcpArgs(argv);
+  const options = mcpServerOptions(args);
+  if (process.env.SQUINT_MCP_CONFORMANCE === "1") {
+    // The official conformance suite calls fixed tool and resource names; they exist only when asked for.
+    const { conformanceFixtures } = await import("../../mcp/server-conformance.js");
+    const fixtures = conformanceFixtures();
+    options.tools = [...options.tools, ...fixtures.extraTools];
+    options.rawTools = fixtures.rawTools;
+    options.configure = fixtures.configure;
+  }
+  if (!args.http) {
+    const connection = await serveStdio(createSquintServer(options));
+    await Promise.race([connection.closed, untilSignal()]);
+    await connection.close();
+    return 0;
+  }
+  const handle = await serveHttp({
+    createServer: () => createSquintServer(options),
+    host: args.host ?? DEFAULT_HTTP_HOST,
+    port: args.port ?? DEFAULT_HTTP_PORT,
+    ...(args.token === undefined ? {} : { token: args.token }),
+    maxBodyBytes: Math.floor((args.maxBodyMb ?? DEFAULT_MAX_BODY_BYTES / MIB) * MIB),
+    allowedHosts: args.allowedHost,
+    allowedOrigins: args.allowedOrigin,
+  });
+  io.stderr.write(
+    `squint mcp: listening on ${handle.url}${args.token === undefined ? "" : " (bearer token required)"}\n`,
+  );
+  await untilSignal();
+  await handle.close();
+  return 0;
+}
+
+export const mcpCommand: Command = {
+  name: "mcp",
+  summary: "serve the image tools over MCP (stdio, or Streamable HTTP with --http)",
+  usage,
+  run,
+};
