@@ -1,0 +1,409 @@
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { createActor, type SnapshotFrom } from "xstate";
+import { SquintError, toSquintError } from "../errors.js";
+import { connectConfigured, connectInProcess, type McpConnection } from "../mcp/client/connection.js";
+import { loadMcpJson, type McpServerConfig } from "../mcp/client/mcp-json.js";
+import { McpToolset } from "../mcp/client/toolset.js";
+import { createSquintServer, type ServerTool } from "../mcp/server.js";
+import type { ContentPart, Message } from "../model/messages.js";
+import type { SamplingOptions } from "../model/sampling.js";
+import { visualTokenCount } from "../model/vision.js";
+import type { Backend } from "../runtime/backend.js";
+import { createToolContext } from "../tools/context.js";
+import { defaultSourcePolicy, type SourcePolicy } from "../tools/sources/policy.js";
+import { ImageStore } from "../tools/store/image-store.js";
+import { zoomTool } from "../tools/zoom.js";
+import type { AgentContext, ResolvedBudget, RunError, RunStatus, TraceStep } from "./context.js";
+import { EventStream } from "./event-stream.js";
+import type { AgentEvent } from "./events.js";
+import { addImage, type ImageEntry } from "./image-index.js";
+import {
+  type AgentServices,
+  createAgentMachine,
+  initialContext,
+  type PrepareStep,
+  type StopCondition,
+} from "./machine.js";
+import {
+  type AgentSnapshot,
+  parseSnapshot,
+  restoreSnapshotImages,
+  SNAPSHOT_FORMAT,
+  snapshotImages,
+} from "./snapshot.js";
+import { type AgentTools, createAgentTools } from "./tool-calls.js";
+
+/**
+ * The SDK face: `createAgent({ backend, tools, mcp, budget, stopWhen, prepareStep })`, then `agent.run(...)`
+ * gives `{ events, result }`: an async iterable of everything that happens and a promise of the outcome.
+ * `agent.resume(snapshot)` continues a run frozen by `run.snapshot()`, in this process or another.
+ */
+
+export interface BudgetOptions {
+  /** Model turns that may call tools; one more turn, without tools, follows when they run out. Default 8. */
+  maxSteps: number;
+  /** Wall time for the whole run, across resumes. Default: none. */
+  maxWallTimeMs: number | null;
+  /** Visual tokens (the model's own count) the conversation may hold; older crops are shrunk, then dropped. */
+  maxVisualTokens: number | null;
+  /** Pixel cap of a shrunk image. Default 64·32² (64 visual tokens). */
+  shrinkPixels: number;
+  /** Consecutive failed tool calls that end the run as failed. Default 3. */
+  maxConsecutiveToolFailures: number;
+  /** Per tool call. Default 60 s. */
+  toolTimeoutMs: number;
+}
+
+export const DEFAULT_BUDGET: BudgetOptions = {
+  maxSteps: 8,
+  maxWallTimeMs: null,
+  maxVisualTokens: 24_576,
+  shrinkPixels: 64 * 32 * 32,
+  maxConsecutiveToolFailures: 3,
+  toolTimeoutMs: 60_000,
+};
+
+export const DEFAULT_SYSTEM_PROMPT =
+  "You are a helpful assistant that looks closely at images. Images are numbered from 0 in the order they appear " +
+  "in the conversation (img_idx); every image a tool returns gets the next number. Use the tools to zoom in on " +
+  "details you cannot read or see clearly, then answer.";
+
+export interface CreateAgentOptions {
+  backend?: Backend;
+  /** A local checkpoint directory (the in-process ONNX engine). */
+  model?: string;
+  /** Built-in tools served by the in-process MCP server. Default: the zoom tool. */
+  tools?: readonly ServerTool[];
+  /** mcp.json path, or server configs: more tools from external MCP servers. */
+  mcp?: string | McpServerConfig[];
+  budget?: Partial<BudgetOptions>;
+  stopWhen?: StopCondition | StopCondition[];
+  prepareStep?: PrepareStep;
+  /** System prompt; null for none. */
+  system?: string | null;
+  sampling?: Partial<SamplingOptions>;
+  maxNewTokens?: number;
+  /** Shared image store (one is made otherwise). */
+  store?: ImageStore;
+  /** What the caller's own image arguments may name (paths anywhere and public URLs by default). */
+  inputPolicy?: SourcePolicy;
+}
+
+export type AgentImageInput = string | Uint8Array;
+
+export interface RunOptions {
+  images: AgentImageInput[];
+  prompt: string;
+  signal?: AbortSignal;
+}
+
+export interface AgentResult {
+  runId: string;
+  status: RunStatus;
+  answer: string | null;
+  reasoning: string | null;
+  error: RunError | null;
+  steps: TraceStep[];
+  images: ImageEntry[];
+  usage: { promptTokens: number; completionTokens: number };
+  elapsedMs: number;
+  /** The conversation as it ended (full-size images). */
+  messages: Message[];
+}
+
+export interface AgentRun {
+  events: AsyncIterable<AgentEvent>;
+  result: Promise<AgentResult>;
+  /** Freezes the run as it is now (JSON-safe); `agent.resume(snapshot)` continues it. */
+  snapshot(): Promise<AgentSnapshot>;
+  abort(reason?: string): void;
+}
+
+export interface Agent {
+  readonly store: ImageStore;
+  readonly tools: string[];
+  run(options: RunOptions): AgentRun;
+  resume(snapshot: AgentSnapshot | unknown, options?: { signal?: AbortSignal }): AgentRun;
+  close(): Promise<void>;
+}
+
+function resolveBackend(options: CreateAgentOptions): Backend {
+  if (options.backend) return options.backend;
+  if (options.model) {
+    throw new SquintError("MODEL_LOAD_FAILED", "The local ONNX engine is not available in this build yet.", {
+      hint: "Use a remote OpenAI-compatible server instead (backend: createRemoteBackend(...), or --base-url on the CLI).",
+    });
+  }
+  throw new SquintError("INVALID_ARGUMENT", "createAgent needs a backend or a model.", {
+    hint: "Pass { backend } (e.g. a remote OpenAI-compatible backend) or { model: '<checkpoint dir>' }.",
+  });
+}
+
+function resolveBudget(budget: Partial<BudgetOptions> = {}): ResolvedBudget {
+  const merged = { ...DEFAULT_BUDGET, ...budget };
+  const positive = (name: string, value: number | null) => {
+    if (value !== null && (!Number.isFinite(value) || value <= 0)) {
+      throw new SquintError("INVALID_ARGUMENT", `budget.${name} must be a positive number, got ${value}.`, {
+        hint: `Give budget.${name} a value above zero${name.startsWith("max") ? " (or null for no limit where allowed)" : ""}.`,
+      });
+    }
+  };
+  for (const [name, value] of Object.entries(merged)) positive(name, value);
+  if (!Number.isInteger(merged.maxSteps)) positive("maxSteps", Number.NaN);
+  return merged;
+}
+
+async function ingestUserImage(store: ImageStore, image: AgentImageInput, policy: SourcePolicy, signal?: AbortSignal) {
+  if (image instanceof Uint8Array) return store.ingest(image, { source: "buffer" });
+  const context = createToolContext({ store, policy });
+  return context.resolveImage(image, signal);
+}
+
+export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
+  const backend = resolveBackend(options);
+  const budget = resolveBudget(options.budget);
+  const store = options.store ?? new ImageStore();
+  const inputPolicy = options.inputPolicy ?? defaultSourcePolicy({ allowedDirs: [path.parse(process.cwd()).root] });
+  const builtin = options.tools ?? [zoomTool];
+  const connections: Array<{ connection: McpConnection; allowTools?: string[] }> = [];
+  if (builtin.length > 0) {
+    connections.push({
+      connection: connectInProcess("squint", () =>
+        createSquintServer({
+          tools: builtin,
+          store,
+          policy: defaultSourcePolicy(),
+          useClientRoots: false,
+          inlineImages: false,
+        }),
+      ),
+    });
+  }
+  const configs = typeof options.mcp === "string" ? await loadMcpJson(options.mcp) : (options.mcp ?? []);
+  for (const config of configs) {
+    connections.push({
+      connection: connectConfigured(config),
+      ...(config.allowTools === undefined ? {} : { allowTools: config.allowTools }),
+    });
+  }
+  let toolset: McpToolset;
+  try {
+    toolset = await McpToolset.open(connections, store);
+  } catch (error) {
+    await Promise.all(connections.map(({ connection }) => connection.close()));
+    throw toSquintError(error, "TOOL_FAILED");
+  }
+  const agentTools = createAgentTools({ toolset, store });
+  const stopWhen = options.stopWhen === undefined ? [] : [options.stopWhen].flat();
+  const system = options.system === undefined ? DEFAULT_SYSTEM_PROMPT : options.system;
+
+  const start = (context: AgentContext | null, snapshot: Record<string, unknown> | null, signal?: AbortSignal) =>
+    startRun({ backend, store, agentTools, stopWhen, options, context, snapshot, ...(signal ? { signal } : {}) });
+
+  return {
+    store,
+    tools: agentTools.names,
+    run(run) {
+      const stream = new EventStream<AgentEvent>();
+      const ready = (async () => {
+        if (run.images.length === 0) {
+          throw new SquintError("INVALID_ARGUMENT", "A run needs at least one image.", {
+            hint: "Pass images: [path, URL, data URI or bytes].",
+          });
+        }
+        const stored = await Promise.all(
+          run.images.map((image) => ingestUserImage(store, image, inputPolicy, run.signal)),
+        );
+        let images: ImageEntry[] = [];
+        const content: ContentPart[] = [];
+        for (const info of stored) {
+          images = addImage(images, {
+            storeId: info.id,
+            width: info.width,
+            height: info.height,
+            origin: "user",
+          }).entries;
+          content.push({ type: "image", image: info.id });
+        }
+        content.push({ type: "text", text: run.prompt });
+        const messages: Message[] = [
+          ...(system ? [{ role: "system" as const, content: system }] : []),
+          { role: "user", content },
+        ];
+        return initialContext({ runId: randomUUID(), messages, images, budget });
+      })();
+      return deferRun(
+        stream,
+        ready.then((context) => start(context, null, run.signal)),
+      );
+    },
+    resume(value, resumeOptions = {}) {
+      const stream = new EventStream<AgentEvent>();
+      const ready = (async () => {
+        const snapshot = parseSnapshot(value);
+        return restoreSnapshotImages(snapshot, store);
+      })();
+      return deferRun(
+        stream,
+        ready.then((machine) => start(null, machine, resumeOptions.signal)),
+      );
+    },
+    async close() {
+      await toolset.close();
+      await backend.close();
+    },
+  };
+}
+
+interface StartedRun {
+  events: EventStream<AgentEvent>;
+  result: Promise<AgentResult>;
+  snapshot(): Promise<AgentSnapshot>;
+  abort(reason?: string): void;
+}
+
+/** A run whose setup (decoding images, restoring a snapshot) is still going: events and result wait for it. */
+function deferRun(_stream: EventStream<AgentEvent>, started: Promise<StartedRun>): AgentRun {
+  const events: AsyncIterable<AgentEvent> = {
+    [Symbol.asyncIterator]() {
+      let inner: AsyncIterator<AgentEvent> | undefined;
+      return {
+        async next() {
+          if (!inner) {
+            try {
+              inner = (await started).events[Symbol.asyncIterator]();
+            } catch {
+              return { value: undefined, done: true };
+            }
+          }
+          return inner.next();
+        },
+      };
+    },
+  };
+  let pendingAbort: string | undefined;
+  let aborted = false;
+  started.then(
+    (run) => {
+      if (aborted) run.abort(pendingAbort);
+    },
+    () => {},
+  );
+  return {
+    events,
+    result: started.then((run) => run.result),
+    snapshot: () => started.then((run) => run.snapshot()),
+    abort(reason) {
+      aborted = true;
+      pendingAbort = reason;
+      started.then(
+        (run) => run.abort(reason),
+        () => {},
+      );
+    },
+  };
+}
+
+interface StartOptions {
+  backend: Backend;
+  store: ImageStore;
+  agentTools: AgentTools;
+  stopWhen: StopCondition[];
+  options: CreateAgentOptions;
+  context: AgentContext | null;
+  snapshot: Record<string, unknown> | null;
+  signal?: AbortSignal;
+}
+
+function startRun(start: StartOptions): StartedRun {
+  const events = new EventStream<AgentEvent>();
+  const segmentStart = performance.now();
+  const services: AgentServices = {
+    backend: start.backend,
+    toolSpecs: (active) => start.agentTools.toolSpecs(active),
+    runCall: (call, images, options) => start.agentTools.runCall(call, images, options),
+    countTokens: (width, height, limits) => visualTokenCount(width, height, limits),
+    resolveImage: async (reference) => start.store.pixels(reference),
+    emit: (event) => events.push(event),
+    elapsed: (context) => context.elapsedMs + (performance.now() - segmentStart),
+    now: () => performance.now(),
+    stopWhen: start.stopWhen,
+    ...(start.options.prepareStep ? { prepareStep: start.options.prepareStep } : {}),
+    ...(start.options.sampling ? { sampling: start.options.sampling } : {}),
+    ...(start.options.maxNewTokens === undefined ? {} : { maxNewTokens: start.options.maxNewTokens }),
+    newId: () => randomUUID(),
+  };
+  const machine = createAgentMachine(services);
+  const actor = start.snapshot
+    ? createActor(machine, {
+        snapshot: start.snapshot as unknown as SnapshotFrom<typeof machine>,
+        // Typed as required; a restored actor takes its context from the snapshot.
+        input: (start.snapshot as { context: AgentContext }).context,
+      })
+    : createActor(machine, { input: start.context as AgentContext });
+
+  const result = new Promise<AgentResult>((resolve) => {
+    actor.subscribe({
+      complete: () => {
+        const snapshot = actor.getSnapshot();
+        const context = snapshot.context;
+        events.end();
+        resolve({
+          runId: context.runId,
+          status: snapshot.value as RunStatus,
+          answer: context.answer,
+          reasoning: context.reasoning,
+          error: context.error,
+          steps: context.trace,
+          images: context.images,
+          usage: { promptTokens: context.promptTokens, completionTokens: context.completionTokens },
+          elapsedMs: services.elapsed(context),
+          messages: context.messages,
+        });
+      },
+      error: (error) => {
+        const squint = toSquintError(error);
+        events.push({ type: "error", step: 0, code: squint.code, message: squint.message });
+        events.end();
+        resolve({
+          runId: "",
+          status: "failed",
+          answer: null,
+          reasoning: null,
+          error: { code: squint.code, message: squint.message },
+          steps: [],
+          images: [],
+          usage: { promptTokens: 0, completionTokens: 0 },
+          elapsedMs: 0,
+          messages: [],
+        });
+      },
+    });
+  });
+  const onAbort = () => actor.send({ type: "abort", reason: String(start.signal?.reason ?? "signal") });
+  if (start.signal?.aborted) queueMicrotask(onAbort);
+  else start.signal?.addEventListener("abort", onAbort, { once: true });
+  result.finally(() => start.signal?.removeEventListener("abort", onAbort));
+  actor.start();
+
+  return {
+    events,
+    result,
+    async snapshot() {
+      const persisted = actor.getPersistedSnapshot() as unknown as Record<string, unknown> & { context: AgentContext };
+      const context = { ...persisted.context, elapsedMs: services.elapsed(persisted.context) };
+      const machineJson = JSON.parse(JSON.stringify({ ...persisted, context })) as Record<string, unknown>;
+      return {
+        format: SNAPSHOT_FORMAT,
+        version: 1,
+        takenAt: new Date().toISOString(),
+        machine: machineJson,
+        images: await snapshotImages(context, start.store),
+      };
+    },
+    abort(reason) {
+      actor.send({ type: "abort", ...(reason === undefined ? {} : { reason }) });
+    },
+  };
+}
