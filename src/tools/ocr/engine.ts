@@ -105,6 +105,8 @@ export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
         input instanceof Uint8Array ? new Uint8Array(input) : { ...input, data: new Uint8Array(input.data) };
       const buffer = image instanceof Uint8Array ? image.buffer : image.data.buffer;
       await start();
+      // The caller may have aborted while the worker was starting.
+      if (signal?.aborted) throw aborted();
       const active = worker!;
       const id = nextId++;
       return new Promise<OcrResult>((resolve, reject) => {
