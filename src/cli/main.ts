@@ -8,6 +8,8 @@ async function loadCommands(): Promise<Command[]> {
   const commands: Command[] = await Promise.all([
     import("./commands/inspect.js").then((m) => m.inspectCommand),
     import("./commands/mcp.js").then((m) => m.mcpCommand),
+    import("./commands/prompt.js").then((m) => m.promptCommand),
+    import("./commands/models.js").then((m) => m.modelsCommand),
   ]);
   return commands;
 }

@@ -5,7 +5,11 @@
  * PyTorch.
  */
 
+import { endianness } from "node:os";
+
 const scratch = new DataView(new ArrayBuffer(4));
+/** Typed arrays use host byte order; files are little-endian. On LE hosts views can be reused as-is. */
+const LITTLE_ENDIAN_HOST = endianness() === "LE";
 
 function floatBits(value: number): number {
   scratch.setFloat32(0, value, true);
@@ -66,13 +70,30 @@ export function float16BitsToFloat32(bits: number): number {
 /** Little-endian 16-bit words from float32 values. */
 export function encodeFloat16Array(values: Float32Array, format: "bf16" | "fp16"): Uint8Array {
   const out = new Uint16Array(values.length);
-  const convert = format === "bf16" ? float32ToBfloat16Bits : float32ToFloat16Bits;
-  for (let i = 0; i < values.length; i++) out[i] = convert(values[i]!);
+  if (format === "bf16") {
+    // Inline round-to-nearest-even on the bit patterns: this runs over every weight of a checkpoint.
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < values.length; i++) {
+      const x = bits[i]!;
+      out[i] =
+        (x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0
+          ? ((x >>> 16) | 0x40) & 0xffff
+          : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+    }
+  } else {
+    for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i]!);
+  }
   return toLittleEndianBytes(out);
 }
 
 export function decodeFloat16Array(bytes: Uint8Array, format: "bf16" | "fp16"): Float32Array {
   const count = bytes.byteLength / 2;
+  if (format === "bf16" && LITTLE_ENDIAN_HOST && bytes.byteOffset % 2 === 0) {
+    const words = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    const out = new Uint32Array(count);
+    for (let i = 0; i < count; i++) out[i] = words[i]! << 16;
+    return new Float32Array(out.buffer);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(count);
   if (format === "bf16") {
@@ -85,6 +106,7 @@ export function decodeFloat16Array(bytes: Uint8Array, format: "bf16" | "fp16"): 
 }
 
 function toLittleEndianBytes(words: Uint16Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
   const bytes = new Uint8Array(words.length * 2);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < words.length; i++) view.setUint16(i * 2, words[i]!, true);
@@ -92,6 +114,7 @@ function toLittleEndianBytes(words: Uint16Array): Uint8Array {
 }
 
 export function float32ArrayToBytes(values: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
@@ -99,6 +122,10 @@ export function float32ArrayToBytes(values: Float32Array): Uint8Array {
 }
 
 export function bytesToFloat32Array(bytes: Uint8Array): Float32Array {
+  if (LITTLE_ENDIAN_HOST) {
+    // Copy: the source may be unaligned or shared.
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(bytes.byteLength / 4);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);

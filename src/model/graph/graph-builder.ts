@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { SquintError } from "../../errors.js";
+import { float32ArrayToBytes } from "../checkpoint/float-formats.js";
 import {
   ATTRIBUTE_TYPE,
   DATA_LOCATION_EXTERNAL,
@@ -179,7 +180,7 @@ export class GraphBuilder {
     if (existing) return existing;
     const bytes = new Uint8Array(values.length * 8);
     const view = new DataView(bytes.buffer);
-    values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+    for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(values[i]!), true);
     const name = this.uniqueName("const_i64");
     this.claim(name);
     this.initializers.push({ name, data_type: ONNX_DTYPE.int64, dims, raw_data: bytes });
@@ -193,9 +194,7 @@ export class GraphBuilder {
     const key = data.length <= 16 ? `f32:${dims.join("x")}:${Array.from(data).join(",")}` : undefined;
     const existing = key ? this.constants.get(key) : undefined;
     if (existing) return existing;
-    const bytes = new Uint8Array(data.length * 4);
-    const view = new DataView(bytes.buffer);
-    data.forEach((v, i) => view.setFloat32(i * 4, v, true));
+    const bytes = float32ArrayToBytes(data);
     const name = this.uniqueName("const_f32");
     this.weight(name, "float32", dims, bytes);
     if (key) this.constants.set(key, name);

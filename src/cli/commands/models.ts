@@ -1,0 +1,221 @@
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { SquintError } from "../../errors.js";
+import { archOverrideSchema, makeTinyCheckpoint } from "../../model/checkpoint/tiny.js";
+import { buildModel } from "../../model/graph/build.js";
+import { buildDtypeSchema, graphMutationSchema } from "../../model/graph/contract.js";
+import type { CliIO, Command } from "../command.js";
+
+/**
+ * `squint models <sub>`: model files on disk. Each subcommand is one row of SUBCOMMANDS; others (pull, list,
+ * rm) are added as rows by the model-store code.
+ */
+
+export interface ModelsSubcommand {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[], io: CliIO): Promise<number>;
+}
+
+const makeTinyUsage = `Usage: squint models make-tiny <dir> [--seed N] [--dtype bf16|fp32] [--tokenizer PATH] [--untied]
+                                [--shards N] [--arch JSON|@file.json] [--std X]
+
+Writes a Hugging Face-format Qwen3-VL checkpoint with random weights and a tiny architecture (for tests and
+benchmarks of the plumbing; it gives meaningless answers).
+
+Options:
+  --seed N          random seed (default 0)
+  --dtype T         bf16 (default, as released checkpoints ship) or fp32
+  --tokenizer PATH  tokenizer.json, or a directory with tokenizer.json (+ tokenizer_config.json ...), to copy
+  --untied          write a separate lm_head.weight instead of tying it to embed_tokens
+  --shards N        write N safetensors shards and model.safetensors.index.json
+  --arch JSON       overrides of text_config / vision_config, e.g. '{"text_config":{"hidden_size":512}}'
+  --std X           standard deviation of the random weights (default 0.1)
+`;
+
+const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4] [--last-token-logits]
+                            [--int4-block-size N]
+
+Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
+embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
+
+Options:
+  --dtype T              weight storage: fp32 (default), fp16, or int4 (MatMulNBits for the decoder)
+  --last-token-logits    the decoder returns logits for the last position only
+  --int4-block-size N    int4 quantization block size along K (default 32)
+`;
+
+const positiveInt = (flag: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${flag} takes a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().positive(`${flag} must be greater than zero`));
+
+function invalidArgs(error: z.ZodError, usage: string): SquintError {
+  return new SquintError("INVALID_ARGUMENT", error.issues.map((issue) => issue.message).join("; "), {
+    hint: usage.split("\n")[0],
+  });
+}
+
+async function parseArch(text: string | undefined): Promise<z.infer<typeof archOverrideSchema> | undefined> {
+  if (text === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text.startsWith("@") ? await readFile(text.slice(1), "utf8") : text);
+  } catch (error) {
+    throw new SquintError("INVALID_ARGUMENT", "--arch is not valid JSON", {
+      hint: 'Pass JSON like \'{"text_config":{"hidden_size":512,"num_hidden_layers":8}}\' or @file.json.',
+      cause: error,
+    });
+  }
+  const parsed = archOverrideSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new SquintError("INVALID_ARGUMENT", "--arch may only hold text_config and vision_config objects", {
+      hint: "Use config.json key names inside text_config / vision_config.",
+    });
+  }
+  return parsed.data;
+}
+
+const makeTiny: ModelsSubcommand = {
+  name: "make-tiny",
+  summary: "write a tiny random Qwen3-VL checkpoint (tests, benchmarks)",
+  usage: makeTinyUsage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        seed: { type: "string" },
+        dtype: { type: "string" },
+        tokenizer: { type: "string" },
+        untied: { type: "boolean", default: false },
+        shards: { type: "string" },
+        arch: { type: "string" },
+        std: { type: "string" },
+      },
+    });
+    const parsed = z
+      .object({
+        dir: z.string({ error: "make-tiny needs an output directory" }).min(1),
+        extra: z.array(z.string()).max(0, "make-tiny takes one directory"),
+        seed: z.string().regex(/^\d+$/, "--seed takes a whole number").transform(Number).optional(),
+        dtype: z.enum(["bf16", "fp32"], { error: "--dtype is bf16 or fp32" }).optional(),
+        shards: positiveInt("--shards").optional(),
+        std: z
+          .string()
+          .transform(Number)
+          .pipe(z.number({ error: "--std takes a number" }).positive("--std must be greater than zero"))
+          .optional(),
+      })
+      .safeParse({
+        dir: positionals[0],
+        extra: positionals.slice(1),
+        seed: values.seed,
+        dtype: values.dtype,
+        shards: values.shards,
+        std: values.std,
+      });
+    if (!parsed.success) throw invalidArgs(parsed.error, makeTinyUsage);
+    const result = await makeTinyCheckpoint(parsed.data.dir, {
+      seed: parsed.data.seed,
+      dtype: parsed.data.dtype,
+      tokenizer: values.tokenizer,
+      untied: values.untied,
+      shards: parsed.data.shards,
+      arch: await parseArch(values.arch),
+      std: parsed.data.std,
+    });
+    io.stdout.write(
+      `wrote ${result.dir}: ${result.parameters.toLocaleString("en-US")} parameters, ${result.files.join(", ")}\n`,
+    );
+    return 0;
+  },
+};
+
+const build: ModelsSubcommand = {
+  name: "build",
+  summary: "convert a checkpoint into ONNX graphs + manifest.json",
+  usage: buildUsage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        dtype: { type: "string" },
+        "last-token-logits": { type: "boolean", default: false },
+        "int4-block-size": { type: "string" },
+        // Test-only fault injection for the parity tests; deliberately not in the usage text.
+        "test-mutation": { type: "string" },
+      },
+    });
+    const parsed = z
+      .object({
+        checkpoint: z.string({ error: "build needs a checkpoint directory" }).min(1),
+        out: z.string({ error: "build needs an output directory" }).min(1),
+        extra: z.array(z.string()).max(0, "build takes two directories"),
+        dtype: buildDtypeSchema.default("fp32"),
+        blockSize: positiveInt("--int4-block-size").optional(),
+        mutation: graphMutationSchema.optional(),
+      })
+      .safeParse({
+        checkpoint: positionals[0],
+        out: positionals[1],
+        extra: positionals.slice(2),
+        dtype: values.dtype,
+        blockSize: values["int4-block-size"],
+        mutation: values["test-mutation"],
+      });
+    if (!parsed.success) throw invalidArgs(parsed.error, buildUsage);
+    const manifest = await buildModel(parsed.data.checkpoint, parsed.data.out, {
+      dtype: parsed.data.dtype,
+      lastTokenLogits: values["last-token-logits"],
+      int4BlockSize: parsed.data.blockSize,
+      mutation: parsed.data.mutation,
+    });
+    const graphs = Object.values(manifest.graphs)
+      .map((graph) => graph.file)
+      .join(", ");
+    io.stdout.write(
+      `wrote ${parsed.data.out}: ${graphs}, manifest.json (${manifest.dtype}, ${manifest.attention} attention)\n`,
+    );
+    return 0;
+  },
+};
+
+/** The dispatcher's table: add a row per subcommand. */
+export const MODELS_SUBCOMMANDS: ModelsSubcommand[] = [makeTiny, build];
+
+function modelsUsage(): string {
+  const width = Math.max(...MODELS_SUBCOMMANDS.map((sub) => sub.name.length));
+  return [
+    "Usage: squint models <subcommand> [options]",
+    "",
+    "Subcommands:",
+    ...MODELS_SUBCOMMANDS.map((sub) => `  ${sub.name.padEnd(width)}  ${sub.summary}`),
+    "",
+    // `squint models <sub> --help` is answered by main with this text, so it carries every subcommand's usage.
+    ...MODELS_SUBCOMMANDS.flatMap((sub) => ["", sub.usage.trimEnd()]),
+    "",
+  ].join("\n");
+}
+
+export const modelsCommand: Command = {
+  name: "models",
+  summary: "make, build (and manage) model files",
+  get usage() {
+    return modelsUsage();
+  },
+  async run(argv, io) {
+    const [name, ...rest] = argv;
+    const sub = MODELS_SUBCOMMANDS.find((candidate) => candidate.name === name);
+    if (!sub) {
+      io.stderr.write(`${name === undefined ? "" : `squint models: unknown subcommand "${name}"\n\n`}${modelsUsage()}`);
+      return 2;
+    }
+    return sub.run(rest, io);
+  },
+};
