@@ -13,9 +13,9 @@ import type { McpTool } from "./server-tools.js";
  * ToolDefinition); the rest (logging, embedded resources) are raw tools.
  */
 
-// A 2×2 red PNG.
+// A 2×2 red PNG (made with sharp).
 const RED_PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR4nGP4z8DAwMDAwMAAAAV/AQHc3Hp4AAAAAElFTkSuQmCC",
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAE0lEQVQImWP4z8DwnwGM/zMwAAAf7gP9qS/A4gAAAABJRU5ErkJggg==",
   "base64",
 );
 

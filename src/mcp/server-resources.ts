@@ -1,9 +1,9 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { formatError, SquintError, toSquintError } from "../errors.js";
+import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { SquintError, toSquintError } from "../errors.js";
 import { IMAGE_URI_PREFIX, imageUri, parseImageUri } from "../tools/sources/reference.js";
 import { encodeFull } from "./server-images.js";
-import type { ResultImages } from "./server-tools.js";
+import { protocolError, type ResultImages } from "./server-tools.js";
 
 /** JSON-RPC code the MCP spec gives "resource not found". */
 const RESOURCE_NOT_FOUND = -32002;
@@ -53,7 +53,7 @@ export function registerImageResources(server: McpServer, options: ImageResource
       } catch (error) {
         const squint = toSquintError(error);
         const code = squint.code === "NOT_FOUND" ? RESOURCE_NOT_FOUND : ErrorCode.InvalidParams;
-        throw new McpError(code, formatError(squint), squint.toJSON());
+        throw protocolError(code, squint);
       }
     },
   );

@@ -5,7 +5,6 @@ import {
   CallToolRequestSchema,
   ErrorCode,
   ListToolsRequestSchema,
-  McpError,
   type ServerNotification,
   type ServerRequest,
   type Tool,
@@ -169,6 +168,14 @@ export function toolFromDefinition<TContext>(
   };
 }
 
+/**
+ * A JSON-RPC error carrying a SquintError. Not McpError: its constructor prefixes "MCP error <code>:" to the
+ * message, and the client's McpError prefixes it again, so the host would show the prefix twice.
+ */
+export function protocolError(code: number, error: SquintError): Error & { code: number; data: unknown } {
+  return Object.assign(new Error(formatError(error)), { code, data: error.toJSON() });
+}
+
 /** Installs tools/list and tools/call on a low-level server (before it connects). */
 export function installTools(server: Server, tools: readonly McpTool[]): void {
   const byName = new Map(tools.map((tool) => [tool.listing.name, tool]));
@@ -181,7 +188,7 @@ export function installTools(server: Server, tools: readonly McpTool[]): void {
       const error = new SquintError("UNKNOWN_TOOL", `Unknown tool "${request.params.name}".`, {
         hint: `Available tools: ${[...byName.keys()].join(", ")}.`,
       });
-      throw new McpError(ErrorCode.InvalidParams, formatError(error), error.toJSON());
+      throw protocolError(ErrorCode.InvalidParams, error);
     }
     return tool.call(request.params.arguments ?? {}, extra);
   });

@@ -195,6 +195,7 @@ describe("squint MCP server (in-process)", () => {
     expect((error as McpError).code).toBe(-32602);
     expect((error as McpError).message).toContain("UNKNOWN_TOOL");
     expect((error as McpError).message).toContain("image_crop");
+    expect((error as McpError).message).not.toMatch(/MCP error -32602: MCP error/);
   });
 
   it("answers a missing resource with resource-not-found", async () => {
