@@ -4,7 +4,6 @@ import type { RawImage } from "../model/vision.js";
 import {
   type Box,
   boxToTuple,
-  fromPixelBox,
   applyToBox,
   type Point,
   applyToPoint,
@@ -15,7 +14,7 @@ import {
 import type { OcrResult } from "./ocr/types.js";
 import { type ImageSource, loadImageReference } from "./sources/index.js";
 import { defaultSourcePolicy, type SourcePolicy } from "./sources/policy.js";
-import type { ImageStore, StoredImage } from "./store/image-store.js";
+import { IMAGE_ID_PATTERN, type ImageStore, type StoredImage } from "./store/image-store.js";
 
 /**
  * What every image tool receives besides its input: the image store, a way to turn an image argument into a
@@ -72,6 +71,8 @@ export function createToolContext(options: ToolContextOptions): ToolContext {
   return {
     store,
     async resolveImage(reference, signal) {
+      // An id this store would have made but no longer knows is a stale id, not a file of that name.
+      if (IMAGE_ID_PATTERN.test(reference.trim())) return store.get(reference.trim());
       const loaded = await loadImageReference(reference, policy, {
         isImageId: (candidate) => store.has(candidate),
         ...(signal ? { signal } : {}),
@@ -169,9 +170,4 @@ export function describePoint(image: StoredImage, point: Point): z.infer<typeof 
     pixels: pointToTuple(point, 2),
     originalPixels: pointToTuple(applyToPoint(image.toOriginal, point), 2),
   };
-}
-
-/** Rel-1000 of a pixel box without rounding (for code that keeps computing). */
-export function rel1000Of(image: StoredImage, box: Box): Box {
-  return fromPixelBox(box, "rel1000", image);
 }

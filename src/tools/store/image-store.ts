@@ -24,6 +24,9 @@ import { formatName, looksTruncated, type SniffedFormat, sniffFormat } from "./s
  * beyond `maxRecords` whose pixels are gone are forgotten, oldest first.
  */
 
+/** The shape of the ids this store hands out ("img-12"). */
+export const IMAGE_ID_PATTERN = /^img-[1-9][0-9]*$/;
+
 export type ImageOperation = "original" | "zoom" | "crop" | "rotate" | "enhance" | "annotate" | (string & {});
 
 export interface StoredImage {
