@@ -216,6 +216,8 @@ export async function makeTinyCheckpoint(
   }
   const dtype = options.dtype === "fp32" ? "F32" : "BF16";
   await mkdir(dir, { recursive: true });
+  // The tokenizer goes first: a vocab that cannot cover it fails before any weight is written.
+  const tokenizerFiles = options.tokenizer ? await copyTokenizer(options.tokenizer, dir, config.text.vocabSize) : [];
   const files: string[] = [];
   const writeJson = async (name: string, value: unknown) => {
     await writeFile(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
@@ -247,7 +249,7 @@ export async function makeTinyCheckpoint(
     }
     await writeJson(INDEX_FILE, { metadata: { total_size: totalSize }, weight_map: weightMap });
   }
-  if (options.tokenizer) files.push(...(await copyTokenizer(options.tokenizer, dir, config.text.vocabSize)));
+  files.push(...tokenizerFiles);
   return { dir, config, files, parameters };
 }
 
