@@ -5,6 +5,7 @@ import { parsePreprocessorConfig } from "../../src/model/config.js";
 import {
   preprocessImage,
   type RawImage,
+  resizeBicubic,
   roundHalfEven,
   smartResize,
   visualTokenCount,
@@ -205,6 +206,50 @@ describe("preprocessImage patch order (spec §2.1)", () => {
         }
       }
     }
+  });
+});
+
+/** One grey row of an RGB image as its red channel. */
+function greyRow(values: number[]): RawImage {
+  return { width: values.length, height: 1, data: new Uint8Array(values.flatMap((v) => [v, v, v])) };
+}
+const redChannel = (image: RawImage) => Array.from(image.data.filter((_, i) => i % 3 === 0));
+
+describe("resizeBicubic (Pillow BICUBIC)", () => {
+  it("matches Pillow's algorithm on a hand-computed 2 -> 4 upscale", async () => {
+    // Keys a = -0.5, centres at (i + 0.5)·scale, kernel cut at the border and renormalised:
+    // out[1] = 255 · k(0.75) / (k(0.25) + k(0.75)) = 255 · 0.2265625 / 1.09375 = 52.8 -> 53; out[0] clips to 0.
+    const out = await resizeBicubic(greyRow([0, 255]), 4, 1);
+    expect(redChannel(out)).toEqual([0, 53, 202, 255]);
+  });
+
+  it("keeps pixel centres aligned: a centred step stays centred at any scale", async () => {
+    const step = greyRow([0, 0, 0, 0, 255, 255, 255, 255]);
+    for (const width of [16, 10, 12, 6, 4]) {
+      const out = redChannel(await resizeBicubic(step, width, 1));
+      for (let i = 0; i < width; i++) {
+        // Mirror symmetry about the middle: out[i] + out[width − 1 − i] = 255 (±1 for rounding).
+        expect(Math.abs(out[i] + out[width - 1 - i] - 255)).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it("antialiases when shrinking (the kernel widens with the scale)", async () => {
+    const stripes = greyRow(Array.from({ length: 64 }, (_, i) => (i % 2 === 0 ? 0 : 255)));
+    const out = redChannel(await resizeBicubic(stripes, 16, 1));
+    // Point-sampling would give only 0s or 255s; averaging over the widened kernel gives mid grey.
+    for (const value of out.slice(1, -1)) expect(Math.abs(value - 127.5)).toBeLessThan(3);
+  });
+
+  it("resamples rows and columns independently and leaves an unchanged axis alone", async () => {
+    const image = noiseImage(40, 30, 99);
+    const same = await resizeBicubic(image, 40, 30);
+    expect(same.data).toEqual(image.data);
+    const taller = await resizeBicubic(image, 40, 45);
+    expect([taller.width, taller.height]).toEqual([40, 45]);
+    const wider = await resizeBicubic(image, 70, 30);
+    expect([wider.width, wider.height]).toEqual([70, 30]);
+    await expect(resizeBicubic(image, 0, 10)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });
 
