@@ -1,0 +1,143 @@
+import { describe, expect, it } from "vitest";
+import { float32ArrayToBytes } from "../../../src/model/checkpoint/float-formats.js";
+import { attr } from "../../../src/model/graph/graph-builder.js";
+import { dequantizeInt4, quantizeInt4 } from "../../../src/model/graph/int4.js";
+import { addLinear } from "../../../src/model/graph/linear.js";
+import { f32, noise, runGraph, values } from "./run-graph.js";
+
+/**
+ * The ORT contrib ops (and opset-20 Gelu) the graphs rely on, checked numerically on the CPU EP against
+ * formulas written out here, so a semantic surprise (axis, epsilon placement, nibble order) shows up in
+ * isolation rather than as a parity failure of the whole model.
+ */
+
+const rows = 3;
+const width = 8;
+const x = noise(rows * width, 1);
+const skip = noise(rows * width, 2);
+const gamma = Float32Array.from(noise(width, 3), (v) => 1 + v / 2);
+
+function rmsNormRef(input: ArrayLike<number>, weight: ArrayLike<number>, eps: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < input.length / width; r++) {
+    let ms = 0;
+    for (let c = 0; c < width; c++) ms += input[r * width + c]! ** 2;
+    const inv = 1 / Math.sqrt(ms / width + eps);
+    for (let c = 0; c < width; c++) out.push(input[r * width + c]! * inv * weight[c]!);
+  }
+  return out;
+}
+
+/** Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7). */
+function erf(v: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(v));
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return Math.sign(v) * (1 - poly * Math.exp(-v * v));
+}
+
+function expectClose(actual: number[], expected: number[], tolerance: number): void {
+  expect(actual.length).toBe(expected.length);
+  const worst = Math.max(...actual.map((a, i) => Math.abs(a - expected[i]!)));
+  expect(worst).toBeLessThan(tolerance);
+}
+
+describe("ORT ops on the CPU EP", () => {
+  it("SimplifiedLayerNormalization is RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · γ", async () => {
+    const eps = 0.5; // large, so misplacing epsilon would show
+    const out = await runGraph(
+      (g) => {
+        const input = g.input("x", "float32", [rows, width]);
+        const y = g.node("SimplifiedLayerNormalization", [input, g.float32(gamma)], {
+          axis: attr.int(-1),
+          epsilon: attr.float(eps),
+        });
+        g.output("y", "float32", [rows, width], y);
+      },
+      { x: f32(x, [rows, width]) },
+    );
+    expectClose(values(out.y), rmsNormRef(x, gamma, eps), 1e-5);
+  });
+
+  it("SkipSimplifiedLayerNormalization (com.microsoft) normalises x + skip and returns the sum as output 3", async () => {
+    const eps = 1e-6;
+    const out = await runGraph(
+      (g) => {
+        const a = g.input("x", "float32", [rows, width]);
+        const b = g.input("skip", "float32", [rows, width]);
+        const [y, , , sum] = g.nodeMulti(
+          "SkipSimplifiedLayerNormalization",
+          [a, b, g.float32(gamma)],
+          { epsilon: attr.float(eps) },
+          { domain: "com.microsoft", outputs: 4 },
+        );
+        g.output("y", "float32", [rows, width], y!);
+        g.output("sum", "float32", [rows, width], sum!);
+      },
+      { x: f32(x, [rows, width]), skip: f32(skip, [rows, width]) },
+    );
+    const sum = Array.from(x, (v, i) => v + skip[i]!);
+    expectClose(values(out.sum), sum, 1e-6);
+    expectClose(values(out.y), rmsNormRef(sum, gamma, eps), 1e-5);
+  });
+
+  it("Gelu-20 gives exact erf GELU by default and the tanh form with approximate='tanh'", async () => {
+    const input = Float32Array.from([-3, -1.5, -0.5, 0, 0.5, 1, 2, 3.5]);
+    const out = await runGraph(
+      (g) => {
+        const i = g.input("x", "float32", [8]);
+        g.output("erf", "float32", [8], g.node("Gelu", [i]));
+        g.output("tanh", "float32", [8], g.node("Gelu", [i], { approximate: attr.string("tanh") }));
+      },
+      { x: f32(input, [8]) },
+    );
+    const tanhRef = Array.from(
+      input,
+      (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+    );
+    expectClose(values(out.tanh), tanhRef, 1e-6);
+    const erfRef = Array.from(input, (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    expectClose(values(out.erf), erfRef, 1e-5);
+    // The two forms differ by more than float noise at these points, so a swap is detectable.
+    expect(Math.abs(values(out.erf)[1]! - values(out.tanh)[1]!)).toBeGreaterThan(1e-4);
+  });
+
+  it("MatMulNBits (com.microsoft, 4 bits) computes x · dequant(W)ᵀ with our packing, K not a multiple of the block", async () => {
+    const n = 5;
+    const k = 40; // two blocks of 32, the second padded
+    const m = 3;
+    const weight = noise(n * k, 4);
+    const input = noise(m * k, 5);
+    const bias = noise(n, 6);
+    const out = await runGraph(
+      (g) => {
+        const i = g.input("x", "float32", [m, k]);
+        g.output("y", "float32", [m, n], addLinear(g, i, "w", { weight, n, k, bias }, "int4", 32));
+      },
+      { x: f32(input, [m, k]) },
+    );
+    const dequant = dequantizeInt4(quantizeInt4(weight, n, k, 32));
+    const expected: number[] = [];
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < n; c++) {
+        let acc = bias[c]!;
+        for (let j = 0; j < k; j++) acc += input[r * k + j]! * dequant[c * k + j]!;
+        expected.push(acc);
+      }
+    }
+    expectClose(values(out.y), expected, 1e-4);
+  });
+
+  it("Gemm with transB takes a Linear's [out, in] weight as stored", async () => {
+    const weight = noise(6, 7);
+    const out = await runGraph(
+      (g) => {
+        const i = g.input("x", "float32", [1, 3]);
+        const w = g.weight("w", "float32", [2, 3], float32ArrayToBytes(weight));
+        g.output("y", "float32", [1, 2], g.node("Gemm", [i, w], { transB: attr.int(1) }));
+      },
+      { x: f32([1, 2, 3], [1, 3]) },
+    );
+    const expected = [0, 1].map((r) => weight[r * 3]! + 2 * weight[r * 3 + 1]! + 3 * weight[r * 3 + 2]!);
+    expectClose(values(out.y), expected, 1e-6);
+  });
+});
