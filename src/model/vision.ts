@@ -304,7 +304,7 @@ function resamplePass(image: RawImage, outSize: number, horizontal: boolean): Ra
 
 function clip8(sum: number): number {
   const value = sum >> PRECISION_BITS;
-  return value < 0 ? 0 : value > 255 ? 255 : value;
+  return Math.max(0, Math.min(255, value));
 }
 
 /**
