@@ -10,6 +10,7 @@ async function loadCommands(): Promise<Command[]> {
     import("./commands/mcp.js").then((m) => m.mcpCommand),
     import("./commands/prompt.js").then((m) => m.promptCommand),
     import("./commands/models.js").then((m) => m.modelsCommand),
+    import("./commands/ask.js").then((m) => m.askCommand),
   ]);
   return commands;
 }

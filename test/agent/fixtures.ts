@@ -24,3 +24,12 @@ export async function syntheticPhoto(width = 1200, height = 800): Promise<Uint8A
 /** The Qwen-Agent cookbook photo (2460×1612) from ../shared, or undefined where that folder is absent. */
 export const hopInnPath = path.join(sharedRoot, "data/detail/qwen-agent-hop-inn-pub.jpg");
 export const hasSharedData = existsSync(hopInnPath);
+
+/** The synthetic photo written to a temporary PNG file (for the CLI, which takes paths). */
+export async function syntheticPhotoFile(): Promise<string> {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "squint-photo-")), "photo.png");
+  writeFileSync(file, await syntheticPhoto());
+  return file;
+}

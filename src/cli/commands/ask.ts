@@ -1,0 +1,230 @@
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import type { AgentResult, CreateAgentOptions } from "../../agent/agent.js";
+import type { AgentEvent } from "../../agent/events.js";
+import { SquintError } from "../../errors.js";
+import type { Backend } from "../../runtime/backend.js";
+import type { CliIO, Command } from "../command.js";
+
+/**
+ * `squint ask <image...> "question"`: runs the agent on the images and streams what happens — the reasoning
+ * (dimmed on a terminal), one line per tool call, then the answer. `--json` prints the result and the trace as
+ * one JSON object instead; `--trace run.html` writes the self-contained HTML report.
+ */
+
+const usage = `Usage: squint ask <image...> "question" [options]
+
+Asks Qwen3-VL a question about one or more images; the model may zoom into them before it answers.
+
+Model (one of):
+  --model DIR          a local checkpoint (in-process ONNX engine)
+  --base-url URL       an OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp, ...)
+  --api-key KEY        its API key (or set SQUINT_API_KEY)
+  --model-name NAME    the model name on that server
+
+Options:
+  --max-steps N        tool-using turns before the model must answer (default 8)
+  --max-visual-tokens N  visual tokens the conversation may hold (default 24576)
+  --timeout SECONDS    wall time for the whole run
+  --mcp FILE           more tools from the MCP servers in this mcp.json
+  --json               print the result and the trace as JSON
+  --trace FILE         write an HTML report of the run
+`;
+
+const positiveInt = (flag: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${flag} takes a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().positive(`${flag} must be greater than zero`));
+
+const argsSchema = z.object({
+  images: z.array(z.string().min(1)).min(1, "give at least one image"),
+  question: z.string().trim().min(1, "give a question after the images"),
+  model: z.string().optional(),
+  baseUrl: z.url("--base-url must be an http(s) URL").optional(),
+  apiKey: z.string().optional(),
+  modelName: z.string().optional(),
+  maxSteps: positiveInt("--max-steps").optional(),
+  maxVisualTokens: positiveInt("--max-visual-tokens").optional(),
+  timeout: positiveInt("--timeout").optional(),
+  mcp: z.string().optional(),
+  json: z.boolean(),
+  trace: z.string().optional(),
+});
+
+export type AskArgs = z.infer<typeof argsSchema>;
+
+export function parseAskArgs(argv: string[]): AskArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: "string" },
+      "base-url": { type: "string" },
+      "api-key": { type: "string" },
+      "model-name": { type: "string" },
+      "max-steps": { type: "string" },
+      "max-visual-tokens": { type: "string" },
+      timeout: { type: "string" },
+      mcp: { type: "string" },
+      json: { type: "boolean", default: false },
+      trace: { type: "string" },
+    },
+  });
+  const parsed = argsSchema.safeParse({
+    images: positionals.slice(0, -1),
+    question: positionals.at(-1) ?? "",
+    model: values.model,
+    baseUrl: values["base-url"],
+    apiKey: values["api-key"],
+    modelName: values["model-name"],
+    maxSteps: values["max-steps"],
+    maxVisualTokens: values["max-visual-tokens"],
+    timeout: values.timeout,
+    mcp: values.mcp,
+    json: values.json,
+    trace: values.trace,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SquintError("INVALID_ARGUMENT", `${issue?.path.join(".") || "arguments"}: ${issue?.message}`, {
+      hint: 'Write: squint ask photo.jpg "What does the sign say?" --base-url http://127.0.0.1:8000/v1',
+    });
+  }
+  if (parsed.data.model && parsed.data.baseUrl) {
+    throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url, not both.", {
+      hint: "--model runs a local checkpoint; --base-url uses a server.",
+    });
+  }
+  if (!parsed.data.model && !parsed.data.baseUrl) {
+    throw new SquintError("INVALID_ARGUMENT", "No model: give --model DIR or --base-url URL.", {
+      hint: "For a server: --base-url http://127.0.0.1:8000/v1 --model-name Qwen/Qwen3-VL-8B-Thinking",
+    });
+  }
+  return parsed.data;
+}
+
+async function backendFor(args: AskArgs): Promise<Backend> {
+  if (args.model) {
+    throw new SquintError("MODEL_LOAD_FAILED", "The local ONNX engine is not available in this build yet.", {
+      hint: "Use an OpenAI-compatible server for now: --base-url URL --model-name NAME.",
+    });
+  }
+  throw new SquintError("BACKEND_FAILED", "The remote OpenAI-compatible backend is not available in this build yet.", {
+    hint: "Use the SDK with your own Backend (createAgent({ backend })) until it lands.",
+  });
+}
+
+const dim = (text: string, tty: boolean) => (tty ? `\x1b[2m${text}\x1b[22m` : text);
+
+/** One line for a tool call as it starts, and its outcome once it returns. */
+function printEvent(event: AgentEvent, io: CliIO, state: { inReasoning: boolean; inText: boolean }): void {
+  const out = io.stdout;
+  const endLine = () => {
+    if (state.inReasoning || state.inText) out.write("\n");
+    state.inReasoning = false;
+    state.inText = false;
+  };
+  switch (event.type) {
+    case "reasoning-delta":
+      if (!state.inReasoning) {
+        endLine();
+        state.inReasoning = true;
+      }
+      out.write(dim(event.text, io.isTTY));
+      break;
+    case "text-delta":
+      if (!state.inText) {
+        endLine();
+        state.inText = true;
+      }
+      out.write(event.text);
+      break;
+    case "tool-call":
+      endLine();
+      out.write(`→ ${event.name} ${JSON.stringify(event.arguments)}\n`);
+      break;
+    case "tool-result":
+      endLine();
+      out.write(
+        `${event.ok ? "✓" : "✗"} ${event.name}: ${event.summary.split("\n")[0]}${event.images.length ? ` [${event.images.map((image) => `image ${image.index}`).join(", ")}]` : ""}\n`,
+      );
+      break;
+    case "budget":
+      for (const change of event.elided) {
+        endLine();
+        out.write(dim(`… ${change.action} ${change.record}\n`, io.isTTY));
+      }
+      break;
+    case "error":
+      endLine();
+      io.stderr.write(`error: ${event.message}${event.hint ? ` — ${event.hint}` : ""}\n`);
+      break;
+    case "answer":
+      endLine();
+      break;
+    default:
+      break;
+  }
+}
+
+/** Runs the agent for `squint ask` with a given backend (the command picks it; tests pass a scripted one). */
+export async function askWithBackend(
+  backend: Backend,
+  args: AskArgs,
+  io: CliIO,
+  extra: Pick<CreateAgentOptions, "tools"> = {},
+): Promise<{ code: number; result: AgentResult }> {
+  // Loaded here, not at the top: `squint --help` imports every command and must stay fast.
+  const { createAgent } = await import("../../agent/agent.js");
+  const { renderTraceReport } = await import("../../agent/trace/report.js");
+  const agent = await createAgent({
+    backend,
+    ...extra,
+    ...(args.mcp ? { mcp: args.mcp } : {}),
+    budget: {
+      ...(args.maxSteps === undefined ? {} : { maxSteps: args.maxSteps }),
+      ...(args.maxVisualTokens === undefined ? {} : { maxVisualTokens: args.maxVisualTokens }),
+      ...(args.timeout === undefined ? {} : { maxWallTimeMs: args.timeout * 1000 }),
+    },
+  });
+  const controller = new AbortController();
+  const onSigint = () => controller.abort("interrupted (Ctrl-C)");
+  process.once("SIGINT", onSigint);
+  try {
+    const run = agent.run({ images: args.images, prompt: args.question, signal: controller.signal });
+    const events: AgentEvent[] = [];
+    const state = { inReasoning: false, inText: false };
+    for await (const event of run.events) {
+      if (args.json) {
+        if (!event.type.endsWith("-delta")) events.push(event);
+      } else printEvent(event, io, state);
+    }
+    const result = await run.result;
+    if (args.trace) {
+      await writeFile(args.trace, await renderTraceReport(result, agent.store, { question: args.question }));
+      if (!args.json) io.stderr.write(`trace written to ${args.trace}\n`);
+    }
+    if (args.json) {
+      io.stdout.write(`${JSON.stringify({ ...result, messages: undefined, events }, null, 2)}\n`);
+    }
+    return { code: result.status === "answered" ? 0 : 1, result };
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    await agent.close();
+  }
+}
+
+export const askCommand: Command = {
+  name: "ask",
+  summary: "ask a question about images; the model zooms in as it needs",
+  usage,
+  async run(argv, io) {
+    const args = parseAskArgs(argv);
+    if (io.isTTY && !args.json) io.stderr.write(dim("loading model…\n", true));
+    const backend = await backendFor(args);
+    return (await askWithBackend(backend, args, io)).code;
+  },
+};

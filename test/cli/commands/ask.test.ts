@@ -1,0 +1,94 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { askWithBackend, parseAskArgs } from "../../../src/cli/commands/ask.js";
+import type { CliIO } from "../../../src/cli/command.js";
+import { syntheticPhotoFile } from "../../agent/fixtures.js";
+import { runSquint } from "../../support/cli.js";
+import { answerReply, ScriptedBackend, toolCallReply } from "../../support/scripted-backend.js";
+
+function captureIO(isTTY: boolean): { io: CliIO; out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  stderr.on("data", (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  return { io: { stdout, stderr, isTTY }, out: () => out, err: () => err };
+}
+
+const script = () =>
+  new ScriptedBackend([
+    toolCallReply("The block is small.", "image_zoom_in_tool", {
+      bbox_2d: [500, 300, 600, 500],
+      label: "block",
+      img_idx: 0,
+    }),
+    answerReply("Red it is.", "The block is red."),
+  ]);
+
+describe("squint ask", () => {
+  it("streams dimmed reasoning, one line per tool call, and the answer", async () => {
+    const image = await syntheticPhotoFile();
+    const { io, out } = captureIO(true);
+    const { code } = await askWithBackend(
+      script(),
+      parseAskArgs([image, "What colour?", "--base-url", "http://x/v1"]),
+      io,
+    );
+    expect(code).toBe(0);
+    const text = out();
+    // Reasoning arrives in dimmed pieces; the answer is not dimmed.
+    expect(text.startsWith("\x1b[2mThe")).toBe(true);
+    const plain = text.replace(/\x1b\[\d+m/g, "");
+    expect(plain).toContain("The block is small.\n→ image_zoom_in_tool");
+    expect(text).toContain("\nThe block is red.");
+    expect(text).toMatch(/→ image_zoom_in_tool \{"bbox_2d":\[500,300,600,500\],"label":"block","img_idx":0\}\n/);
+    expect(text).toMatch(/✓ image_zoom_in_tool: .* \[image 1\]\n/);
+    expect(text.trimEnd().endsWith("The block is red.")).toBe(true);
+  });
+
+  it("--json prints the result and the trace; --trace writes an HTML report", async () => {
+    const image = await syntheticPhotoFile();
+    const dir = mkdtempSync(path.join(tmpdir(), "squint-ask-"));
+    const trace = path.join(dir, "run.html");
+    const { io, out } = captureIO(false);
+    const args = parseAskArgs([image, "What colour?", "--base-url", "http://x/v1", "--json", "--trace", trace]);
+    const { code } = await askWithBackend(script(), args, io);
+    expect(code).toBe(0);
+    const json = JSON.parse(out()) as {
+      status: string;
+      answer: string;
+      steps: unknown[];
+      events: Array<{ type: string }>;
+    };
+    expect(json).toMatchObject({ status: "answered", answer: "The block is red." });
+    expect(json.steps).toHaveLength(2);
+    expect(json.events.map((event) => event.type)).toContain("tool-result");
+    const html = readFileSync(trace, "utf8");
+    expect(html).toContain("The block is red.");
+    expect(html).toContain('class="crop"');
+  });
+
+  it("rejects bad arguments with a hint", () => {
+    expect(() => parseAskArgs(["only-a-question"])).toThrow(/at least one image/);
+    expect(() => parseAskArgs(["a.png", "q"])).toThrow(/No model/);
+    expect(() => parseAskArgs(["a.png", "q", "--model", "m", "--base-url", "http://x"])).toThrow(/not both/);
+    expect(() => parseAskArgs(["a.png", "q", "--model", "m", "--max-steps", "0"])).toThrow(/greater than zero/);
+  });
+
+  it("runs as a subcommand: --help, and a clear error for a model it cannot load yet", async () => {
+    const help = await runSquint(["ask", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--base-url URL");
+    const local = await runSquint(["ask", "a.png", "What?", "--model", "/nowhere"]);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toMatch(/squint ask: .*\(MODEL_LOAD_FAILED\) — /);
+  });
+});
