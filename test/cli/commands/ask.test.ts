@@ -46,7 +46,7 @@ describe("squint ask", () => {
     const text = out();
     // Reasoning arrives in dimmed pieces; the answer is not dimmed.
     expect(text.startsWith("\x1b[2mThe")).toBe(true);
-    const plain = text.replace(/\x1b\[\d+m/g, "");
+    const plain = text.replaceAll("\x1b[2m", "").replaceAll("\x1b[22m", "");
     expect(plain).toContain("The block is small.\n→ image_zoom_in_tool");
     expect(text).toContain("\nThe block is red.");
     expect(text).toMatch(/→ image_zoom_in_tool \{"bbox_2d":\[500,300,600,500\],"label":"block","img_idx":0\}\n/);
