@@ -6,12 +6,8 @@ import { SquintError } from "../../errors.js";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, DEFAULT_MAX_BODY_BYTES, serveHttp } from "../../mcp/http.js";
 import { createSquintServer, type ServerTool, type SquintServerOptions } from "../../mcp/server.js";
 import { serveStdio } from "../../mcp/stdio.js";
-import { annotateTool } from "../../tools/annotate.js";
-import { cropTool } from "../../tools/crop.js";
-import { enhanceTool } from "../../tools/enhance.js";
-import { imageInfoTool } from "../../tools/image-info.js";
-import { rotateTool } from "../../tools/rotate.js";
-import { zoomTool } from "../../tools/zoom.js";
+import { builtinTools } from "../../tools/index.js";
+import { closeDefaultOcrEngine, defaultOcrFunction } from "../../tools/ocr/ocr-tool.js";
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, defaultSourcePolicy } from "../../tools/sources/policy.js";
 import { ImageStore } from "../../tools/store/image-store.js";
 import type { CliIO, Command } from "../command.js";
@@ -156,10 +152,7 @@ function checkedDirectory(dir: string): string {
 }
 
 /** The server options `squint mcp` runs with; exported so tests and the agent can build the same server. */
-export function mcpServerOptions(
-  args: McpArgs,
-  tools: readonly ServerTool[] = builtinServerTools(),
-): SquintServerOptions {
+export function mcpServerOptions(args: McpArgs, tools: readonly ServerTool[] = builtinTools()): SquintServerOptions {
   const maxBytes = Math.floor((args.maxImageMb ?? DEFAULT_MAX_IMAGE_BYTES / MIB) * MIB);
   return {
     tools,
@@ -172,12 +165,9 @@ export function mcpServerOptions(
       fetchTimeoutMs: Math.round((args.fetchTimeoutS ?? DEFAULT_FETCH_TIMEOUT_MS / 1000) * 1000),
     }),
     useClientRoots: !args.noRoots,
+    // locate falls back to OCR for text targets when no model is configured; both share one OCR worker.
+    contextExtras: { ocr: defaultOcrFunction() },
   };
-}
-
-// Until src/tools/index.ts exports builtinTools(), the tools that exist are listed here.
-function builtinServerTools(): ServerTool[] {
-  return [zoomTool, cropTool, rotateTool, enhanceTool, annotateTool, imageInfoTool] as ServerTool[];
 }
 
 function untilSignal(): Promise<string> {
@@ -201,6 +191,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     const connection = await serveStdio(createSquintServer(options));
     await Promise.race([connection.closed, untilSignal()]);
     await connection.close();
+    await closeDefaultOcrEngine();
     return 0;
   }
   const handle = await serveHttp({
@@ -217,6 +208,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   );
   await untilSignal();
   await handle.close();
+  await closeDefaultOcrEngine();
   return 0;
 }
 
