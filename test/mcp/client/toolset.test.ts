@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: mcp.json ${VAR} placeholders are part of what is tested.
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectConfigured } from "../../../src/mcp/client/connection.js";
