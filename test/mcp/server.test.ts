@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,14 +23,9 @@ let client: Client;
 let linkOnlyClient: Client;
 let roots: { uri: string; name: string }[] = [];
 
-/** A 3000×2000 noisy image: PNG of it is megabytes, so the inline copy must be both downscaled and re-encoded. */
+/** A 2400×1600 photo-like image (blurred noise): PNG of it is megabytes, so the inline copy must be downscaled and re-encoded. */
 async function writeNoisyPng(path: string, width: number, height: number): Promise<void> {
-  const data = Buffer.alloc(width * height * 3);
-  let seed = 12345;
-  for (let i = 0; i < data.length; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = (seed >> 16) & 0xff;
-  }
+  const data = randomBytes(width * height * 3);
   await sharp(data, { raw: { width, height, channels: 3 } })
     .png({ compressionLevel: 1 })
     .toFile(path);
@@ -53,7 +49,7 @@ beforeAll(async () => {
   shared = join(base, "shared-by-client");
   mkdirSync(allowed);
   mkdirSync(shared);
-  await writeNoisyPng(join(allowed, "large.png"), 3000, 2000);
+  await writeNoisyPng(join(allowed, "large.png"), 2400, 1600);
   await sharp({ create: { width: 64, height: 48, channels: 3, background: "#336699" } })
     .png()
     .toFile(join(allowed, "small.png"));
@@ -119,7 +115,7 @@ describe("squint MCP server (in-process)", () => {
     const result = await call("image_crop", { image: join(allowed, "large.png"), bbox_2d: [0, 0, 1000, 1000] });
     expect(result.isError).toBeFalsy();
     const structured = result.structuredContent as { image: { id: string; width: number; height: number } };
-    expect(structured.image).toMatchObject({ width: 3000, height: 2000 });
+    expect(structured.image).toMatchObject({ width: 2400, height: 1600 });
     expect(JSON.stringify(structured).length).toBeLessThan(4000); // boxes and sizes, no pixels
 
     const images = result.content.filter((part) => part.type === "image");
@@ -138,7 +134,7 @@ describe("squint MCP server (in-process)", () => {
     const read = await client.readResource({ uri: `squint://images/${structured.image.id}` });
     const blob = read.contents[0] && "blob" in read.contents[0] ? read.contents[0].blob : "";
     const full = await sharp(Buffer.from(blob, "base64")).metadata();
-    expect([full.width, full.height]).toEqual([3000, 2000]);
+    expect([full.width, full.height]).toEqual([2400, 1600]);
 
     const { resources } = await client.listResources();
     expect(resources.map((resource) => resource.uri)).toContain(`squint://images/${structured.image.id}`);
