@@ -1,9 +1,11 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { PassThrough } from "node:stream";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inspectImage } from "../../src/cli/commands/inspect.js";
+import { inspectCommand, inspectImage } from "../../src/cli/commands/inspect.js";
+import { main } from "../../src/cli/main.js";
 import { runSquint, sharedRoot } from "../support/cli.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "squint-inspect-"));
@@ -44,16 +46,26 @@ describe("squint inspect", () => {
   });
 
   it("reports a missing file and a bad budget as errors with hints, not stack traces", async () => {
-    const missing = await runSquint(["inspect", join(scratch, "absent.png")]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/NOT_FOUND/);
-    expect(missing.stderr).not.toMatch(/at .*\.ts:\d+/);
+    // main() in-process: the same error printing as the binary, without another child process.
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const code = await main(["inspect", join(scratch, "absent.png")], { stdout, stderr, isTTY: false });
+    const printed = String(stderr.read() ?? "");
+    expect(code).toBe(1);
+    expect(printed).toMatch(/^squint inspect: .*\(NOT_FOUND\) — /);
+    expect(printed).not.toMatch(/at .*\.ts:\d+/);
+    expect(stdout.read()).toBeNull();
     await expect(inspectImage(generated, { maxPixels: 1000, minPixels: 5000 })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
-    const badBudget = await runSquint(["inspect", generated, "--max-pixels", "lots"]);
-    expect(badBudget.code).toBe(1);
-    expect(badBudget.stderr).toMatch(/INVALID_ARGUMENT.*--max-pixels/);
+    // Argument checks run in-process (no child process needed): the command throws a SquintError for main to print.
+    const io = { stdout: new PassThrough(), stderr: new PassThrough(), isTTY: false };
+    await expect(inspectCommand.run([generated, "--max-pixels", "lots"], io)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("--max-pixels"),
+      hint: expect.any(String),
+    });
+    await expect(inspectCommand.run([], io)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });
 
@@ -66,14 +78,9 @@ describe.skipIf(!sharedAvailable)("squint inspect on the shared test images (ski
     expect(photo.original).toEqual({ width: 1280, height: 720 });
     expect(photo.resized).toEqual({ width: 1280, height: 704 }); // Math.round would give 736
     expect(photo.visualTokens).toBe(880);
-    const run = await runSquint([
-      "inspect",
-      join(sharedRoot, "data", "gui", "midscene-heytea-mobile-order.png"),
-      "--json",
-    ]);
-    expect(run.code).toBe(0);
+    const mobile = await inspectImage(join(sharedRoot, "data", "gui", "midscene-heytea-mobile-order.png"));
     // 400/32 = 12.5 -> 12 (Math.round: 13), 905/32 = 28.3 -> 28.
-    expect(JSON.parse(run.stdout)).toMatchObject({
+    expect(mobile).toMatchObject({
       original: { width: 400, height: 905 },
       resized: { width: 384, height: 896 },
       gridThw: [1, 56, 24],
