@@ -13,11 +13,13 @@ import type { Backend } from "../runtime/backend.js";
 import { createToolContext } from "../tools/context.js";
 import { defaultSourcePolicy, type SourcePolicy } from "../tools/sources/policy.js";
 import { ImageStore } from "../tools/store/image-store.js";
-import { zoomTool } from "../tools/zoom.js";
+import { builtinTools } from "../tools/index.js";
+import { closeDefaultOcrEngine, defaultOcrFunction } from "../tools/ocr/ocr-tool.js";
 import type { AgentContext, ResolvedBudget, RunError, RunStatus, TraceStep } from "./context.js";
 import { EventStream } from "./event-stream.js";
 import type { AgentEvent } from "./events.js";
 import { addImage, type ImageEntry } from "./image-index.js";
+import { backendLocateModel } from "./locate.js";
 import {
   type AgentServices,
   createAgentMachine,
@@ -73,7 +75,7 @@ export interface CreateAgentOptions {
   backend?: Backend;
   /** A local checkpoint directory (the in-process ONNX engine). */
   model?: string;
-  /** Built-in tools served by the in-process MCP server. Default: the zoom tool. */
+  /** Built-in tools served by the in-process MCP server. Default: all of them (builtinTools()). */
   tools?: readonly ServerTool[];
   /** mcp.json path, or server configs: more tools from external MCP servers. */
   mcp?: string | McpServerConfig[];
@@ -165,7 +167,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const budget = resolveBudget(options.budget);
   const store = options.store ?? new ImageStore();
   const inputPolicy = options.inputPolicy ?? defaultSourcePolicy({ allowedDirs: [path.parse(process.cwd()).root] });
-  const builtin = options.tools ?? [zoomTool];
+  const builtin = options.tools ?? builtinTools();
   const connections: Array<{ connection: McpConnection; allowTools?: string[] }> = [];
   if (builtin.length > 0) {
     connections.push({
@@ -176,6 +178,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
           policy: defaultSourcePolicy(),
           useClientRoots: false,
           inlineImages: false,
+          // The locate tool asks the same model; OCR runs in the shared worker, started on first use.
+          contextExtras: { locateModel: backendLocateModel(backend), ocr: defaultOcrFunction() },
         }),
       ),
     });
@@ -252,6 +256,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     async close() {
       await toolset.close();
       await backend.close();
+      await closeDefaultOcrEngine();
     },
   };
 }

@@ -23,7 +23,9 @@ export type ScriptedReply =
     };
 
 /** A reply, or a function of the request that gives one (for replies that depend on what the agent sent). */
-export type ScriptEntry = ScriptedReply | ((request: GenerateRequest, prompt: string) => ScriptedReply);
+export type ScriptEntry =
+  | ScriptedReply
+  | ((request: GenerateRequest, prompt: string) => ScriptedReply | Promise<ScriptedReply>);
 
 export interface ScriptedBackendOptions {
   thinking?: boolean;
@@ -78,7 +80,7 @@ export class ScriptedBackend implements Backend {
         hint: "Add a reply to the script.",
       });
     }
-    const reply = typeof entry === "function" ? entry(request, prompt) : entry;
+    const reply = typeof entry === "function" ? await entry(request, prompt) : entry;
     const text = typeof reply === "string" ? reply : reply.text;
     let callNumber = 0;
     const parser = new ReplyParser({ thinking: this.info.thinking, createId: () => `call_${turn}_${callNumber++}` });
