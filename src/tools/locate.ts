@@ -2,6 +2,7 @@ import { z } from "zod";
 import { SquintError } from "../errors.js";
 import type { GroundingItem } from "../model/grounding.js";
 import { parseReply } from "../model/reply.js";
+import type { RawImage } from "../model/vision.js";
 import {
   describePoint,
   describeRegion,
@@ -34,7 +35,7 @@ import {
   unionBox,
 } from "./geometry.js";
 import { defaultOcrFunction } from "./ocr/ocr-tool.js";
-import type { OcrLine, OcrWord } from "./ocr/types.js";
+import type { OcrLine, OcrResult, OcrWord } from "./ocr/types.js";
 import { cropPixels } from "./store/pixel-ops.js";
 import type { StoredImage } from "./store/image-store.js";
 import type { ToolDefinition, ToolRunOptions } from "./tool.js";
@@ -204,10 +205,15 @@ function normaliseForMatch(text: string): string {
     .replace(/[^\p{L}\p{N}]+/gu, "");
 }
 
-/** The text to look for: a quoted part of the query when there is one ('the "Sign in" button' → Sign in). */
+/**
+ * The text to look for: a quoted part of the query when there is one ('the "Sign in" button' → Sign in).
+ * Single quotes count only as a pair around words, so the apostrophe in "don't" is not a quote.
+ */
 export function textTarget(query: string): string {
-  const quoted = /["“”'‘’「」『』]([^"“”'‘’「」『』]+)["“”'‘’「」『』]/u.exec(query);
-  return quoted?.[1] ?? query;
+  const doubled = /["“”「『]([^"“”」』]+)["“”」』]/u.exec(query);
+  if (doubled) return doubled[1]!;
+  const single = /(?:^|\s)['‘]([^'‘’]+)['’](?=$|[\s.,;:!?])/u.exec(query);
+  return single?.[1] ?? query;
 }
 
 /** The shortest run of words in a line whose text contains the target; the whole line when words don't help. */
@@ -231,6 +237,27 @@ function matchInLine(line: OcrLine, target: string): Found | undefined {
   return { box, text, confidence, refined: false };
 }
 
+/**
+ * OCR results per OCR function and pixel buffer: "find X" then "find Y" on one screenshot reads it once.
+ * Weak keys: stored pixels are never written to, and an evicted image takes its entry with it.
+ */
+const ocrCache = new WeakMap<OcrFunction, WeakMap<RawImage, Promise<OcrResult>>>();
+
+function readText(ocr: OcrFunction, pixels: RawImage, signal: AbortSignal | undefined): Promise<OcrResult> {
+  let perImage = ocrCache.get(ocr);
+  if (!perImage) {
+    perImage = new WeakMap();
+    ocrCache.set(ocr, perImage);
+  }
+  const cached = perImage.get(pixels);
+  if (cached) return cached;
+  const reading = ocr(pixels, signal);
+  perImage.set(pixels, reading);
+  // A failed or cancelled read is not remembered.
+  reading.catch(() => perImage.delete(pixels));
+  return reading;
+}
+
 async function locateWithOcr(
   ocr: OcrFunction,
   image: StoredImage,
@@ -240,7 +267,7 @@ async function locateWithOcr(
 ): Promise<Found[]> {
   const target = normaliseForMatch(textTarget(query));
   if (target === "") return [];
-  const result = await ocr(context.store.pixels(image.id), options.signal);
+  const result = await readText(ocr, context.store.pixels(image.id), options.signal);
   return result.lines
     .map((line) => matchInLine(line, target))
     .filter((found): found is Found => found !== undefined && boxWidth(found.box!) > 0 && boxHeight(found.box!) > 0)
@@ -282,8 +309,9 @@ export const locateTool: ToolDefinition<typeof inputSchema, typeof outputSchema,
     const listed = matches
       .map((m) => `${m.label ?? m.text ?? query} at [${(m.box?.originalPixels ?? m.center).join(", ")}]`)
       .join("; ");
+    const quoted = /^["“'‘「『]/u.test(query) ? query : `"${query}"`;
     const notFound = useModel
-      ? `"${query}" was not found in ${image.id}.`
+      ? `${quoted} was not found in ${image.id}.`
       : `No text matching "${textTarget(query)}" was found in ${image.id} (without a vision model, locate only finds visible text).`;
     return {
       structured: { found: matches.length > 0, query, method, source: imageSummary(image), matches, modelCalls: calls },
@@ -291,7 +319,7 @@ export const locateTool: ToolDefinition<typeof inputSchema, typeof outputSchema,
       summary:
         matches.length === 0
           ? notFound
-          : `Found ${matches.length} match${matches.length === 1 ? "" : "es"} for "${query}" in ${image.id} (${method}; original pixels): ${listed}.`,
+          : `Found ${matches.length} match${matches.length === 1 ? "" : "es"} for ${quoted} in ${image.id} (${method}; original pixels): ${listed}.`,
     };
   },
 };

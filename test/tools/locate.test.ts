@@ -6,7 +6,7 @@ import { groundingPrompt, locateTool, textTarget } from "../../src/tools/locate.
 import type { OcrLine, OcrResult } from "../../src/tools/ocr/types.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { createToolContext } from "../../src/tools/context.js";
-import { hasSharedData, hopInnPath, marker, noteMissingShared } from "./images.js";
+import { hasSharedData, hopInnPath, marker, noteMissingShared, sharedData } from "./images.js";
 import { codeOf, contextWithImage } from "./tool-context.js";
 
 noteMissingShared();
@@ -209,8 +209,41 @@ describe("locate without a model (OCR)", () => {
     expect(result.summary).toMatch(/only finds visible text/);
   });
 
-  it("takes the quoted part of a query as the text", () => {
+  it("takes the quoted part of a query as the text, but not an apostrophe", () => {
     expect(textTarget("click “Submit order” now")).toBe("Submit order");
+    expect(textTarget("the 'OK' button")).toBe("OK");
+    expect(textTarget("don't click the user's name")).toBe("don't click the user's name");
     expect(textTarget("Submit")).toBe("Submit");
+  });
+
+  it("reads an image once for several queries", async () => {
+    let reads = 0;
+    const counting: OcrFunction = async () => {
+      reads++;
+      return page;
+    };
+    const { context, original } = await contextWithImage(marker(400, 300, 0, 0, 1), { ocr: counting });
+    await locateTool.run({ query: "Sign in", image: original.id }, context, {});
+    const second = await locateTool.run({ query: "Forgot", image: original.id }, context, {});
+    expect(second.structured.matches[0]!.box!.pixels).toEqual([20, 100, 80, 120]);
+    expect(reads).toBe(1);
+  });
+
+  it.skipIf(!hasSharedData)("finds words with the real OCR engine (tesseract.js test page)", async () => {
+    const store = new ImageStore();
+    const testPage = await store.ingest(fs.readFileSync(`${sharedData}/ocr/tesseractjs-testocr.png`));
+    // No ocr in the context: locate falls back to the built-in engine from src/tools/ocr.
+    const context = createToolContext({ store });
+    const result = await locateTool.run({ query: 'the words "file format"', image: testPage.id }, context, {});
+    expect(result.structured.method).toBe("ocr");
+    expect(result.structured.matches).toHaveLength(1);
+    // Line 3 of the 640×480 page, "of file format.": the match lies in the left part of that line's band.
+    const [x1, y1, x2, y2] = result.structured.matches[0]!.box!.originalPixels;
+    expect(y1).toBeGreaterThan(140);
+    expect(y2).toBeLessThan(200);
+    expect(x1).toBeGreaterThan(40);
+    expect(x2).toBeLessThan(320);
+    const missing = await locateTool.run({ query: '"zebra crossing"', image: testPage.id }, context, {});
+    expect(missing.structured.found).toBe(false);
   });
 });
