@@ -24,6 +24,12 @@ export interface LoadReferenceOptions extends ClassifyOptions {
   baseDir?: string;
 }
 
+/** A URL as lineage and messages show it: no credentials, no query or fragment (they may carry tokens). */
+export function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+}
+
 export async function loadImageReference(
   reference: string,
   policy: SourcePolicy,

@@ -27,11 +27,14 @@ async function realDirs(dirs: readonly string[]): Promise<string[]> {
 }
 
 function notAllowed(path: string, allowedDirs: readonly string[]): SquintError {
+  // A bare word ("img-12") is most likely a stale image id that fell through to being read as a path.
+  const maybeId = /^[\w-]+$/.test(path) ? ` If "${path}" is meant as an image id, no image has that id any more.` : "";
   return new SquintError("PATH_NOT_ALLOWED", `The path "${path}" is outside the directories this server may read.`, {
     hint:
-      allowedDirs.length === 0
+      (allowedDirs.length === 0
         ? "No directory is allowed yet: start the server with --allow <dir>, or use a client that shares its roots."
-        : `Use a file under ${allowedDirs.join(", ")} (symlinks are followed before the check), or start the server with --allow <dir>.`,
+        : `Use a file under ${allowedDirs.join(", ")} (symlinks are followed before the check), or start the server with --allow <dir>.`) +
+      maybeId,
     details: { allowedDirs: [...allowedDirs] },
   });
 }
