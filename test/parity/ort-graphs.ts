@@ -52,9 +52,14 @@ export class OrtGraphs {
     private readonly decoder: ort.InferenceSession,
   ) {}
 
-  static async open(dir: string): Promise<OrtGraphs> {
+  /** `executionProvider` "webgpu" runs the graphs on the GPU (software Vulkan in CI); nodes it lacks fall back to CPU. */
+  static async open(dir: string, executionProvider: "cpu" | "webgpu" = "cpu"): Promise<OrtGraphs> {
     const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as unknown);
-    const options: ort.InferenceSession.SessionOptions = { executionProviders: ["cpu"], intraOpNumThreads: 1 };
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [executionProvider],
+      intraOpNumThreads: 1,
+      logSeverityLevel: 3,
+    };
     const [vision, embedding, decoder] = await Promise.all([
       ort.InferenceSession.create(join(dir, manifest.graphs.vision.file), options),
       ort.InferenceSession.create(join(dir, manifest.graphs.embedding.file), options),
