@@ -130,6 +130,25 @@ export class Checkpoint {
     return tensor;
   }
 
+  /**
+   * A row-wise view of a 2-D (or higher) weight: its shape is checked now, rows are read on demand, so a
+   * 151936-row embedding is converted in slices rather than widened to float32 whole.
+   */
+  rows(name: string, expectedShape: number[]): RowSource {
+    const info = this.info(name);
+    if (!sameShape(info.shape, expectedShape)) {
+      throw new SquintError(
+        "MODEL_LOAD_FAILED",
+        `tensor "${name}" has shape ${JSON.stringify(info.shape)}, config.json implies ${JSON.stringify(expectedShape)}`,
+        { hint: "config.json and the weights disagree; use the config.json that came with these weights." },
+      );
+    }
+    const reader = this.reader(name);
+    const n = expectedShape[0]!;
+    const k = expectedShape.slice(1).reduce((a, b) => a * b, 1);
+    return { n, k, read: (start, count) => reader.readFloat32Rows(name, start, count) };
+  }
+
   async close(): Promise<void> {
     for (const reader of this.readers.values()) await reader.close();
   }
@@ -143,6 +162,18 @@ export class Checkpoint {
     }
     return reader;
   }
+}
+
+/** Rows of an [n, k] float weight, read on demand. */
+export interface RowSource {
+  n: number;
+  k: number;
+  read(start: number, count: number): Promise<Float32Array>;
+}
+
+/** A RowSource over an array already in memory (small weights, tests). */
+export function rowsInMemory(data: Float32Array, n: number, k: number): RowSource {
+  return { n, k, read: async (start, count) => data.subarray(start * k, (start + count) * k) };
 }
 
 function sameShape(a: number[], b: number[]): boolean {

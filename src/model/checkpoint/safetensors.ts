@@ -151,6 +151,32 @@ export class SafetensorsReader {
     return bytes;
   }
 
+  /**
+   * Rows [start, start + count) of a tensor (along its first axis) as float32: how large tensors are
+   * converted without holding them whole.
+   */
+  async readFloat32Rows(name: string, start: number, count: number): Promise<Float32Array> {
+    const info = this.info(name);
+    const rows = info.shape[0] ?? 1;
+    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > rows) {
+      throw new SquintError("INTERNAL", `rows ${start}..${start + count} out of range for "${name}" (${rows} rows)`);
+    }
+    const rowBytes = rows === 0 ? 0 : info.byteLength / rows;
+    const bytes = new Uint8Array(rowBytes * count);
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesRead } = await this.handle.read(
+        bytes,
+        done,
+        bytes.byteLength - done,
+        info.offset + start * rowBytes + done,
+      );
+      if (bytesRead === 0) throw corrupt(this.path, `unexpected end of file in tensor "${name}"`);
+      done += bytesRead;
+    }
+    return bytesToFloat32(info.dtype, bytes, name);
+  }
+
   /** The tensor converted to float32 (from F32, F16 or BF16). */
   async readFloat32(name: string): Promise<Float32Tensor> {
     const info = this.info(name);

@@ -76,12 +76,8 @@ export async function buildDecoderGraph(
       g,
       x,
       prefix,
-      {
-        weight: await read(`${prefix}.weight`, [n, k]),
-        n,
-        k,
-        bias: t.attentionBias ? await read(`${prefix}.bias`, [n]) : undefined,
-      },
+      ckpt.rows(`${prefix}.weight`, [n, k]),
+      t.attentionBias ? await read(`${prefix}.bias`, [n]) : undefined,
       storage,
       options.int4BlockSize,
     );
@@ -210,11 +206,12 @@ export async function buildDecoderGraph(
     final = g.node("Reshape", [last, g.int64([-1, H])]);
   }
   const headName = config.tieWordEmbeddings ? `${TEXT}.embed_tokens.weight` : "lm_head.weight";
-  const logits2d = addLinear(
+  const logits2d = await addLinear(
     g,
     final,
     config.tieWordEmbeddings ? "lm_head(tied)" : "lm_head",
-    { weight: await read(headName, [t.vocabSize, H]), n: t.vocabSize, k: H },
+    ckpt.rows(headName, [t.vocabSize, H]),
+    undefined,
     storage,
     options.int4BlockSize,
   );

@@ -1,11 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Checkpoint } from "../checkpoint/checkpoint.js";
-import { encodeFloat16Array, float32ArrayToBytes } from "../checkpoint/float-formats.js";
 import { TEXT } from "../checkpoint/weight-names.js";
 import { EMBEDDING_INPUTS, EMBEDDING_OUTPUTS, GRAPH_FILES, type GraphEntry } from "./contract.js";
 import { attr, GraphBuilder } from "./graph-builder.js";
-import type { WeightStorage } from "./linear.js";
+import { addStreamedFloatWeight, type WeightStorage } from "./linear.js";
 
 /**
  * The token-embedding graph: input_ids → inputs_embeds. fp16 and int4 builds store the table in fp16 and
@@ -24,15 +23,14 @@ export async function buildEmbeddingGraph(
     externalDataLocation: dataFile,
   });
   const ids = g.input(EMBEDDING_INPUTS.inputIds, "int64", ["B", "S"]);
-  const table = (await ckpt.read(`${TEXT}.embed_tokens.weight`, [t.vocabSize, t.hiddenSize])).data;
-  const dims = [t.vocabSize, t.hiddenSize];
+  const table = ckpt.rows(`${TEXT}.embed_tokens.weight`, [t.vocabSize, t.hiddenSize]);
   let embeds: string;
   if (storage === "fp32") {
-    embeds = g.node("Gather", [g.weight("embed_tokens.weight", "float32", dims, float32ArrayToBytes(table)), ids], {
-      axis: attr.int(0),
-    });
+    const weight = await addStreamedFloatWeight(g, "embed_tokens.weight", table, "fp32");
+    embeds = g.node("Gather", [weight, ids], { axis: attr.int(0) });
   } else {
-    const half = g.weight("embed_tokens.weight", "float16", dims, encodeFloat16Array(table, "fp16"));
+    // Gather the fp16 rows, then cast only those.
+    const half = await addStreamedFloatWeight(g, "embed_tokens.weight", table, "fp16", { castToFloat32: false });
     embeds = g.node("Cast", [g.node("Gather", [half, ids], { axis: attr.int(0) })], { to: attr.int(1) });
   }
   g.output(EMBEDDING_OUTPUTS.inputsEmbeds, "float32", ["B", "S", t.hiddenSize], embeds);

@@ -151,25 +151,42 @@ export class GraphBuilder {
       return name;
     }
     const fd = this.requireExternal();
-    const padding = (EXTERNAL_ALIGNMENT - (this.externalOffset % EXTERNAL_ALIGNMENT)) % EXTERNAL_ALIGNMENT;
-    if (padding > 0) {
-      writeSync(fd, new Uint8Array(padding));
-      this.externalOffset += padding;
-    }
+    this.alignExternal(fd);
     let written = 0;
     while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    this.initializers.push({
-      name,
-      data_type: ONNX_DTYPE[dtype],
-      dims,
-      data_location: DATA_LOCATION_EXTERNAL,
-      external_data: [
-        { key: "location", value: this.externalLocation },
-        { key: "offset", value: String(this.externalOffset) },
-        { key: "length", value: String(bytes.byteLength) },
-      ],
-    });
+    this.initializers.push(
+      externalInitializer(name, dtype, dims, this.externalLocation, this.externalOffset, bytes.byteLength),
+    );
     this.externalOffset += bytes.byteLength;
+    return name;
+  }
+
+  /**
+   * A weight written to the external-data file chunk by chunk as `chunks` yields them (always external,
+   * whatever its size), so a tensor larger than memory can pass through.
+   */
+  async weightFromChunks(
+    name: string,
+    dtype: OnnxDtype,
+    dims: number[],
+    chunks: AsyncIterable<Uint8Array>,
+  ): Promise<string> {
+    this.claim(name);
+    const expected = dims.reduce((a, b) => a * b, 1) * ONNX_DTYPE_BYTES[dtype];
+    const fd = this.requireExternal();
+    this.alignExternal(fd);
+    const offset = this.externalOffset;
+    let length = 0;
+    for await (const chunk of chunks) {
+      let written = 0;
+      while (written < chunk.byteLength) written += writeSync(fd, chunk, written, chunk.byteLength - written);
+      length += chunk.byteLength;
+    }
+    if (length !== expected) {
+      throw new SquintError("INTERNAL", `weight ${name}: ${length} bytes for ${dtype} ${JSON.stringify(dims)}`);
+    }
+    this.initializers.push(externalInitializer(name, dtype, dims, this.externalLocation, offset, length));
+    this.externalOffset += length;
     return name;
   }
 
@@ -242,10 +259,39 @@ export class GraphBuilder {
     this.usedNames.add(name);
   }
 
+  private alignExternal(fd: number): void {
+    const padding = (EXTERNAL_ALIGNMENT - (this.externalOffset % EXTERNAL_ALIGNMENT)) % EXTERNAL_ALIGNMENT;
+    if (padding > 0) {
+      writeSync(fd, new Uint8Array(padding));
+      this.externalOffset += padding;
+    }
+  }
+
   private requireExternal(): number {
     if (this.externalFd === undefined) throw new SquintError("INTERNAL", `graph ${this.name} is already finished`);
     return this.externalFd;
   }
+}
+
+function externalInitializer(
+  name: string,
+  dtype: OnnxDtype,
+  dims: number[],
+  location: string,
+  offset: number,
+  length: number,
+): Record<string, unknown> {
+  return {
+    name,
+    data_type: ONNX_DTYPE[dtype],
+    dims,
+    data_location: DATA_LOCATION_EXTERNAL,
+    external_data: [
+      { key: "location", value: location },
+      { key: "offset", value: String(offset) },
+      { key: "length", value: String(length) },
+    ],
+  };
 }
 
 function encodeAttribute(name: string, value: Attribute): Record<string, unknown> {

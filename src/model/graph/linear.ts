@@ -1,3 +1,4 @@
+import type { RowSource } from "../checkpoint/checkpoint.js";
 import { encodeFloat16Array, float32ArrayToBytes } from "../checkpoint/float-formats.js";
 import { attr, type GraphBuilder } from "./graph-builder.js";
 import { quantizeInt4 } from "./int4.js";
@@ -9,6 +10,9 @@ import { quantizeInt4 } from "./int4.js";
 export type WeightStorage = "fp32" | "fp16" | "int4";
 
 export const INT4_DEFAULT_BLOCK_SIZE = 32;
+
+/** Weights are converted in slices of at most this many elements (32 MiB of float32). */
+const CHUNK_ELEMENTS = 8 * 1024 * 1024;
 
 /** A float weight of any shape as a float32-valued graph tensor (fp16 stored, then Cast). */
 export function addFloatWeight(
@@ -23,48 +27,92 @@ export function addFloatWeight(
   return g.node("Cast", [half], { to: attr.int(1) });
 }
 
-export interface LinearWeights {
-  /** [N, K]: the checkpoint's own [out, in] layout. */
-  weight: Float32Array;
-  n: number;
-  k: number;
-  bias?: Float32Array | undefined;
+/** Row slices of a RowSource, each at most CHUNK_ELEMENTS, mapped through `encode`. */
+async function* rowChunks(source: RowSource, encode: (rows: Float32Array) => Uint8Array): AsyncGenerator<Uint8Array> {
+  const step = Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(1, source.k)));
+  for (let start = 0; start < source.n; start += step) {
+    yield encode(await source.read(start, Math.min(step, source.n - start)));
+  }
 }
 
 /**
- * y = x·Wᵀ + b for x of shape [M, K]. fp32/fp16 use Gemm with transB (no transposed copy of the weight);
- * int4 uses com.microsoft MatMulNBits, which takes the [N, K] layout directly.
+ * A [n, k] float weight streamed from its source into the external-data file in fp32 or fp16 (the latter
+ * cast back to float32 in the graph). Never holds more than one slice.
  */
-export function addLinear(
+export async function addStreamedFloatWeight(
+  g: GraphBuilder,
+  name: string,
+  source: RowSource,
+  storage: "fp32" | "fp16",
+  options: { castToFloat32?: boolean } = {},
+): Promise<string> {
+  if (storage === "fp32") {
+    return g.weightFromChunks(name, "float32", [source.n, source.k], rowChunks(source, float32ArrayToBytes));
+  }
+  const half = await g.weightFromChunks(
+    name,
+    "float16",
+    [source.n, source.k],
+    rowChunks(source, (rows) => encodeFloat16Array(rows, "fp16")),
+  );
+  return options.castToFloat32 === false ? half : g.node("Cast", [half], { to: attr.int(1) });
+}
+
+/**
+ * y = x·Wᵀ + b for x of shape [M, K] and W in the checkpoint's own [out, in] = [N, K] layout.
+ * fp32/fp16 use Gemm with transB (no transposed copy of the weight); int4 uses com.microsoft MatMulNBits,
+ * which takes the [N, K] layout directly. The weight is streamed in row slices.
+ */
+export async function addLinear(
   g: GraphBuilder,
   x: string,
   name: string,
-  w: LinearWeights,
+  weight: RowSource,
+  bias: Float32Array | undefined,
   storage: WeightStorage,
   blockSize = INT4_DEFAULT_BLOCK_SIZE,
-): string {
+): Promise<string> {
+  const { n, k } = weight;
   if (storage === "int4") {
-    const q = quantizeInt4(w.weight, w.n, w.k, blockSize);
-    const packed = g.weight(`${name}.weight_q4`, "uint8", [w.n, q.blocks, blockSize / 2], q.packed);
-    const scales = g.weight(`${name}.weight_scales`, "float32", [w.n * q.blocks], float32ArrayToBytes(q.scales));
-    const zeros = g.weight(`${name}.weight_zero_points`, "uint8", [q.zeroPoints.length], q.zeroPoints);
+    const blocks = Math.ceil(k / blockSize);
+    // Quantization is per row, so row slices quantize independently and concatenate; scales and zero
+    // points (1/8 and 1/64 of the float32 size) are gathered while the packed nibbles stream out.
+    const scales = new Float32Array(n * blocks);
+    const zpBytes = Math.ceil(blocks / 2);
+    const zeroPoints = new Uint8Array(n * zpBytes);
+    let row = 0;
+    const packed = await g.weightFromChunks(
+      `${name}.weight_q4`,
+      "uint8",
+      [n, blocks, blockSize / 2],
+      rowChunks(weight, (rows) => {
+        const count = rows.length / k;
+        const q = quantizeInt4(rows, count, k, blockSize);
+        scales.set(q.scales, row * blocks);
+        zeroPoints.set(q.zeroPoints, row * zpBytes);
+        row += count;
+        return q.packed;
+      }),
+    );
+    const scaleName = g.weight(`${name}.weight_scales`, "float32", [n * blocks], float32ArrayToBytes(scales));
+    const zeroName = g.weight(`${name}.weight_zero_points`, "uint8", [zeroPoints.length], zeroPoints);
     const y = g.node(
       "MatMulNBits",
-      [x, packed, scales, zeros],
+      [x, packed, scaleName, zeroName],
       {
-        K: attr.int(w.k),
-        N: attr.int(w.n),
+        K: attr.int(k),
+        N: attr.int(n),
         bits: attr.int(4),
         block_size: attr.int(blockSize),
         accuracy_level: attr.int(0),
       },
       { domain: "com.microsoft" },
     );
-    if (!w.bias) return y;
-    return g.node("Add", [y, g.weight(`${name}.bias`, "float32", [w.n], float32ArrayToBytes(w.bias))]);
+    if (!bias) return y;
+    return g.node("Add", [y, g.weight(`${name}.bias`, "float32", [n], float32ArrayToBytes(bias))]);
   }
-  const weight = addFloatWeight(g, `${name}.weight`, w.weight, [w.n, w.k], storage);
-  const inputs = [x, weight];
-  if (w.bias) inputs.push(addFloatWeight(g, `${name}.bias`, w.bias, [w.n], storage));
+  const w = await addStreamedFloatWeight(g, `${name}.weight`, weight, storage);
+  const inputs = [x, w];
+  if (bias) inputs.push(addFloatWeight(g, `${name}.bias`, bias, [n], storage));
   return g.node("Gemm", inputs, { transB: attr.int(1) });
 }

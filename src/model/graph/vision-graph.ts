@@ -49,13 +49,7 @@ export async function buildVisionGraph(
   });
   const read = async (name: string, shape: number[]) => (await ckpt.read(name, shape)).data;
   const linear = async (x: string, prefix: string, n: number, k: number) =>
-    addLinear(
-      g,
-      x,
-      prefix,
-      { weight: await read(`${prefix}.weight`, [n, k]), n, k, bias: await read(`${prefix}.bias`, [n]) },
-      storage,
-    );
+    addLinear(g, x, prefix, ckpt.rows(`${prefix}.weight`, [n, k]), await read(`${prefix}.bias`, [n]), storage);
   const layerNorm = async (x: string, prefix: string, size: number) =>
     g.node(
       "LayerNormalization",
@@ -78,18 +72,14 @@ export async function buildVisionGraph(
   const rotaryPositions = g.input(VISION_INPUTS.rotaryPositions, "int64", ["N", 2]);
 
   // Conv3d with kernel = stride = (T, P, P) over rows already flattened [c][t][py][px] is a Linear (spec §3.1).
-  const patchWeight = await read(`${VISUAL}.patch_embed.proj.weight`, [
-    h,
-    v.inChannels,
-    v.temporalPatchSize,
-    v.patchSize,
-    v.patchSize,
-  ]);
-  let x = addLinear(
+  const patchShape = [h, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize];
+  const patchRows = ckpt.rows(`${VISUAL}.patch_embed.proj.weight`, patchShape);
+  let x = await addLinear(
     g,
     pixels,
     `${VISUAL}.patch_embed.proj`,
-    { weight: patchWeight, n: h, k: patchDim, bias: await read(`${VISUAL}.patch_embed.proj.bias`, [h]) },
+    patchRows,
+    await read(`${VISUAL}.patch_embed.proj.bias`, [h]),
     storage,
   );
 

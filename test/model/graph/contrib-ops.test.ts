@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rowsInMemory } from "../../../src/model/checkpoint/checkpoint.js";
 import { float32ArrayToBytes } from "../../../src/model/checkpoint/float-formats.js";
 import { attr } from "../../../src/model/graph/graph-builder.js";
 import { dequantizeInt4, quantizeInt4 } from "../../../src/model/graph/int4.js";
@@ -109,9 +110,9 @@ describe("ORT ops on the CPU EP", () => {
     const input = noise(m * k, 5);
     const bias = noise(n, 6);
     const out = await runGraph(
-      (g) => {
+      async (g) => {
         const i = g.input("x", "float32", [m, k]);
-        g.output("y", "float32", [m, n], addLinear(g, i, "w", { weight, n, k, bias }, "int4", 32));
+        g.output("y", "float32", [m, n], await addLinear(g, i, "w", rowsInMemory(weight, n, k), bias, "int4", 32));
       },
       { x: f32(input, [m, k]) },
     );

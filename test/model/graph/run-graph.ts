@@ -6,12 +6,12 @@ import { GraphBuilder } from "../../../src/model/graph/graph-builder.js";
 
 /** Builds a one-off graph with the DSL into a temp dir and runs it on ORT's CPU EP. */
 export async function runGraph(
-  build: (g: GraphBuilder) => void,
+  build: (g: GraphBuilder) => void | Promise<void>,
   feeds: Record<string, ort.Tensor>,
 ): Promise<Record<string, ort.Tensor>> {
   const dir = mkdtempSync(join(tmpdir(), "squint-graph-"));
   const g = new GraphBuilder({ name: "test", externalDataPath: join(dir, "w.data"), externalDataLocation: "w.data" });
-  build(g);
+  await build(g);
   const path = join(dir, "g.onnx");
   writeFileSync(path, g.finish());
   const session = await ort.InferenceSession.create(path, { executionProviders: ["cpu"] });
