@@ -11,36 +11,40 @@ import { loadOcrTruth } from "../../test/tools/ocr/ocr-truth.js";
  */
 const longSides = (process.argv[2] ?? String(defaultPpOcrReadOptions.detectionLongSide)).split(",").map(Number);
 const gaps = (process.argv[3] ?? String(defaultPpOcrReadOptions.wordGapFactor)).split(",").map(Number);
+const batchSizes = (process.argv[4] ?? String(defaultPpOcrReadOptions.batchSize)).split(",").map(Number);
 const model = await PpOcrModel.load(packagedPpOcrPaths(), 2);
 for (const longSide of longSides) {
-  for (const gap of gaps) {
-    const sums = { document: [0, 0], scene: [0, 0] };
-    const t0 = performance.now();
-    for (const image of loadOcrTruth()) {
-      const rgb = await decodeToRgb(await readFile(image.path));
-      const side = longSide > 0 ? longSide : Math.max(rgb.width, rgb.height);
-      const lines = await readLinesWithPpOcr(model, rgb, {
-        ...defaultPpOcrReadOptions,
-        detectionLongSide: side,
-        wordGapFactor: gap,
-      });
-      const r = wordRecall(
-        image.words,
-        lines.map((l) => l.words.map((w) => w.text)),
-      );
-      sums[image.group][0] += r.found;
-      sums[image.group][1] += r.total;
-      console.log(
-        `${side}\t${gap}\t${image.group}\t${(r.recall * 100).toFixed(0)}%\t${r.found}/${r.total}\t${image.file}\tmissing: ${r.missing.slice(0, 12).join(" ")}`,
-      );
-      if (process.env.SHOW)
-        console.log(
-          lines.map((l) => `   ${l.confidence.toFixed(2)} ${l.words.map((w) => w.text).join(" | ")}`).join("\n"),
+  for (const gap of gaps)
+    for (const batchSize of batchSizes) {
+      const sums = { document: [0, 0], scene: [0, 0] };
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      for (const image of loadOcrTruth()) {
+        const rgb = await decodeToRgb(await readFile(image.path));
+        const side = longSide > 0 ? longSide : Math.max(rgb.width, rgb.height);
+        const lines = await readLinesWithPpOcr(model, rgb, {
+          ...defaultPpOcrReadOptions,
+          detectionLongSide: side,
+          wordGapFactor: gap,
+          batchSize,
+        });
+        const r = wordRecall(
+          image.words,
+          lines.map((l) => l.words.map((w) => w.text)),
         );
+        sums[image.group][0] += r.found;
+        sums[image.group][1] += r.total;
+        console.log(
+          `${side}\t${gap}\t${image.group}\t${(r.recall * 100).toFixed(0)}%\t${r.found}/${r.total}\t${image.file}\tmissing: ${r.missing.slice(0, 12).join(" ")}`,
+        );
+        if (process.env.SHOW)
+          console.log(
+            lines.map((l) => `   ${l.confidence.toFixed(2)} ${l.words.map((w) => w.text).join(" | ")}`).join("\n"),
+          );
+      }
+      const pct = (group: "document" | "scene") => ((sums[group][0] / sums[group][1]) * 100).toFixed(1);
+      console.log(
+        `long side ${longSide}, gap ${gap}, batch ${batchSize}: documents ${pct("document")}% scene ${pct("scene")}% (wall ${((performance.now() - t0) / 1000).toFixed(1)} s, cpu ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(1)} s)`,
+      );
     }
-    const pct = (group: "document" | "scene") => ((sums[group][0] / sums[group][1]) * 100).toFixed(1);
-    console.log(
-      `long side ${longSide}, gap ${gap}: documents ${pct("document")}% scene ${pct("scene")}% (${((performance.now() - t0) / 1000).toFixed(1)}s)`,
-    );
-  }
 }

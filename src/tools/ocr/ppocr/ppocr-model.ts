@@ -71,6 +71,9 @@ export class PpOcrModel {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
+      // Idle pool threads would otherwise spin waiting for work, burning cores the rest of the process
+      // (and, on a shared machine, everyone else) could use; OCR runs are short and bursty.
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
     };
     try {
       const [detection, recognition, alphabet] = await Promise.all([
@@ -122,45 +125,101 @@ export class PpOcrModel {
     }));
   }
 
-  /** Reads one line; `gapFactor` splits words at wide gaps (see ctcWords). */
-  async recognize(image: OcrImage, rect: RotatedRect, gapFactor = Number.POSITIVE_INFINITY): Promise<RecognizedLine> {
+  /** An upright 48 px high strip of the line, `contentWidth` wide (its aspect ratio kept). */
+  private async lineStrip(image: OcrImage, rect: RotatedRect): Promise<{ strip: OcrImage; contentWidth: number }> {
     const aspect = rect.width / Math.max(rect.height, 1e-6);
     const contentWidth = Math.max(1, Math.ceil(REC_HEIGHT * aspect));
-    const tensorWidth = Math.max(REC_MIN_WIDTH, contentWidth);
     // Small text is sampled straight to 48 px high; larger text is sampled near its own size and then
     // shrunk with a proper filter, so thin strokes are not aliased away.
-    let strip: OcrImage;
-    if (rect.height <= REC_HEIGHT * 1.5) {
-      strip = sampleRect(image, rect, contentWidth, REC_HEIGHT);
-    } else {
-      const sampleHeight = Math.min(Math.round(rect.height), REC_HEIGHT * 4);
-      const sampled = sampleRect(image, rect, Math.max(1, Math.round(sampleHeight * aspect)), sampleHeight);
-      strip = await resizeRgb(sampled, contentWidth, REC_HEIGHT);
+    if (rect.height <= REC_HEIGHT * 1.5)
+      return { strip: sampleRect(image, rect, contentWidth, REC_HEIGHT), contentWidth };
+    const sampleHeight = Math.min(Math.round(rect.height), REC_HEIGHT * 4);
+    const sampled = sampleRect(image, rect, Math.max(1, Math.round(sampleHeight * aspect)), sampleHeight);
+    return { strip: await resizeRgb(sampled, contentWidth, REC_HEIGHT), contentWidth };
+  }
+
+  /**
+   * Reads lines, `batchSize` at a time. Lines are batched by similar aspect ratio, so padding (to the
+   * widest line of the batch, at least 320 px, as in training) stays small. `gapFactor` splits words at
+   * wide gaps (see ctcWords). Results come back in the order of `rects`.
+   */
+  async recognizeMany(
+    image: OcrImage,
+    rects: RotatedRect[],
+    options: { gapFactor?: number; batchSize?: number; signal?: AbortSignal } = {},
+  ): Promise<RecognizedLine[]> {
+    const batchSize = options.batchSize ?? 8;
+    const order = rects
+      .map((_, i) => i)
+      .sort((a, b) => rects[a].width / rects[a].height - rects[b].width / rects[b].height);
+    const results: RecognizedLine[] = new Array(rects.length);
+    for (let start = 0; start < order.length; start += batchSize) {
+      options.signal?.throwIfAborted();
+      const batch = order.slice(start, start + batchSize);
+      const strips = await Promise.all(batch.map((i) => this.lineStrip(image, rects[i])));
+      const tensorWidth = Math.max(REC_MIN_WIDTH, ...strips.map((s) => s.contentWidth));
+      const plane = REC_HEIGHT * tensorWidth;
+      const input = new Float32Array(batch.length * 3 * plane);
+      strips.forEach(({ strip, contentWidth }, b) => {
+        const base = b * 3 * plane;
+        for (let y = 0; y < REC_HEIGHT; y++) {
+          for (let x = 0; x < contentWidth; x++) {
+            const o = (y * contentWidth + x) * 3;
+            // BGR, scaled to [-1, 1]; the padding stays 0 (mid grey), as PaddleOCR pads.
+            for (let c = 0; c < 3; c++)
+              input[base + c * plane + y * tensorWidth + x] = strip.data[o + (2 - c)] / 127.5 - 1;
+          }
+        }
+      });
+      const feeds = {
+        [this.recognition.inputNames[0]]: new ort.Tensor("float32", input, [batch.length, 3, REC_HEIGHT, tensorWidth]),
+      };
+      const output = await this.recognition.run(feeds);
+      const probs = output[this.recognition.outputNames[0]];
+      const [, steps, classes] = probs.dims;
+      const data = probs.data as Float32Array;
+      batch.forEach((index, b) => {
+        const slice = data.subarray(b * steps * classes, (b + 1) * steps * classes);
+        results[index] = this.decodeLine(
+          slice,
+          steps,
+          classes,
+          rects[index],
+          strips[b].contentWidth,
+          tensorWidth,
+          options.gapFactor,
+        );
+      });
     }
-    const plane = REC_HEIGHT * tensorWidth;
-    const input = new Float32Array(3 * plane);
-    for (let y = 0; y < REC_HEIGHT; y++) {
-      for (let x = 0; x < contentWidth; x++) {
-        const o = (y * contentWidth + x) * 3;
-        for (let c = 0; c < 3; c++) input[c * plane + y * tensorWidth + x] = strip.data[o + (2 - c)] / 127.5 - 1;
-      }
-    }
-    const feeds = {
-      [this.recognition.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, REC_HEIGHT, tensorWidth]),
-    };
-    const output = await this.recognition.run(feeds);
-    const probs = output[this.recognition.outputNames[0]];
-    const [, steps, classes] = probs.dims;
-    const chars = ctcGreedyDecode(probs.data as Float32Array, steps, classes, this.alphabet);
+    return results;
+  }
+
+  /** Reads one line. */
+  async recognize(image: OcrImage, rect: RotatedRect, gapFactor = Number.POSITIVE_INFINITY): Promise<RecognizedLine> {
+    const [line] = await this.recognizeMany(image, [rect], { gapFactor, batchSize: 1 });
+    return line;
+  }
+
+  private decodeLine(
+    probabilities: Float32Array,
+    steps: number,
+    classes: number,
+    rect: RotatedRect,
+    contentWidth: number,
+    tensorWidth: number,
+    gapFactor = Number.POSITIVE_INFINITY,
+  ): RecognizedLine {
+    const chars = ctcGreedyDecode(probabilities, steps, classes, this.alphabet);
     const text = chars
       .map((c) => c.symbol)
       .join("")
       .trim();
     const confidence = chars.length === 0 ? 0 : chars.reduce((sum, c) => sum + c.probability, 0) / chars.length;
+    // Each output step covers tensorWidth / steps input columns; a word spans its first to last step.
     const stepWidth = tensorWidth / steps;
     const words = ctcWords(chars, gapFactor).map((word) => {
-      const from = Math.max(0, word.firstStep * stepWidth) / contentWidth;
-      const to = Math.min(contentWidth, (word.lastStep + 1) * stepWidth) / contentWidth;
+      const from = Math.min(1, (word.firstStep * stepWidth) / contentWidth);
+      const to = Math.min(1, ((word.lastStep + 1) * stepWidth) / contentWidth);
       const s0 = (from - 0.5) * rect.width;
       const s1 = (Math.max(to, from) - 0.5) * rect.width;
       const mid = (s0 + s1) / 2;

@@ -8,6 +8,8 @@ export interface PpOcrReadOptions {
   minConfidence: number;
   /** Word break where two characters are this many median pitches apart (see ctcWords). */
   wordGapFactor: number;
+  /** Lines per recogniser run. */
+  batchSize: number;
   signal?: AbortSignal;
 }
 
@@ -20,20 +22,27 @@ export const defaultPpOcrReadOptions: PpOcrReadOptions = {
   detectionLongSide: 960,
   minConfidence: 0.5,
   wordGapFactor: 1.6,
+  // Batching lines costs more CPU than it saves here: padding every line to the batch's widest line
+  // (measured on the same set: 6.5 s of recogniser CPU one line at a time, 9 s in batches of 8).
+  batchSize: 1,
 };
 
-/** Detects lines, reads each one. */
+/** Detects lines, reads them in batches, drops empty and unsure reads. */
 export async function readLinesWithPpOcr(
   model: PpOcrModel,
   image: OcrImage,
   options: PpOcrReadOptions,
 ): Promise<RecognizedLine[]> {
   const boxes = await model.detect(image, options.detectionLongSide);
-  const lines: RecognizedLine[] = [];
-  for (const box of boxes) {
-    options.signal?.throwIfAborted();
-    const line = await model.recognize(image, box.rect, options.wordGapFactor);
-    if (line.text.length > 0 && line.confidence >= options.minConfidence) lines.push(line);
-  }
-  return lines;
+  options.signal?.throwIfAborted();
+  const lines = await model.recognizeMany(
+    image,
+    boxes.map((b) => b.rect),
+    {
+      gapFactor: options.wordGapFactor,
+      batchSize: options.batchSize,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  return lines.filter((line) => line.text.length > 0 && line.confidence >= options.minConfidence);
 }
