@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { annotateTool, annotationSvg } from "../../src/tools/annotate.js";
 import type { RawImage } from "../../src/model/vision.js";
 import { pixelAt } from "./images.js";
-import { codeOf, contextWithImage } from "./tool-context.js";
+import { codeOf, contextWithImage, callTool } from "./tool-context.js";
 
 function white(width: number, height: number): RawImage {
   return { width, height, data: new Uint8Array(width * height * 3).fill(255) };
@@ -11,10 +11,10 @@ function white(width: number, height: number): RawImage {
 describe("image_annotate", () => {
   it("draws the box outline where the box is and leaves the rest alone", async () => {
     const { context, original } = await contextWithImage(white(400, 200));
-    const result = await annotateTool.run(
+    const result = await callTool(
+      annotateTool,
       { boxes: [{ bbox_2d: [100, 200, 500, 800], color: "#ff0000" }], image: original.id },
       context,
-      {},
     );
     // rel1000 [100, 200, 500, 800] on 400×200 → x 40..200, y 40..160.
     expect(result.structured.boxes[0]!.pixels).toEqual([40, 40, 200, 160]);
@@ -29,10 +29,10 @@ describe("image_annotate", () => {
 
   it("marks points and reports them in all spaces", async () => {
     const { context, original } = await contextWithImage(white(200, 100));
-    const result = await annotateTool.run(
+    const result = await callTool(
+      annotateTool,
       { points: [{ point_2d: [50, 40], label: "here", color: "#0000ff" }], space: "pixel", image: original.id },
       context,
-      {},
     );
     expect(result.structured.points[0]).toMatchObject({ point_2d: [250, 400], pixels: [50, 40], label: "here" });
     expect(pixelAt(context.store.pixels(result.images[0]!), 50, 40)).toEqual([0, 0, 255]);
@@ -50,9 +50,9 @@ describe("image_annotate", () => {
 
   it("refuses nothing to draw and bad boxes", async () => {
     const { context, original } = await contextWithImage(white(20, 20));
-    expect(await codeOf(annotateTool.run({ image: original.id }, context, {}))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(callTool(annotateTool, { image: original.id }, context))).toBe("INVALID_ARGUMENT");
     expect(
-      await codeOf(annotateTool.run({ boxes: [{ bbox_2d: [10, 10, 5, 5] }], image: original.id }, context, {})),
+      await codeOf(callTool(annotateTool, { boxes: [{ bbox_2d: [10, 10, 5, 5] }], image: original.id }, context)),
     ).toBe("INVALID_ARGUMENT");
   });
 });

@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { enhanceTool } from "../../src/tools/enhance.js";
 import { identity } from "../../src/tools/geometry.js";
 import { gradient, pixelAt } from "./images.js";
-import { codeOf, contextWithImage } from "./tool-context.js";
+import { codeOf, contextWithImage, callTool } from "./tool-context.js";
 
 describe("image_enhance", () => {
   it("inverts exactly and keeps the pixels in place", async () => {
     const { context, original } = await contextWithImage(gradient(64, 48));
-    const result = await enhanceTool.run({ invert: true, image: original.id }, context, {});
+    const result = await callTool(enhanceTool, { invert: true, image: original.id }, context);
     const out = context.store.pixels(result.images[0]!);
     expect(pixelAt(out, 10, 20)).toEqual([245, 235, 225]);
     expect(context.store.get(result.images[0]!).toParent).toEqual(identity);
@@ -17,14 +17,14 @@ describe("image_enhance", () => {
   it("greyscale gives equal channels, threshold gives only black and white (RGB kept)", async () => {
     const { context, original } = await contextWithImage(gradient(64, 48));
     const grey = context.store.pixels(
-      (await enhanceTool.run({ greyscale: true, image: original.id }, context, {})).images[0]!,
+      (await callTool(enhanceTool, { greyscale: true, image: original.id }, context)).images[0]!,
     );
     expect(grey.data.byteLength).toBe(64 * 48 * 3);
     const [r, g, b] = pixelAt(grey, 40, 10);
     expect(r).toBe(g);
     expect(g).toBe(b);
     const bw = context.store.pixels(
-      (await enhanceTool.run({ threshold: 30, image: original.id }, context, {})).images[0]!,
+      (await callTool(enhanceTool, { threshold: 30, image: original.id }, context)).images[0]!,
     );
     expect(new Set(bw.data)).toEqual(new Set([0, 255]));
   });
@@ -32,7 +32,7 @@ describe("image_enhance", () => {
   it("contrast pushes values away from mid-grey", async () => {
     const { context, original } = await contextWithImage(gradient(256, 4));
     const out = context.store.pixels(
-      (await enhanceTool.run({ contrast: 2, image: original.id }, context, {})).images[0]!,
+      (await callTool(enhanceTool, { contrast: 2, image: original.id }, context)).images[0]!,
     );
     expect(pixelAt(out, 100, 0)[0]).toBe(72); // 2·100 − 128
     expect(pixelAt(out, 200, 0)[0]).toBe(255); // 2·200 − 128 clipped
@@ -40,6 +40,6 @@ describe("image_enhance", () => {
 
   it("refuses a call that asks for nothing", async () => {
     const { context, original } = await contextWithImage(gradient(8, 8));
-    expect(await codeOf(enhanceTool.run({ image: original.id }, context, {}))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(callTool(enhanceTool, { image: original.id }, context))).toBe("INVALID_ARGUMENT");
   });
 });

@@ -7,7 +7,7 @@ import type { OcrLine, OcrResult } from "../../src/tools/ocr/types.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { createToolContext } from "../../src/tools/context.js";
 import { hasSharedData, hopInnPath, marker, noteMissingShared, sharedData } from "./images.js";
-import { codeOf, contextWithImage } from "./tool-context.js";
+import { codeOf, contextWithImage, callTool } from "./tool-context.js";
 
 noteMissingShared();
 
@@ -52,7 +52,7 @@ describe("locate with a model", () => {
     const { context, original } = await contextWithImage(marker(800, 600, 200, 300, 120), {
       locateModel: squareFinder(calls),
     });
-    const result = await locateTool.run({ query: "the white square", image: original.id }, context, {});
+    const result = await callTool(locateTool, { query: "the white square", image: original.id }, context);
     expect(calls[0]!.prompt).toBe(groundingPrompt("the white square"));
     expect(calls[0]!.prompt).toBe(
       "Detect all the white square in the image and output their bbox coordinates in JSON format.",
@@ -71,12 +71,12 @@ describe("locate with a model", () => {
     const calls: { prompt: string; width: number; height: number }[] = [];
     const coarseCalls: typeof calls = [];
     const { context, original } = await contextWithImage(image, { locateModel: squareFinder(calls) });
-    const deep = await locateTool.run({ query: "the white square", image: original.id }, context, {});
+    const deep = await callTool(locateTool, { query: "the white square", image: original.id }, context);
     const coarseContext = createToolContext({ store: context.store, locateModel: squareFinder(coarseCalls) });
-    const coarse = await locateTool.run(
+    const coarse = await callTool(
+      locateTool,
       { query: "the white square", image: original.id, deep: false },
       coarseContext,
-      {},
     );
     expect(deep.structured.modelCalls).toBe(2);
     expect(calls[1]!.width).toBeLessThan(1000); // the second look saw a crop
@@ -102,14 +102,14 @@ describe("locate with a model", () => {
     const { context, original } = await contextWithImage(marker(500, 500, 100, 100, 50), {
       locateModel: squareFinder([], true),
     });
-    const result = await locateTool.run({ query: "white square", image: original.id, deep: false }, context, {});
+    const result = await callTool(locateTool, { query: "white square", image: original.id, deep: false }, context);
     expect(result.structured.matches).toHaveLength(1);
     expect(result.structured.matches[0]!.box!.originalPixels).toEqual([100, 100, 150, 150]);
   });
 
   it("says not found rather than inventing a box", async () => {
     const { context, original } = await contextWithImage(marker(300, 300, 0, 0, 0), { locateModel: squareFinder([]) });
-    const result = await locateTool.run({ query: "the white square", image: original.id }, context, {});
+    const result = await callTool(locateTool, { query: "the white square", image: original.id }, context);
     expect(result.structured).toMatchObject({ found: false, matches: [] });
     expect(result.summary).toMatch(/not found/);
   });
@@ -118,7 +118,7 @@ describe("locate with a model", () => {
     const model: LocateModel = async () =>
       '[{"bbox_2d": [600, 100, 400, 300]}, {"bbox_2d": [1, 2, 3]}, {"point_2d": [500, 250]}]';
     const { context, original } = await contextWithImage(marker(200, 100, 0, 0, 1), { locateModel: model });
-    const result = await locateTool.run({ query: "the thing", image: original.id }, context, {});
+    const result = await callTool(locateTool, { query: "the thing", image: original.id }, context);
     expect(result.structured.matches).toHaveLength(1);
     expect(result.structured.matches[0]).toMatchObject({ point: { pixels: [100, 25] }, center: [100, 25] });
   });
@@ -131,10 +131,10 @@ describe("locate with a model", () => {
       calls.push(prompt);
       return '```json\n[{"bbox_2d": [574, 301, 660, 468], "label": "Hop Inn sign"}]\n```';
     };
-    const result = await locateTool.run(
+    const result = await callTool(
+      locateTool,
       { query: "the hanging pub sign", image: original.id },
       createToolContext({ store, locateModel: model }),
-      {},
     );
     // MANIFEST.json: 1412.04, 485.21, 1623.6, 754.42. Not small on this image, so no second look.
     expect(result.structured.matches[0]!.box!.originalPixels).toEqual([1412.04, 485.21, 1623.6, 754.42]);
@@ -143,7 +143,7 @@ describe("locate with a model", () => {
 
   it("refuses mode model without a model", async () => {
     const { context, original } = await contextWithImage(marker(10, 10, 0, 0, 1));
-    expect(await codeOf(locateTool.run({ query: "x", mode: "model", image: original.id }, context, {}))).toBe(
+    expect(await codeOf(callTool(locateTool, { query: "x", mode: "model", image: original.id }, context))).toBe(
       "INVALID_ARGUMENT",
     );
   });
@@ -187,7 +187,7 @@ describe("locate without a model (OCR)", () => {
 
   it("finds the words of a quoted text and boxes just them", async () => {
     const { context, original } = await contextWithImage(marker(400, 300, 0, 0, 1), { ocr });
-    const result = await locateTool.run({ query: 'the "Sign in" button', image: original.id }, context, {});
+    const result = await callTool(locateTool, { query: 'the "Sign in" button', image: original.id }, context);
     expect(result.structured).toMatchObject({ found: true, method: "ocr", modelCalls: 0 });
     expect(result.structured.matches[0]).toMatchObject({
       text: "Sign in",
@@ -198,13 +198,13 @@ describe("locate without a model (OCR)", () => {
 
   it("matches across case and punctuation", async () => {
     const { context, original } = await contextWithImage(marker(400, 300, 0, 0, 1), { ocr });
-    const result = await locateTool.run({ query: "welcome BACK", image: original.id }, context, {});
+    const result = await callTool(locateTool, { query: "welcome BACK", image: original.id }, context);
     expect(result.structured.matches[0]!.box!.pixels).toEqual([20, 20, 180, 40]);
   });
 
   it("says not found (and why) for something that is not visible text", async () => {
     const { context, original } = await contextWithImage(marker(400, 300, 0, 0, 1), { ocr });
-    const result = await locateTool.run({ query: "the red car", image: original.id }, context, {});
+    const result = await callTool(locateTool, { query: "the red car", image: original.id }, context);
     expect(result.structured.found).toBe(false);
     expect(result.summary).toMatch(/only finds visible text/);
   });
@@ -223,8 +223,8 @@ describe("locate without a model (OCR)", () => {
       return page;
     };
     const { context, original } = await contextWithImage(marker(400, 300, 0, 0, 1), { ocr: counting });
-    await locateTool.run({ query: "Sign in", image: original.id }, context, {});
-    const second = await locateTool.run({ query: "Forgot", image: original.id }, context, {});
+    await callTool(locateTool, { query: "Sign in", image: original.id }, context);
+    const second = await callTool(locateTool, { query: "Forgot", image: original.id }, context);
     expect(second.structured.matches[0]!.box!.pixels).toEqual([20, 100, 80, 120]);
     expect(reads).toBe(1);
   });
@@ -234,7 +234,7 @@ describe("locate without a model (OCR)", () => {
     const testPage = await store.ingest(fs.readFileSync(`${sharedData}/ocr/tesseractjs-testocr.png`));
     // No ocr in the context: locate falls back to the built-in engine from src/tools/ocr.
     const context = createToolContext({ store });
-    const result = await locateTool.run({ query: 'the words "file format"', image: testPage.id }, context, {});
+    const result = await callTool(locateTool, { query: 'the words "file format"', image: testPage.id }, context);
     expect(result.structured.method).toBe("ocr");
     expect(result.structured.matches).toHaveLength(1);
     // Line 3 of the 640×480 page, "of file format.": the match lies in the left part of that line's band.
@@ -243,7 +243,7 @@ describe("locate without a model (OCR)", () => {
     expect(y2).toBeLessThan(200);
     expect(x1).toBeGreaterThan(40);
     expect(x2).toBeLessThan(320);
-    const missing = await locateTool.run({ query: '"zebra crossing"', image: testPage.id }, context, {});
+    const missing = await callTool(locateTool, { query: '"zebra crossing"', image: testPage.id }, context);
     expect(missing.structured.found).toBe(false);
   });
 });

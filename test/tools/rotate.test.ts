@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { applyToPoint, invert, rotatedCanvas } from "../../src/tools/geometry.js";
 import { rotateTool } from "../../src/tools/rotate.js";
 import { brightCentroid, marker } from "./images.js";
-import { codeOf, contextWithImage } from "./tool-context.js";
+import { codeOf, contextWithImage, callTool } from "./tool-context.js";
 
 describe("image_rotate", () => {
   // A 4×4 square at (250, 40) on a 300×160 image: its centre is (252, 42).
@@ -12,7 +12,7 @@ describe("image_rotate", () => {
   for (const angle of [90, -90, 180, 30, 45, -17, 133, 300.5]) {
     it(`rotates by ${angle}° and the recorded transform maps the square back within 1 px`, async () => {
       const { context, original } = await contextWithImage(marker(300, 160, 250, 40, 4));
-      const result = await rotateTool.run({ angle, background: "#000000", image: original.id }, context, {});
+      const result = await callTool(rotateTool, { angle, background: "#000000", image: original.id }, context);
       const rotated = context.store.get(result.images[0]!);
       const seen = brightCentroid(context.store.pixels(rotated.id));
       const back = applyToPoint(rotated.toOriginal, seen);
@@ -25,11 +25,11 @@ describe("image_rotate", () => {
 
   it("grows the canvas to hold the whole image", async () => {
     const { context, original } = await contextWithImage(marker(300, 160, 0, 0, 1));
-    const result = await rotateTool.run({ angle: 45, image: original.id }, context, {});
+    const result = await callTool(rotateTool, { angle: 45, image: original.id }, context);
     // (300 + 160)·cos 45° ≈ 325.3
     expect(result.structured.image.width).toBe(325);
     expect(result.structured.image.height).toBe(325);
-    const quarter = await rotateTool.run({ angle: 90, image: original.id }, context, {});
+    const quarter = await callTool(rotateTool, { angle: 90, image: original.id }, context);
     expect([quarter.structured.image.width, quarter.structured.image.height]).toEqual([160, 300]);
   });
 
@@ -59,8 +59,8 @@ describe("image_rotate", () => {
 
   it("refuses an angle that is not a number", async () => {
     const { context, original } = await contextWithImage(marker(10, 10, 0, 0, 1));
-    expect(await codeOf(rotateTool.run({ angle: Number.NaN, image: original.id }, context, {}))).toBe(
-      "INVALID_ARGUMENT",
-    );
+    expect(
+      await codeOf(rotateTool.run({ angle: Number.NaN, background: "#ffffff", image: original.id }, context, {})),
+    ).toBe("INVALID_ARGUMENT");
   });
 });

@@ -7,6 +7,7 @@ import { applyToBox, fromPixelBox, invert } from "../../src/tools/geometry.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { ZOOM_RESIZE, zoomTool, zoomToolSpec } from "../../src/tools/zoom.js";
+import { callTool } from "./tool-context.js";
 import {
   brightCentroid,
   encode,
@@ -44,10 +45,10 @@ describe("image_zoom_in_tool", () => {
   it.skipIf(!hasSharedData)("zooms on the hop-inn sign as the cookbook's call did", async () => {
     const store = new ImageStore();
     const context = createToolContext({ store, policy: defaultSourcePolicy({ allowedDirs: [sharedData] }) });
-    const result = await zoomTool.run(
+    const result = await callTool(
+      zoomTool,
       { bbox_2d: [574, 301, 660, 468], label: "main hanging sign for Hop Inn", image: hopInnPath },
       context,
-      {},
     );
     // 1412.04..1623.6 × 485.21..754.42 → PIL rounds to [1412, 485, 1624, 754] → 212×269 px.
     expect(result.structured.region.originalPixels).toEqual([1412, 485, 1624, 754]);
@@ -72,15 +73,15 @@ describe("image_zoom_in_tool", () => {
     const square = { x1: 1203, y1: 801, x2: 1209, y2: 807 };
     const { context, id } = await contextWith(await encode(marker(2000, 1500, 1203, 801, 6)));
     // First zoom: a generous region around the square (0-1000 on the original).
-    const first = await zoomTool.run({ bbox_2d: [550, 480, 680, 620], image: id }, context, {});
+    const first = await callTool(zoomTool, { bbox_2d: [550, 480, 680, 620], image: id }, context);
     const firstImage = context.store.get(first.images[0]!);
     // Second zoom, chosen on the first zoom's pixels: the square's box there, widened to 40 px.
     const onFirst = applyToBox(invert(firstImage.toOriginal), { x1: 1186, y1: 784, x2: 1226, y2: 824 });
     const rel = fromPixelBox(onFirst, "rel1000", firstImage);
-    const second = await zoomTool.run(
+    const second = await callTool(
+      zoomTool,
       { bbox_2d: [rel.x1, rel.y1, rel.x2, rel.y2], label: "square", image: firstImage.id },
       context,
-      {},
     );
     const secondImage = context.store.get(second.images[0]!);
     expect(secondImage.parentId).toBe(firstImage.id);
@@ -100,7 +101,7 @@ describe("image_zoom_in_tool", () => {
 
   it("grows a box under 32 px about its centre", async () => {
     const { context, id } = await contextWith(await encode(gradient(1000, 1000)));
-    const result = await zoomTool.run({ bbox_2d: [500.5, 500.5, 510.5, 510.5], image: id }, context, {});
+    const result = await callTool(zoomTool, { bbox_2d: [500.5, 500.5, 510.5, 510.5], image: id }, context);
     expect(result.structured.grown).toBe(true);
     const [x1, y1, x2, y2] = result.structured.region.pixels;
     expect(x2 - x1).toBe(33);
@@ -113,7 +114,7 @@ describe("image_zoom_in_tool", () => {
   it("crops the right pixels: a zoom of the gradient starts at the box's corner", async () => {
     const { context, id } = await contextWith(await encode(gradient(512, 512)));
     // [250, 500, 750, 1000] of 512 px → x 128..384, y 256..512; zoomed 256×256 → 512×512.
-    const result = await zoomTool.run({ bbox_2d: [250, 500, 750, 1000], image: id }, context, {});
+    const result = await callTool(zoomTool, { bbox_2d: [250, 500, 750, 1000], image: id }, context);
     expect(result.structured.region.pixels).toEqual([128, 256, 384, 512]);
     expect(result.structured.scale).toBe(2);
     const zoomed = context.store.pixels(result.images[0]!);
@@ -136,7 +137,7 @@ describe("image_zoom_in_tool", () => {
         return image;
       },
     });
-    const result = await zoomTool.run({ bbox_2d: [0, 0, 500, 500], label: "corner", img_idx: 1 }, context, {});
+    const result = await callTool(zoomTool, { bbox_2d: [0, 0, 500, 500], label: "corner", img_idx: 1 }, context);
     expect(result.structured.source.id).toBe(b.id);
     expect(result.structured.region.pixels).toEqual([0, 0, 200, 100]);
   });
@@ -144,28 +145,32 @@ describe("image_zoom_in_tool", () => {
   it("accepts a data URI as the image", async () => {
     const store = new ImageStore();
     const png = await encode(gradient(64, 64));
-    const result = await zoomTool.run(
+    const result = await callTool(
+      zoomTool,
       { bbox_2d: [0, 0, 1000, 1000], image: `data:image/png;base64,${png.toString("base64")}` },
       createToolContext({ store }),
-      {},
     );
     expect(store.get(result.structured.source.id)).toMatchObject({ width: 64, format: "PNG" });
   });
 
   it("refuses bad boxes and missing images with SquintErrors", async () => {
     const { context, id } = await contextWith(await encode(gradient(200, 200)));
-    expect(await codeOf(zoomTool.run({ bbox_2d: [600, 100, 400, 300], image: id }, context, {}))).toBe(
+    expect(await codeOf(callTool(zoomTool, { bbox_2d: [600, 100, 400, 300], image: id }, context))).toBe(
       "INVALID_ARGUMENT",
     );
-    expect(await codeOf(zoomTool.run({ bbox_2d: [100, 100, 1400, 300], image: id }, context, {}))).toBe(
+    expect(await codeOf(callTool(zoomTool, { bbox_2d: [100, 100, 1400, 300], image: id }, context))).toBe(
       "INVALID_ARGUMENT",
     );
     expect(await codeOf(zoomTool.run({ bbox_2d: [Number.NaN, 100, 400, 300], image: id }, context, {}))).toBe(
       "INVALID_ARGUMENT",
     );
-    expect(await codeOf(zoomTool.run({ bbox_2d: [0, 0, 500, 500] }, context, {}))).toBe("INVALID_ARGUMENT");
-    expect(await codeOf(zoomTool.run({ bbox_2d: [0, 0, 500, 500], img_idx: 0 }, context, {}))).toBe("INVALID_ARGUMENT");
-    expect(await codeOf(zoomTool.run({ bbox_2d: [0, 0, 500, 500], image: "img-999" }, context, {}))).toBe("NOT_FOUND");
+    expect(await codeOf(callTool(zoomTool, { bbox_2d: [0, 0, 500, 500] }, context))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(callTool(zoomTool, { bbox_2d: [0, 0, 500, 500], img_idx: 0 }, context))).toBe(
+      "INVALID_ARGUMENT",
+    );
+    expect(await codeOf(callTool(zoomTool, { bbox_2d: [0, 0, 500, 500], image: "img-999" }, context))).toBe(
+      "NOT_FOUND",
+    );
     // The zod schema itself refuses a 3-number box before the tool runs (what MCP hosts hit).
     expect(zoomTool.inputSchema.safeParse({ bbox_2d: [1, 2, 3], image: id }).success).toBe(false);
   });
@@ -174,7 +179,7 @@ describe("image_zoom_in_tool", () => {
     const store = new ImageStore();
     const context = createToolContext({ store });
     const path = fs.existsSync(hopInnPath) ? hopInnPath : "/etc/hostname";
-    expect(await codeOf(zoomTool.run({ bbox_2d: [0, 0, 500, 500], image: path }, context, {}))).toBe(
+    expect(await codeOf(callTool(zoomTool, { bbox_2d: [0, 0, 500, 500], image: path }, context))).toBe(
       "PATH_NOT_ALLOWED",
     );
   });
