@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { maxAbs, maxAbsDiff } from "./kernels.js";
 import { randomCheckpoint, seededNormal, tinyConfigJson } from "./random-checkpoint.js";
 import { CORRECT } from "./variant.js";
-import { blockOrderCoords, interpolatePosEmbedRaster, referenceVision } from "./vision.js";
+import { geluErf } from "./kernels.js";
+import { blockOrderCoords, interpolatePosEmbedRaster, patchMerger, referenceVision } from "./vision.js";
 
 const PATCH = 3 * 2 * 16 * 16;
 
@@ -87,5 +88,30 @@ describe("reference vision tower", () => {
     const alone = referenceVision(ck, a, [gridA], CORRECT);
     const diff = maxAbsDiff(out.features.subarray(0, 64), alone.features.subarray(64, 128));
     expect(diff / maxAbs(alone.features)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe("reference patch mergers (spec §3.5, §3.6)", () => {
+  const ck = randomCheckpoint(tinyConfigJson(), 9, 0.1);
+  const v = ck.config.vision;
+  const normal = seededNormal(17);
+  const x = Float64Array.from({ length: v.hiddenSize }, () => normal());
+  // One 2×2 block whose four patches are x, 2x, 3x, 4x versus four copies of x. LayerNorm is scale
+  // invariant per vector (up to eps), so normalising each patch first (main merger) cannot tell them
+  // apart, while normalising the 4·hidden concatenation (DeepStack merger) must.
+  const block = (scales: number[]) => Float64Array.from(scales.flatMap((k) => Array.from(x, (e) => k * e)));
+  const scaled = block([1, 2, 3, 4]);
+  const same = block([1, 1, 1, 1]);
+
+  it("the main merger normalises each patch before the 2×2 concat", () => {
+    const a = patchMerger(scaled, 4, v, ck, "model.visual.merger", false, geluErf);
+    const b = patchMerger(same, 4, v, ck, "model.visual.merger", false, geluErf);
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-4 * maxAbs(b));
+  });
+
+  it("a DeepStack merger normalises the concatenated 4·hidden vector", () => {
+    const a = patchMerger(scaled, 4, v, ck, "model.visual.deepstack_merger_list.0", true, geluErf);
+    const b = patchMerger(same, 4, v, ck, "model.visual.deepstack_merger_list.0", true, geluErf);
+    expect(maxAbsDiff(a, b)).toBeGreaterThan(1e-2 * maxAbs(b));
   });
 });

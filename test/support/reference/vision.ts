@@ -175,7 +175,7 @@ function visionMlp(
  * Patch merger, spec §3.5/§3.6: the main merger normalises each patch before grouping 2×2 blocks
  * (consecutive rows); a DeepStack merger groups first and normalises the 4·hidden vector.
  */
-function merger(
+export function patchMerger(
   x: Float64Array,
   n: number,
   v: VisionConfig,
@@ -272,8 +272,9 @@ export function referenceVision(
     visionAttention(x, n, v, ck, prefix, segments, variant.visionRotary ? rope : undefined);
     visionMlp(x, n, v, ck, prefix, vitAct);
     const tap = v.deepstackVisualIndexes.indexOf(b);
-    if (tap >= 0) deepstack[tap] = merger(x, n, v, ck, `model.visual.deepstack_merger_list.${tap}`, true, mergerAct);
+    if (tap >= 0)
+      deepstack[tap] = patchMerger(x, n, v, ck, `model.visual.deepstack_merger_list.${tap}`, true, mergerAct);
   }
-  const features = merger(x, n, v, ck, "model.visual.merger", false, mergerAct);
+  const features = patchMerger(x, n, v, ck, "model.visual.merger", false, mergerAct);
   return { features, deepstack, tokens: n / merge ** 2 };
 }
