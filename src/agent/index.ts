@@ -1,0 +1,27 @@
+/** The agent's public face: what `import { createAgent } from "squint"` gives a Node application. */
+export {
+  type Agent,
+  type AgentImageInput,
+  type AgentResult,
+  type AgentRun,
+  type BudgetOptions,
+  type CreateAgentOptions,
+  createAgent,
+  DEFAULT_BUDGET,
+  DEFAULT_SYSTEM_PROMPT,
+  type RunOptions,
+} from "./agent.js";
+export type { RunError, RunStatus, TraceCall, TraceStep } from "./context.js";
+export type { AgentEvent, AgentEventType, BudgetState, ElidedImage, ToolResultImage } from "./events.js";
+export type { ImageEntry } from "./image-index.js";
+export { type LocatedBox, type LocateOptions, type LocateResult, locate } from "./locate.js";
+export {
+  FINAL_TURN_INSTRUCTION,
+  type PrepareStep,
+  type PrepareStepResult,
+  type StepInfo,
+  type StopCondition,
+} from "./machine.js";
+export { type AgentSnapshot, parseSnapshot } from "./snapshot.js";
+export { hasToolCall, stepCountIs } from "./stop-conditions.js";
+export { renderTraceReport, type TraceReportOptions } from "./trace/report.js";
