@@ -68,6 +68,19 @@ describe("ImageStore.ingest", () => {
     expect(store.stats()).toMatchObject({ images: 1, withPixels: 1, pinned: 1 });
   });
 
+  it("decodes concurrent ingests of the same bytes once", async () => {
+    const store = new ImageStore();
+    const bytes = await encode(gradient(120, 80));
+    const [a, b] = await Promise.all([store.ingest(bytes), store.ingest(bytes)]);
+    expect(a.id).toBe(b.id);
+    expect(store.stats()).toMatchObject({ images: 1, pinned: 1 });
+    // Two pins: one release leaves it pinned.
+    store.release(a.id);
+    expect(store.stats().pinned).toBe(1);
+    store.release(a.id);
+    expect(store.stats().pinned).toBe(0);
+  });
+
   it("keeps pixels exactly for a lossless input", async () => {
     const store = new ImageStore();
     const image = gradient(300, 200);
