@@ -36,7 +36,7 @@ Options:
 `;
 
 const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4] [--last-token-logits]
-                            [--int4-block-size N]
+                            [--int4-block-size N] [--attention plain|gqa]
 
 Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
 embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
@@ -45,6 +45,8 @@ Options:
   --dtype T              weight storage: fp32 (default), fp16, or int4 (MatMulNBits for the decoder)
   --last-token-logits    the decoder returns logits for the last position only
   --int4-block-size N    int4 quantization block size along K (default 32)
+  --attention A          plain (default: standard ops, any padding) or gqa (ORT GroupQueryAttention:
+                         fused and faster, right padding only)
 `;
 
 const positiveInt = (flag: string) =>
@@ -148,6 +150,7 @@ const build: ModelsSubcommand = {
         dtype: { type: "string" },
         "last-token-logits": { type: "boolean", default: false },
         "int4-block-size": { type: "string" },
+        attention: { type: "string" },
         // Test-only fault injection for the parity tests; deliberately not in the usage text.
         "test-mutation": { type: "string" },
       },
@@ -160,6 +163,7 @@ const build: ModelsSubcommand = {
         dtype: buildDtypeSchema.default("fp32"),
         blockSize: positiveInt("--int4-block-size").optional(),
         mutation: graphMutationSchema.optional(),
+        attention: z.enum(["plain", "gqa"], { error: "--attention is plain or gqa" }).optional(),
       })
       .safeParse({
         checkpoint: positionals[0],
@@ -168,6 +172,7 @@ const build: ModelsSubcommand = {
         dtype: values.dtype,
         blockSize: values["int4-block-size"],
         mutation: values["test-mutation"],
+        attention: values.attention,
       });
     if (!parsed.success) throw invalidArgs(parsed.error, buildUsage);
     const manifest = await buildModel(parsed.data.checkpoint, parsed.data.out, {
@@ -175,6 +180,7 @@ const build: ModelsSubcommand = {
       lastTokenLogits: values["last-token-logits"],
       int4BlockSize: parsed.data.blockSize,
       mutation: parsed.data.mutation,
+      attention: parsed.data.attention,
     });
     const graphs = Object.values(manifest.graphs)
       .map((graph) => graph.file)

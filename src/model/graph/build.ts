@@ -19,6 +19,8 @@ export interface BuildOptions {
   dtype: BuildDtype;
   lastTokenLogits?: boolean;
   int4BlockSize?: number;
+  /** Decoder attention: standard ops ("plain", default) or com.microsoft GroupQueryAttention ("gqa"). */
+  attention?: "plain" | "gqa";
   /** Test-only fault injection (contract.ts); recorded in the manifest. */
   mutation?: GraphMutation;
 }
@@ -43,6 +45,7 @@ export async function buildModel(checkpointDir: string, outDir: string, options:
       lastTokenLogits: options.lastTokenLogits ?? false,
       mutation: options.mutation,
       int4BlockSize: blockSize,
+      attention: options.attention ?? "plain",
     });
     const c = ckpt.config;
     const manifest: Manifest = manifestSchema.parse({
@@ -51,7 +54,7 @@ export async function buildModel(checkpointDir: string, outDir: string, options:
       dtype: options.dtype,
       ioDtype: "float32",
       executionProviders: BUILT_FOR_EXECUTION_PROVIDERS,
-      attention: "plain",
+      attention: options.attention ?? "plain",
       logits: options.lastTokenLogits ? "last" : "all",
       ...(options.dtype === "int4" ? { int4BlockSize: blockSize } : {}),
       opset: DEFAULT_OPSET,

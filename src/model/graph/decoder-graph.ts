@@ -32,6 +32,11 @@ export interface DecoderGraphOptions {
   lastTokenLogits?: boolean;
   mutation?: GraphMutation | undefined;
   int4BlockSize?: number;
+  /**
+   * "plain": attention from standard ops (any padding, any EP). "gqa": com.microsoft GroupQueryAttention
+   * (fused, faster; right padding only, see contract.ts). Same inputs and outputs either way.
+   */
+  attention?: "plain" | "gqa";
 }
 
 /** Added to disallowed attention scores; large enough that exp() is exactly 0, small enough to never overflow. */
@@ -44,6 +49,16 @@ export function decoderSlotAxes(section: [number, number, number], headDim: numb
   slots.fill(1, section[0], section[0] + section[1]);
   slots.fill(2, section[0] + section[1]);
   return slots;
+}
+
+/** Additive attention bias [B, 1, 1, S, T]: 0 where a query may attend a key, MASKED_SCORE elsewhere. */
+function additiveMask(g: GraphBuilder, attentionMask: string, total: string, past: string): string {
+  const keyPos = g.node("Unsqueeze", [g.node("Range", [g.int64([0], []), total, g.int64([1], [])]), g.int64([0])]);
+  const queryPos = g.node("Unsqueeze", [g.node("Range", [past, total, g.int64([1], [])]), g.int64([1])]);
+  const causal = g.node("LessOrEqual", [keyPos, queryPos]);
+  const notPadded = g.node("Unsqueeze", [g.node("Cast", [attentionMask], { to: attr.int(9) }), g.int64([1, 2, 3])]);
+  const allowed = g.node("And", [causal, notPadded]);
+  return g.node("Where", [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
 }
 
 export async function buildDecoderGraph(
@@ -101,13 +116,23 @@ export async function buildDecoderGraph(
   const past = g.node("Sub", [total, seq]);
   const shapeOf = (tail: number[]) => g.node("Concat", [bs, g.int64(tail)], { axis: attr.int(0) });
 
+  const gqa = options.attention === "gqa";
   // Additive mask [B, 1, 1, S, T]: causal over absolute positions, and padding from attention_mask.
-  const keyPos = g.node("Unsqueeze", [g.node("Range", [g.int64([0], []), total, g.int64([1], [])]), g.int64([0])]);
-  const queryPos = g.node("Unsqueeze", [g.node("Range", [past, total, g.int64([1], [])]), g.int64([1])]);
-  const causal = g.node("LessOrEqual", [keyPos, queryPos]);
-  const notPadded = g.node("Unsqueeze", [g.node("Cast", [attentionMask], { to: attr.int(9) }), g.int64([1, 2, 3])]);
-  const allowed = g.node("And", [causal, notPadded]);
-  const maskBias = g.node("Where", [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
+  const maskBias = gqa ? "" : additiveMask(g, attentionMask, total, past);
+  // GroupQueryAttention takes per-row lengths instead: seqlens_k = (real tokens) − 1, and T.
+  const seqlensK = gqa
+    ? g.node(
+        "Cast",
+        [
+          g.node("Sub", [
+            g.node("ReduceSum", [attentionMask, g.int64([1])], { keepdims: attr.int(0) }),
+            g.int64([1], []),
+          ]),
+        ],
+        { to: attr.int(6) },
+      )
+    : "";
+  const totalLength = gqa ? g.node("Cast", [total], { to: attr.int(6) }) : "";
 
   // Interleaved MRoPE: angle[b, s, j] = position[axis(j), b, s] · inv_freq[j], as one MatMul with a [3, hd/2]
   // table holding inv_freq[j] in row axis(j) (exact: the other two terms are multiplied by 0).
@@ -121,8 +146,9 @@ export async function buildDecoderGraph(
   });
   const freqs = g.node("MatMul", [positions, g.float32(ropeTable, [3, half])]);
   const emb = g.node("Concat", [freqs, freqs], { axis: attr.int(-1) });
-  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([1])]);
-  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([1])]);
+  // Broadcast over heads: [B, 1, S, hd] for the plain path's [B, heads, S, hd], [B, S, 1, hd] for GQA's BSNH.
+  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([gqa ? 2 : 1])]);
+  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([gqa ? 2 : 1])]);
   const rotary = (x: string) => {
     const [a, b] = g.nodeMulti("Split", [x, g.int64([half, half])], { axis: attr.int(-1) }, { outputs: 2 });
     const rotated = g.node("Concat", [g.node("Neg", [b!]), a!], { axis: attr.int(-1) });
@@ -144,7 +170,7 @@ export async function buildDecoderGraph(
     const layer = options.mutation === "deepstack-wrong-layer" ? Math.min(i + 1, t.numLayers - 1) : i;
     injectAfter.set(layer, [...(injectAfter.get(layer) ?? []), chunk]);
   });
-  const scale = g.float32([hd ** -0.5], []);
+  const scale = gqa ? "" : g.float32([hd ** -0.5], []);
   const presentSpecs: TensorSpec[] = [];
   for (let i = 0; i < t.numLayers; i++) {
     const p = `${TEXT}.layers.${i}`;
@@ -154,33 +180,54 @@ export async function buildDecoderGraph(
         await linear(normed, `${p}.self_attn.${proj}`, count * hd, H),
         shapeOf([count, hd]),
       ]);
-      const normedHeads = norm ? rmsNorm(y, await normWeight(`${p}.self_attn.${norm}.weight`, hd)) : y;
-      return g.node("Transpose", [normedHeads], { perm: attr.ints([0, 2, 1, 3]) });
+      return norm ? rmsNorm(y, await normWeight(`${p}.self_attn.${norm}.weight`, hd)) : y;
     };
-    const q = rotary(await heads("q_proj", nh, "q_norm"));
-    const k = rotary(await heads("k_proj", kvh, "k_norm"));
-    const v = await heads("v_proj", kvh, undefined);
-    const presentKey = g.node("Concat", [pastKeys[i]!, k], { axis: attr.int(2) });
-    const presentValue = g.node("Concat", [pastValues[i]!, v], { axis: attr.int(2) });
+    const toBNSH = (y: string) => g.node("Transpose", [y], { perm: attr.ints([0, 2, 1, 3]) });
+    let merged: string;
+    let presentKey: string;
+    let presentValue: string;
+    if (gqa) {
+      const flat = (y: string, count: number) => g.node("Reshape", [y, shapeOf([count * hd])]);
+      const q = flat(rotary(await heads("q_proj", nh, "q_norm")), nh);
+      const k = flat(rotary(await heads("k_proj", kvh, "k_norm")), kvh);
+      const v = flat(await heads("v_proj", kvh, undefined), kvh);
+      const [out, pk, pv] = g.nodeMulti(
+        "GroupQueryAttention",
+        [q, k, v, pastKeys[i]!, pastValues[i]!, seqlensK, totalLength],
+        { num_heads: attr.int(nh), kv_num_heads: attr.int(kvh), scale: attr.float(hd ** -0.5) },
+        { domain: "com.microsoft", outputs: 3 },
+      );
+      merged = g.node("Reshape", [out!, g.int64([-1, nh * hd])]);
+      presentKey = pk!;
+      presentValue = pv!;
+    } else {
+      const q = rotary(toBNSH(await heads("q_proj", nh, "q_norm")));
+      const k = rotary(toBNSH(await heads("k_proj", kvh, "k_norm")));
+      const v = toBNSH(await heads("v_proj", kvh, undefined));
+      presentKey = g.node("Concat", [pastKeys[i]!, k], { axis: attr.int(2) });
+      presentValue = g.node("Concat", [pastValues[i]!, v], { axis: attr.int(2) });
+      // GQA by broadcasting: q as [B, kvh, groups, S, hd] against k/v as [B, kvh, 1, T, hd].
+      const q5 = g.node("Reshape", [g.node("Mul", [q, scale]), g.int64([0, kvh, groups, -1, hd])]);
+      const k5 = g.node("Unsqueeze", [presentKey, g.int64([2])]);
+      const v5 = g.node("Unsqueeze", [presentValue, g.int64([2])]);
+      const scores = g.node("Add", [
+        g.node("MatMul", [q5, g.node("Transpose", [k5], { perm: attr.ints([0, 1, 2, 4, 3]) })]),
+        maskBias,
+      ]);
+      const context = g.node("MatMul", [g.node("Softmax", [scores], { axis: attr.int(-1) }), v5]);
+      merged = g.node("Reshape", [
+        g.node("Transpose", [g.node("Reshape", [context, g.int64([0, nh, -1, hd])])], {
+          perm: attr.ints([0, 2, 1, 3]),
+        }),
+        g.int64([-1, nh * hd]),
+      ]);
+    }
     g.output(presentKeyName(i), "float32", ["B", kvh, "past+S", hd], presentKey);
     g.output(presentValueName(i), "float32", ["B", kvh, "past+S", hd], presentValue);
     presentSpecs.push(
       { name: presentKeyName(i), dtype: "float32", shape: ["B", kvh, "past+S", hd] },
       { name: presentValueName(i), dtype: "float32", shape: ["B", kvh, "past+S", hd] },
     );
-    // GQA by broadcasting: q as [B, kvh, groups, S, hd] against k/v as [B, kvh, 1, T, hd].
-    const q5 = g.node("Reshape", [g.node("Mul", [q, scale]), g.int64([0, kvh, groups, -1, hd])]);
-    const k5 = g.node("Unsqueeze", [presentKey, g.int64([2])]);
-    const v5 = g.node("Unsqueeze", [presentValue, g.int64([2])]);
-    const scores = g.node("Add", [
-      g.node("MatMul", [q5, g.node("Transpose", [k5], { perm: attr.ints([0, 1, 2, 4, 3]) })]),
-      maskBias,
-    ]);
-    const context = g.node("MatMul", [g.node("Softmax", [scores], { axis: attr.int(-1) }), v5]);
-    const merged = g.node("Reshape", [
-      g.node("Transpose", [g.node("Reshape", [context, g.int64([0, nh, -1, hd])])], { perm: attr.ints([0, 2, 1, 3]) }),
-      g.int64([-1, nh * hd]),
-    ]);
     const attnOut = await linear(merged, `${p}.self_attn.o_proj`, H, nh * hd);
     const [normed2, , , residual] = g.nodeMulti(
       "SkipSimplifiedLayerNormalization",

@@ -369,6 +369,37 @@ describe("test-only mutations", () => {
     ).toBe(0);
   });
 
+  it("the GroupQueryAttention build matches the plain one, prefill and cached decode", async () => {
+    const out = join(root, "gqa");
+    const gqa = await load(out, await buildModel(ckptDir, out, { dtype: "fp32", attention: "gqa" }));
+    expect(gqa.manifest.attention).toBe("gqa");
+    const plain = sessions.get("none")!;
+    const results = [];
+    for (const b of [plain, gqa]) {
+      const prefill = await b.decoder.run(
+        decoderFeeds(b.manifest, {
+          embeds: await embed(b, [[1, 2, 3, 4, 5, 6, 7]]),
+          mask: [[1, 1, 1, 1, 1, 1, 1]],
+          positions: imagePositions,
+        }),
+      );
+      const next = await b.decoder.run(
+        decoderFeeds(b.manifest, {
+          embeds: await embed(b, [[8]]),
+          mask: [[1, 1, 1, 1, 1, 1, 1, 1]],
+          positions: textPositions(7, 1),
+          past: prefill,
+        }),
+      );
+      results.push({ prefill, next });
+    }
+    const [a, c] = results as [(typeof results)[0], (typeof results)[0]];
+    expect(maxAbsDiff(floats(a.prefill.logits), floats(c.prefill.logits))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(floats(a.next.logits), floats(c.next.logits))).toBeLessThan(1e-4);
+    expect(c.next["present.1.value"]!.dims).toEqual([1, 2, 8, 32]);
+    expect(maxAbsDiff(floats(a.next["present.1.key"]), floats(c.next["present.1.key"]))).toBeLessThan(1e-5);
+  });
+
   it("builds from the command line, with last-token logits, and rejects an unknown dtype", async () => {
     const out = join(root, "cli");
     const run = await runSquint(["models", "build", ckptDir, out, "--dtype", "int4", "--last-token-logits"]);
