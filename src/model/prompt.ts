@@ -30,7 +30,7 @@ const TOOLS_HEADER =
 const TOOLS_FOOTER =
   "\n</tools>\n\nFor each function call, return a json object with function name and arguments within " +
   '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n' +
-  "</tool_call><|im_end|>\n";
+  "</tool_call>";
 
 export function renderPrompt(messages: Message[], options: RenderPromptOptions): string {
   if (messages.length === 0) {
@@ -42,13 +42,19 @@ export function renderPrompt(messages: Message[], options: RenderPromptOptions):
   return options.thinking ? renderThinking(messages, options) : renderInstruct(messages, options);
 }
 
+/**
+ * The system message's text with the tool list folded in, as the templates write it (without the turn's
+ * markers). Exported for servers that are sent the tool list as text rather than as `tools`.
+ */
+export function toolsSystemText(systemText: string | undefined, tools: ToolSpec[]): string {
+  const prefix = systemText === undefined ? "" : `${systemText}\n\n`;
+  const list = tools.map((tool) => `\n${pythonJsonDumps(tool)}`).join("");
+  return `${prefix}${TOOLS_HEADER}${list}${TOOLS_FOOTER}`;
+}
+
 /** The system turn, with the tool list folded in when there are tools. */
 function systemBlock(systemText: string | undefined, tools: ToolSpec[] | undefined): string {
-  if (tools && tools.length > 0) {
-    const prefix = systemText === undefined ? "" : `${systemText}\n\n`;
-    const list = tools.map((tool) => `\n${pythonJsonDumps(tool)}`).join("");
-    return `<|im_start|>system\n${prefix}${TOOLS_HEADER}${list}${TOOLS_FOOTER}`;
-  }
+  if (tools && tools.length > 0) return `<|im_start|>system\n${toolsSystemText(systemText, tools)}<|im_end|>\n`;
   return systemText === undefined ? "" : `<|im_start|>system\n${systemText}<|im_end|>\n`;
 }
 
