@@ -164,6 +164,30 @@ describe("remote backend against a vLLM-like server", () => {
     expect([meta.width, meta.height]).toEqual([384, 192]); // smart_resize of 100×50 with min_pixels 65 536
   });
 
+  it("encodes each image once across turns (each turn resends the conversation)", async () => {
+    server.queue(sse("ollama-answer.sse"), sse("ollama-answer.sse"));
+    let decoded = 0;
+    const resolveImage = async () => {
+      decoded++;
+      return gradient();
+    };
+    const remote = backend();
+    await collect(remote.generate(requestFor(conversation, { resolveImage })));
+    await collect(
+      remote.generate(
+        requestFor([...conversation, { role: "assistant", content: "OPEN" }, { role: "user", content: "Sure?" }], {
+          resolveImage,
+        }),
+      ),
+    );
+    expect(decoded).toBe(1);
+    const urls = server.requests.map(
+      (recorded) => JSON.stringify(recorded.body).match(/data:image\/jpeg;base64,[^"]+/)?.[0],
+    );
+    expect(urls[0]).toBeDefined();
+    expect(urls[1]).toBe(urls[0]);
+  });
+
   it("reads reasoning_content (older vLLM, SGLang) and the cached prompt tokens", async () => {
     server.queue(sse("vllm-reasoning-content-grounding.sse", 11));
     const { events } = await collect(backend().generate(requestFor()));
