@@ -25,8 +25,13 @@ export interface BuildOptions {
   mutation?: GraphMutation;
 }
 
-/** Execution providers whose kernels cover every op these graphs use (contrib ops included). */
-export const BUILT_FOR_EXECUTION_PROVIDERS = ["cpu", "cuda"];
+/**
+ * Execution providers whose kernels cover every op these graphs use (contrib ops included). ORT's CUDA
+ * GroupQueryAttention only takes fp16/bf16, so a float32 "gqa" decoder is for the CPU EP only.
+ */
+export function builtForExecutionProviders(attention: "plain" | "gqa"): string[] {
+  return attention === "gqa" ? ["cpu"] : ["cpu", "cuda"];
+}
 
 export async function buildModel(checkpointDir: string, outDir: string, options: BuildOptions): Promise<Manifest> {
   const blockSize = options.int4BlockSize ?? INT4_DEFAULT_BLOCK_SIZE;
@@ -53,7 +58,7 @@ export async function buildModel(checkpointDir: string, outDir: string, options:
       version: 1,
       dtype: options.dtype,
       ioDtype: "float32",
-      executionProviders: BUILT_FOR_EXECUTION_PROVIDERS,
+      executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
       attention: options.attention ?? "plain",
       logits: options.lastTokenLogits ? "last" : "all",
       ...(options.dtype === "int4" ? { int4BlockSize: blockSize } : {}),

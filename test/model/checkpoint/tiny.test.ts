@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SquintError } from "../../../src/errors.js";
+import type { SquintError } from "../../../src/errors.js";
 import { Checkpoint } from "../../../src/model/checkpoint/checkpoint.js";
 import { makeTinyCheckpoint, maxTokenizerId } from "../../../src/model/checkpoint/tiny.js";
 import { allWeightSpecs } from "../../../src/model/checkpoint/weight-names.js";

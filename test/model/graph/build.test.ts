@@ -373,6 +373,9 @@ describe("test-only mutations", () => {
     const out = join(root, "gqa");
     const gqa = await load(out, await buildModel(ckptDir, out, { dtype: "fp32", attention: "gqa" }));
     expect(gqa.manifest.attention).toBe("gqa");
+    // ORT's CUDA GroupQueryAttention takes fp16/bf16 only, so a float32 GQA graph is declared CPU-only.
+    expect(gqa.manifest.executionProviders).toEqual(["cpu"]);
+    expect(sessions.get("none")!.manifest.executionProviders).toEqual(["cpu", "cuda"]);
     const plain = sessions.get("none")!;
     const results = [];
     for (const b of [plain, gqa]) {
