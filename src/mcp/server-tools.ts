@@ -57,6 +57,15 @@ export function errorResult(error: SquintError): CallToolResult {
   };
 }
 
+/** An unexpected failure (not a SquintError) still tells the caller what to do next. */
+function withHint(error: SquintError, toolName: string): SquintError {
+  if (error.hint) return error;
+  return new SquintError(error.code, error.message, {
+    hint: `${toolName} failed unexpectedly: check the image and arguments, and report it if it happens again with valid input.`,
+    ...(error.details ? { details: error.details } : {}),
+  });
+}
+
 function jsonSchemaOf(schema: z.ZodObject, io: "input" | "output"): Tool["inputSchema"] {
   const json = z.toJSONSchema(schema, { target: "draft-7", io }) as Record<string, unknown>;
   if (json.type !== "object") throw new Error("tool schemas must be z.object");
@@ -161,8 +170,14 @@ export function toolFromDefinition<TContext>(
           structuredContent: structured.data as Record<string, unknown>,
         };
       } catch (error) {
-        if (extra.signal.aborted) return errorResult(new SquintError("ABORTED", `${definition.name} was cancelled.`));
-        return errorResult(toSquintError(error, "TOOL_FAILED"));
+        if (extra.signal.aborted) {
+          return errorResult(
+            new SquintError("ABORTED", `${definition.name} was cancelled.`, {
+              hint: "Call it again if you still need the result.",
+            }),
+          );
+        }
+        return errorResult(withHint(toSquintError(error, "TOOL_FAILED"), definition.name));
       }
     },
   };

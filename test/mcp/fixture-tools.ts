@@ -47,3 +47,14 @@ export const brokenOutputTool: ToolDefinition<typeof brokenInput, typeof brokenO
     return { structured: { count: "many" } as unknown as { count: number }, images: [], summary: "oops" };
   },
 };
+
+export const crashTool: ToolDefinition<typeof brokenInput, typeof brokenOutput, ToolContext> = {
+  name: "test_crash",
+  title: "Crash",
+  description: "Throws a plain Error, as a bug deep in a library would.",
+  inputSchema: brokenInput,
+  outputSchema: brokenOutput,
+  async run() {
+    throw new TypeError("Cannot read properties of undefined (reading 'width')");
+  },
+};

@@ -14,13 +14,14 @@ import { imageInfoTool } from "../../src/tools/image-info.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { zoomTool } from "../../src/tools/zoom.js";
-import { brokenOutputTool, waitTool } from "./fixture-tools.js";
+import { brokenOutputTool, crashTool, waitTool } from "./fixture-tools.js";
 
 let base: string;
 let allowed: string;
 let shared: string;
 let client: Client;
 let linkOnlyClient: Client;
+let smallMessageClient: Client;
 let roots: { uri: string; name: string }[] = [];
 
 /** A 2400×1600 photo-like image (blurred noise): PNG of it is megabytes, so the inline copy must be downscaled and re-encoded. */
@@ -59,18 +60,20 @@ beforeAll(async () => {
   writeFileSync(join(allowed, "notes.txt"), "hello");
 
   const store = new ImageStore();
-  const tools = [imageInfoTool, cropTool, zoomTool, waitTool, brokenOutputTool] as ServerTool[];
+  const tools = [imageInfoTool, cropTool, zoomTool, waitTool, brokenOutputTool, crashTool] as ServerTool[];
   const policy = defaultSourcePolicy({ allowedDirs: [allowed] });
   client = await connect(createSquintServer({ tools, store, policy }), true);
   linkOnlyClient = await connect(
     createSquintServer({ tools, store, policy, inlineImages: false, useClientRoots: false }),
     false,
   );
+  smallMessageClient = await connect(createSquintServer({ tools, store, policy, maxMessageBytes: 64 * 1024 }), false);
 });
 
 afterAll(async () => {
   await client?.close();
   await linkOnlyClient?.close();
+  await smallMessageClient?.close();
   rmSync(base, { recursive: true, force: true });
 });
 
@@ -101,6 +104,7 @@ describe("squint MCP server (in-process)", () => {
       "image_zoom_in_tool",
       "test_wait",
       "test_broken_output",
+      "test_crash",
     ]);
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe("object");
@@ -181,6 +185,7 @@ describe("squint MCP server (in-process)", () => {
       "URL_NOT_ALLOWED",
     );
     await expectToolError(await call("test_broken_output", {}), "INTERNAL");
+    await expectToolError(await call("test_crash", {}), "TOOL_FAILED");
     const after = await call("image_info", { image: join(allowed, "small.png") });
     expect(after.isError).toBeFalsy();
   });
@@ -192,6 +197,19 @@ describe("squint MCP server (in-process)", () => {
     expect((error as McpError).message).toContain("UNKNOWN_TOOL");
     expect((error as McpError).message).toContain("image_crop");
     expect((error as McpError).message).not.toMatch(/MCP error -32602: MCP error/);
+  });
+
+  it("never sends a resource read over its message limit: it says to crop instead", async () => {
+    const result = await call(
+      "image_crop",
+      { image: join(allowed, "large.png"), bbox_2d: [0, 0, 1000, 1000] },
+      smallMessageClient,
+    );
+    const { id } = (result.structuredContent as { image: { id: string } }).image;
+    const error = await smallMessageClient.readResource({ uri: `squint://images/${id}` }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(McpError);
+    expect((error as McpError).message).toContain("IMAGE_TOO_LARGE");
+    expect((error as McpError).message).toContain("Crop or zoom");
   });
 
   it("answers a missing resource with resource-not-found", async () => {

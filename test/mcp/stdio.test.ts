@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +73,16 @@ describe("squint mcp over stdio", () => {
     },
     60_000,
   );
+
+  it("takes a tool argument longer than the SDK's default 10 MiB stdio line", async () => {
+    const png = await sharp(randomBytes(1700 * 1600 * 3), { raw: { width: 1700, height: 1600, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
+    const uri = `data:image/png;base64,${png.toString("base64")}`;
+    expect(uri.length).toBeGreaterThan(10 * 1024 * 1024);
+    const result = await callTool(client, "image_info", { image: uri });
+    expect(result.structuredContent).toMatchObject({ width: 1700, height: 1600 });
+  }, 60_000);
 
   it("keeps serving after a coded error", async () => {
     expectCodedError(await callTool(client, "image_info", { image: "/etc/passwd" }), "PATH_NOT_ALLOWED");

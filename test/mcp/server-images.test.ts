@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { SquintError } from "../../src/errors.js";
+import { DEFAULT_INLINE_LIMITS, encodeFull, encodeInline, inlineSize } from "../../src/mcp/server-images.js";
+import type { RawImage } from "../../src/model/vision.js";
+
+const flat = (width: number, height: number): RawImage => ({
+  width,
+  height,
+  data: new Uint8Array(width * height * 3).fill(200),
+});
+const noisy = (width: number, height: number): RawImage => ({
+  width,
+  height,
+  data: new Uint8Array(randomBytes(width * height * 3)),
+});
+
+describe("inlineSize", () => {
+  it.each([
+    [800, 600, 800, 600], // small enough already: never enlarged
+    [4000, 500, 1568, 196], // long edge bound
+    [3000, 2000, 1313, 875], // pixel bound (1.15 MP)
+    [1568, 700, 1568, 700],
+  ])("%i×%i -> %i×%i", (width, height, w, h) => {
+    const size = inlineSize(width, height);
+    expect(size).toEqual({ width: w, height: h });
+    expect(Math.max(size.width, size.height)).toBeLessThanOrEqual(DEFAULT_INLINE_LIMITS.maxEdge);
+    expect(size.width * size.height).toBeLessThanOrEqual(DEFAULT_INLINE_LIMITS.maxPixels);
+  });
+});
+
+describe("encodeInline", () => {
+  it("keeps a flat (UI-like) image lossless", async () => {
+    const encoded = await encodeInline(flat(1000, 700));
+    expect(encoded.mimeType).toBe("image/png");
+    expect([encoded.width, encoded.height]).toEqual([1000, 700]);
+  });
+
+  it("falls back to JPEG, then shrinks, to stay under the byte budget", async () => {
+    const limits = { ...DEFAULT_INLINE_LIMITS, maxBytes: 20 * 1024 };
+    const encoded = await encodeInline(noisy(400, 300), limits);
+    expect(encoded.mimeType).toBe("image/jpeg");
+    expect(encoded.data.length).toBeLessThanOrEqual(limits.maxBytes);
+    expect(encoded.width).toBeLessThan(400);
+    const meta = await sharp(encoded.data).metadata();
+    expect([meta.width, meta.height]).toEqual([encoded.width, encoded.height]);
+    expect(encoded.width / encoded.height).toBeCloseTo(4 / 3, 1);
+  });
+});
+
+describe("encodeFull", () => {
+  it("returns PNG at full size when it fits", async () => {
+    const encoded = await encodeFull(flat(300, 200), 1024 * 1024);
+    expect(encoded.mimeType).toBe("image/png");
+    expect((await sharp(encoded.data).metadata()).width).toBe(300);
+  });
+
+  it("returns JPEG at full size when PNG does not fit", async () => {
+    const image = noisy(300, 200);
+    const png = await sharp(image.data, { raw: { width: 300, height: 200, channels: 3 } })
+      .png()
+      .toBuffer();
+    const encoded = await encodeFull(image, png.length - 1);
+    expect(encoded.mimeType).toBe("image/jpeg");
+    expect((await sharp(encoded.data).metadata()).width).toBe(300);
+  });
+
+  it("refuses, with a hint, an image that no encoding fits into one message", async () => {
+    const error = await encodeFull(noisy(300, 200), 1000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SquintError);
+    expect((error as SquintError).code).toBe("IMAGE_TOO_LARGE");
+    expect((error as SquintError).hint).toMatch(/Crop or zoom/);
+  });
+});

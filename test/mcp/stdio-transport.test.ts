@@ -1,0 +1,87 @@
+import { PassThrough } from "node:stream";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { StdioLineTransport } from "../../src/mcp/stdio.js";
+
+const messages: JSONRPCMessage[] = [
+  { jsonrpc: "2.0", id: 1, method: "tools/list" },
+  { jsonrpc: "2.0", method: "notifications/initialized" },
+  { jsonrpc: "2.0", id: "two", method: "tools/call", params: { name: "x", arguments: { text: "ünïcödé ✓ 🎉" } } },
+];
+
+function harness(maxLineBytes?: number) {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const transport = new StdioLineTransport(stdin, stdout, maxLineBytes === undefined ? {} : { maxLineBytes });
+  const received: JSONRPCMessage[] = [];
+  const errors: string[] = [];
+  let closed = false;
+  transport.onmessage = (message) => received.push(message);
+  transport.onerror = (error) => errors.push(error.message);
+  transport.onclose = () => {
+    closed = true;
+  };
+  return { stdin, stdout, transport, received, errors, isClosed: () => closed };
+}
+
+/** Feeds bytes to the transport's data handler in the given pieces, synchronously. */
+function feed(stdin: PassThrough, bytes: Buffer, cuts: number[]): void {
+  let from = 0;
+  for (const cut of [...new Set(cuts)].sort((a, b) => a - b).concat(bytes.length)) {
+    if (cut > from) stdin.emit("data", bytes.subarray(from, cut));
+    from = Math.max(from, cut);
+  }
+}
+
+describe("StdioLineTransport", () => {
+  it("reads the same messages however the byte stream is cut (multi-byte characters included)", async () => {
+    const bytes = Buffer.from(messages.map((message) => `${JSON.stringify(message)}\n`).join(""));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: bytes.length }), { maxLength: 40 }), async (cuts) => {
+        const h = harness();
+        await h.transport.start();
+        feed(h.stdin, bytes, cuts);
+        expect(h.received).toEqual(messages);
+        expect(h.errors).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("accepts CRLF line ends and skips blank lines", async () => {
+    const h = harness();
+    await h.transport.start();
+    h.stdin.emit("data", Buffer.from(`\r\n${JSON.stringify(messages[0])}\r\n\n${JSON.stringify(messages[1])}\n`));
+    expect(h.received).toEqual([messages[0], messages[1]]);
+  });
+
+  it("drops a line over the limit alone and keeps reading", async () => {
+    const h = harness(200);
+    await h.transport.start();
+    const huge = JSON.stringify({ jsonrpc: "2.0", id: 9, method: "x", params: { data: "A".repeat(1000) } });
+    feed(h.stdin, Buffer.from(`${huge}\n${JSON.stringify(messages[0])}\n`), [50, 300, 700]);
+    expect(h.received).toEqual([messages[0]]);
+    expect(h.errors).toHaveLength(1);
+    expect(h.errors[0]).toMatch(/over 200 bytes/);
+    expect(h.isClosed()).toBe(false);
+  });
+
+  it("reports a line that is not JSON-RPC and goes on", async () => {
+    const h = harness();
+    await h.transport.start();
+    h.stdin.emit("data", Buffer.from(`not json\n${JSON.stringify(messages[0])}\n`));
+    expect(h.received).toEqual([messages[0]]);
+    expect(h.errors).toHaveLength(1);
+  });
+
+  it("writes one line per message and closes when input ends", async () => {
+    const h = harness();
+    await h.transport.start();
+    await h.transport.send(messages[2]);
+    expect(h.stdout.read().toString()).toBe(`${JSON.stringify(messages[2])}\n`);
+    h.stdin.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(h.isClosed()).toBe(true);
+  });
+});
