@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { mcpServerOptions, parseMcpArgs } from "../../src/cli/commands/mcp.js";
-import { SquintError } from "../../src/errors.js";
-import { runSquint } from "../support/cli.js";
+import { mcpServerOptions, parseMcpArgs } from "../../../src/cli/commands/mcp.js";
+import { SquintError } from "../../../src/errors.js";
+import { runSquint } from "../../support/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "squint-cli-mcp-"));
 writeFileSync(join(dir, "file.txt"), "x");
