@@ -36,6 +36,10 @@ describe("safetensors", () => {
       expect((await reader.readFloat32("b.bf16")).shape).toEqual([3]);
       expect(Array.from((await reader.readFloat32("b.bf16")).data)).toEqual([0.5, 1.5, -3]);
       expect(Array.from((await reader.readFloat32("c.f16")).data)).toEqual([0.5, 1.5, -3]);
+      // Row slices read only their bytes, at the right offset, in any dtype.
+      expect(Array.from(await reader.readFloat32Rows("a.f32", 1, 1))).toEqual([0.25, 100, -0.125]);
+      expect(Array.from(await reader.readFloat32Rows("c.f16", 0, 1))).toEqual([0.5, 1.5, -3]);
+      await expect(reader.readFloat32Rows("a.f32", 1, 2)).rejects.toMatchObject({ code: "INTERNAL" });
       const missing = await reader.readFloat32("nope").catch((error: unknown) => error);
       expect(missing).toBeInstanceOf(SquintError);
       expect((missing as SquintError).code).toBe("NOT_FOUND");
