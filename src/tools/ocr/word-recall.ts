@@ -30,8 +30,13 @@ export interface WordRecall {
   missing: string[];
 }
 
+export interface WordRecallOptions {
+  /** Let a space-less truth word match consecutive OCR words (default true; false = exact words only). */
+  joinWords?: boolean;
+}
+
 /** `ocrLines` is the OCR output: each line's words, in reading order. */
-export function wordRecall(truth: string[], ocrLines: string[][]): WordRecall {
+export function wordRecall(truth: string[], ocrLines: string[][], options: WordRecallOptions = {}): WordRecall {
   const lines = ocrLines.map((line) => line.map(normaliseWord).filter((w) => w.length > 0));
   const used = lines.map((line) => line.map(() => false));
   const wanted = truth.map(normaliseWord).filter((w) => w.length > 0);
@@ -46,6 +51,7 @@ export function wordRecall(truth: string[], ocrLines: string[][]): WordRecall {
       }
     }
   });
+  if (options.joinWords === false) return summarise(wanted, found);
   wanted.forEach((word, i) => {
     for (let l = 0; l < lines.length && !found[i]; l++) {
       for (let start = 0; start < lines[l].length && !found[i]; start++) {
@@ -62,6 +68,10 @@ export function wordRecall(truth: string[], ocrLines: string[][]): WordRecall {
       }
     }
   });
+  return summarise(wanted, found);
+}
+
+function summarise(wanted: string[], found: boolean[]): WordRecall {
   const count = found.filter(Boolean).length;
   return {
     found: count,

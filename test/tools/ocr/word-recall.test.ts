@@ -35,6 +35,7 @@ describe("wordRecall", () => {
   it("finds a space-less truth word in consecutive OCR words of one line, not across lines", () => {
     expect(wordRecall(["THANKYOU!!"], [["THANK", "YOU!!"]]).found).toBe(1);
     expect(wordRecall(["THANKYOU"], [["THANK"], ["YOU"]]).found).toBe(0);
+    expect(wordRecall(["THANKYOU!!"], [["THANK", "YOU!!"]], { joinWords: false }).found).toBe(0);
   });
 
   it("does not let a merged OCR word stand for two truth words", () => {
