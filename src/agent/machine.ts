@@ -73,6 +73,9 @@ export const FINAL_TURN_INSTRUCTION =
 
 export type AgentMachineEvent = { type: "abort"; reason?: string };
 
+/** setTimeout's largest delay; "no wall-time budget" waits this long, which is never in practice. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 interface GenerateInput {
   context: AgentContext;
 }
@@ -242,6 +245,13 @@ export function createAgentMachine(services: AgentServices) {
     actors: {
       generate: fromPromise<TurnOutcome, GenerateInput>(({ input, signal }) => generateTurn(input, signal, services)),
       act: fromPromise<CallOutcome[], ActInput>(({ input, signal }) => actTurn(input, signal, services)),
+    },
+    delays: {
+      // A generation or a tool call that runs past the wall-time budget is cut, not waited for.
+      wallTimeLeft: ({ context }) =>
+        context.budget.maxWallTimeMs === null
+          ? MAX_TIMER_MS
+          : Math.min(MAX_TIMER_MS, Math.max(0, context.budget.maxWallTimeMs - services.elapsed(context))),
     },
     guards: {
       wallTimeExceeded: ({ context }) =>
@@ -466,6 +476,7 @@ export function createAgentMachine(services: AgentServices) {
       },
       generating: {
         entry: "startStep",
+        after: { wallTimeLeft: { target: "exhausted", actions: ["exhaustWallTime", "reportError"] } },
         invoke: {
           src: "generate",
           input: ({ context }) => ({ context }),
@@ -489,6 +500,7 @@ export function createAgentMachine(services: AgentServices) {
         ],
       },
       acting: {
+        after: { wallTimeLeft: { target: "exhausted", actions: ["exhaustWallTime", "reportError"] } },
         invoke: {
           src: "act",
           input: ({ context }) => ({

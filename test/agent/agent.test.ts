@@ -253,6 +253,24 @@ describe("agent loop over the real MCP server and tools", () => {
     }
   });
 
+  it("ends as exhausted when the wall-time budget runs out, cutting a generation that runs past it", async () => {
+    // 200 chunks 10 ms apart: two seconds of generation against a 300 ms budget.
+    const slow = answerReply("x".repeat(800), "too late");
+    const backend = new ScriptedBackend([slow], { chunkSize: 4, chunkDelayMs: 10 });
+    const agent = await createAgent({ backend, budget: { maxWallTimeMs: 300 } });
+    try {
+      const result = await agent.run({ images: [await syntheticPhoto()], prompt: "?" }).result;
+      // Had the generation been waited for, the reply would have been an answer ("answered").
+      expect(result.status).toBe("exhausted");
+      expect(result.error).toMatchObject({ code: "BUDGET_EXCEEDED" });
+      expect(result.error?.message).toContain("wall-time budget (300 ms)");
+      expect(result.answer).toBeNull();
+      expect(result.steps[0].finishReason).toBeNull();
+    } finally {
+      await agent.close();
+    }
+  });
+
   it("aborts mid-generation through the AbortSignal", async () => {
     const backend = new ScriptedBackend([answerReply("x".repeat(400), "never")], { chunkSize: 4, chunkDelayMs: 5 });
     const agent = await createAgent({ backend });

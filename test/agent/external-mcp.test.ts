@@ -19,7 +19,7 @@ describe("agent with a server from mcp.json", () => {
           pictures: {
             command: process.execPath,
             args: [path.join(repoRoot, "test/mcp/client/fixtures/image-server.mjs")],
-            tools: ["make_image", "fail"],
+            tools: ["make_image", "fail", "hang"],
           },
         },
       }),
@@ -30,7 +30,7 @@ describe("agent with a server from mcp.json", () => {
         // Two images now: the user's and the square (a tool response, as vision tokens).
         expect(prompt.match(/<\|image_pad\|>/g)).toHaveLength(2);
         expect(JSON.stringify(request.tools?.map((tool) => tool.function.name))).toBe(
-          JSON.stringify(["image_zoom_in_tool", "make_image", "fail"]),
+          JSON.stringify(["image_zoom_in_tool", "make_image", "fail", "hang"]),
         );
         return toolCallReply("Zoom into it.", "image_zoom_in_tool", {
           bbox_2d: [0, 0, 500, 500],
@@ -39,9 +39,10 @@ describe("agent with a server from mcp.json", () => {
         });
       },
       toolCallReply("And this?", "fail", {}),
+      toolCallReply("And that?", "hang", {}),
       answerReply("", "A green square."),
     ]);
-    const agent = await createAgent({ backend, tools: [zoomTool], mcp: file });
+    const agent = await createAgent({ backend, tools: [zoomTool], mcp: file, budget: { toolTimeoutMs: 400 } });
     try {
       const result = await agent.run({ images: [await syntheticPhoto()], prompt: "What does the server draw?" }).result;
       expect(result.status).toBe("answered");
@@ -58,6 +59,9 @@ describe("agent with a server from mcp.json", () => {
       // A tool error is reported to the model as such, and the run goes on.
       expect(result.steps[2].calls[0]).toMatchObject({ ok: false, failure: "tool-error" });
       expect(result.steps[2].calls[0].summary).toContain("the fixture failed on purpose");
+      // A call that never answers times out on its own clock; the model hears about it.
+      expect(result.steps[3].calls[0]).toMatchObject({ ok: false, failure: "timeout" });
+      expect(result.steps[3].calls[0].summary).toMatch(/did not answer within 400 ms/);
     } finally {
       await agent.close();
     }

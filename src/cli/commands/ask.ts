@@ -112,8 +112,17 @@ async function backendFor(args: AskArgs): Promise<Backend> {
       hint: "Use an OpenAI-compatible server for now: --base-url URL --model-name NAME.",
     });
   }
-  throw new SquintError("BACKEND_FAILED", "The remote OpenAI-compatible backend is not available in this build yet.", {
-    hint: "Use the SDK with your own Backend (createAgent({ backend })) until it lands.",
+  if (!args.modelName) {
+    throw new SquintError("INVALID_ARGUMENT", "--base-url needs --model-name: the model's name on that server.", {
+      hint: "e.g. --model-name Qwen/Qwen3-VL-8B-Thinking (vLLM: the served model name).",
+    });
+  }
+  const apiKey = args.apiKey ?? process.env.SQUINT_API_KEY;
+  const { createRemoteBackend } = await import("../../runtime/remote/remote-backend.js");
+  return createRemoteBackend({
+    ...(args.baseUrl === undefined ? {} : { baseUrl: args.baseUrl }),
+    ...(apiKey ? { apiKey } : {}),
+    model: args.modelName,
   });
 }
 

@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -81,6 +83,51 @@ describe("squint ask", () => {
     expect(() => parseAskArgs(["a.png", "q"])).toThrow(/No model/);
     expect(() => parseAskArgs(["a.png", "q", "--model", "m", "--base-url", "http://x"])).toThrow(/not both/);
     expect(() => parseAskArgs(["a.png", "q", "--model", "m", "--max-steps", "0"])).toThrow(/greater than zero/);
+  });
+
+  it("runs end to end against an OpenAI-compatible server (--base-url), streaming to stdout", async () => {
+    const replies = [
+      'The block is small.\n</think>\n\n<tool_call>\n{"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [500, 300, 600, 500], "label": "block", "img_idx": 0}}\n</tool_call>',
+      "It is red.\n</think>\n\nThe block is red.",
+    ];
+    const bodies: Array<{ model: string; messages: Array<{ role: string }> }> = [];
+    const server = createServer(async (req: IncomingMessage, res) => {
+      let raw = "";
+      for await (const chunk of req) raw += chunk;
+      const body = JSON.parse(raw) as { model: string; messages: Array<{ role: string }> };
+      bodies.push(body);
+      const text = replies[body.messages.filter((message) => message.role === "assistant").length] ?? "";
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (let at = 0; at < text.length; at += 9) {
+        const delta = { choices: [{ index: 0, delta: { content: text.slice(at, at + 9) }, finish_reason: null }] };
+        res.write(`data: ${JSON.stringify(delta)}\n\n`);
+      }
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const image = await syntheticPhotoFile();
+      const run = await runSquint([
+        "ask",
+        image,
+        "What colour is the block?",
+        "--base-url",
+        `http://127.0.0.1:${port}/v1`,
+        "--model-name",
+        "Qwen3-VL-2B-Thinking",
+      ]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain("The block is small.\n→ image_zoom_in_tool");
+      expect(run.stdout).toMatch(/✓ image_zoom_in_tool: .*\[image 1\]/);
+      expect(run.stdout.trimEnd().endsWith("The block is red.")).toBe(true);
+      expect(bodies).toHaveLength(2);
+      expect(bodies[0].model).toBe("Qwen3-VL-2B-Thinking");
+    } finally {
+      server.close();
+    }
   });
 
   it("runs as a subcommand: --help, and a clear error for a model it cannot load yet", async () => {
