@@ -2,7 +2,7 @@ import { decodeBase64Image, decodeDataUri } from "./data-uri.js";
 import { readImageFile } from "./path.js";
 import type { SourcePolicy } from "./policy.js";
 import { type ClassifyOptions, classifyImageReference } from "./reference.js";
-import { fetchImageUrl } from "./url.js";
+import { fetchImageUrl, redactUrl } from "./url.js";
 
 /**
  * One entry point for an image argument: say what it is, then read it under the policy. A stored id is
@@ -22,12 +22,6 @@ export interface LoadReferenceOptions extends ClassifyOptions {
   signal?: AbortSignal;
   /** What relative paths are relative to; the process's working directory by default. */
   baseDir?: string;
-}
-
-/** A URL as lineage and messages show it: no credentials, no query or fragment (they may carry tokens). */
-export function redactUrl(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 }
 
 export async function loadImageReference(
@@ -55,7 +49,7 @@ export async function loadImageReference(
         bytes: download.bytes,
         source: {
           kind: "url",
-          url: download.url,
+          url: redactUrl(download.url),
           ...(download.contentType ? { contentType: download.contentType } : {}),
         },
       };
@@ -84,4 +78,4 @@ export {
   type SourcePolicy,
 } from "./policy.js";
 export { classifyImageReference, IMAGE_URI_PREFIX, type ImageReference, imageUri, parseImageUri } from "./reference.js";
-export { checkUrlBeforeFetch, fetchImageUrl } from "./url.js";
+export { checkUrlBeforeFetch, fetchImageUrl, redactUrl } from "./url.js";

@@ -37,6 +37,12 @@ class BlockedAddressError extends Error {
   }
 }
 
+/** A URL as lineage and messages show it: no credentials, no query or fragment (they may carry tokens). */
+export function redactUrl(url: URL | string): string {
+  const parsed = typeof url === "string" ? new URL(url) : url;
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+}
+
 function hostOf(url: URL): string {
   return url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
 }
@@ -47,9 +53,9 @@ function isTrusted(policy: UrlPolicy, hostname: string): boolean {
 }
 
 function urlNotAllowed(url: URL | string, why: string, details: Record<string, unknown> = {}): SquintError {
-  return new SquintError("URL_NOT_ALLOWED", `Refusing to fetch ${shorten(String(url))}: ${why}.`, {
+  return new SquintError("URL_NOT_ALLOWED", `Refusing to fetch ${shorten(redactUrl(url))}: ${why}.`, {
     hint: "Image URLs must point to a public http(s) host. Save the image to an allowed directory and pass its path, or start the server with --allow-private-urls if you trust every URL it will be given.",
-    details: { url: shorten(String(url), 200), ...details },
+    details: { url: shorten(redactUrl(url), 200), ...details },
   });
 }
 
@@ -126,17 +132,17 @@ function errorCode(error: unknown): string | undefined {
 }
 
 function downloadFailed(url: URL, why: string, cause?: unknown, details: Record<string, unknown> = {}): SquintError {
-  return new SquintError("DOWNLOAD_FAILED", `Could not download ${shorten(url.href)}: ${why}.`, {
+  return new SquintError("DOWNLOAD_FAILED", `Could not download ${shorten(redactUrl(url))}: ${why}.`, {
     hint: "Check that the URL is reachable and serves an image, or save the image locally and pass its path.",
-    details: { url: shorten(url.href, 200), ...details },
+    details: { url: shorten(redactUrl(url), 200), ...details },
     cause,
   });
 }
 
 function tooLarge(url: URL, bytes: number, maxBytes: number): SquintError {
-  return new SquintError("IMAGE_TOO_LARGE", `${shorten(url.href)} is larger than the ${maxBytes}-byte limit.`, {
+  return new SquintError("IMAGE_TOO_LARGE", `${shorten(redactUrl(url))} is larger than the ${maxBytes}-byte limit.`, {
     hint: "Use a smaller image, or raise the server's image size limit.",
-    details: { url: shorten(url.href, 200), bytes, maxBytes },
+    details: { url: shorten(redactUrl(url), 200), bytes, maxBytes },
   });
 }
 

@@ -103,6 +103,14 @@ describe("fetchImageUrl", () => {
     expect(error.hint).toContain("--allow-private-urls");
   });
 
+  it("keeps query strings and credentials (often tokens) out of error messages", async () => {
+    const error = await failure(
+      fetchImageUrl(new URL("http://me:pw@10.0.0.1/a.png?sig=secret"), defaultSourcePolicy()),
+    );
+    expect(error.message).toContain("http://10.0.0.1/a.png");
+    expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(/secret|pw@/);
+  });
+
   it("refuses a host name whose DNS answer is private, and one with any private answer", async () => {
     const resolveHost = async (hostname: string) =>
       hostname === "rebind.example"
