@@ -33,10 +33,18 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
+interface Cost {
+  wall: number;
+  /** Process CPU time (user + system, all threads, sharp's included): steadier than wall time on a shared machine. */
+  cpu: number;
+}
+
+async function time(fn: () => Promise<unknown>): Promise<Cost> {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await fn();
-  return performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
 }
 
 const jpeg = await sharp({
@@ -97,7 +105,7 @@ async function viaMcp(client: Client, box: [number, number, number, number]): Pr
 
 const rows: string[] = [];
 for (const c of cases) {
-  const t = { bare: [] as number[], store: [] as number[], linked: [] as number[], inline: [] as number[] };
+  const t = { bare: [] as Cost[], store: [] as Cost[], linked: [] as Cost[], inline: [] as Cost[] };
   // One warm-up of each, then interleaved rounds so drift from other load hits all four alike.
   await bare(c.box);
   await viaStore(c.box);
@@ -109,9 +117,13 @@ for (const c of cases) {
     t.linked.push(await time(() => viaMcp(linked, c.box)));
     t.inline.push(await time(() => viaMcp(inline, c.box)));
   }
-  const [b, s, l, n] = [median(t.bare), median(t.store), median(t.linked), median(t.inline)];
+  const m = (costs: Cost[], key: keyof Cost) => median(costs.map((cost) => cost[key]));
+  const f = (value: number) => value.toFixed(1);
   rows.push(
-    `| ${c.name} (${c.rounds} rounds) | ${b.toFixed(1)} | ${s.toFixed(1)} | ${(s / b).toFixed(2)} | ${l.toFixed(1)} | ${(l - s).toFixed(1)} | ${n.toFixed(1)} | ${(n - s).toFixed(1)} |`,
+    `| ${c.name} (${c.rounds} rounds) | ${f(m(t.bare, "cpu"))} / ${f(m(t.bare, "wall"))} | ${f(m(t.store, "cpu"))} / ${f(m(t.store, "wall"))} | ` +
+      `${(m(t.store, "cpu") / m(t.bare, "cpu")).toFixed(2)} / ${(m(t.store, "wall") / m(t.bare, "wall")).toFixed(2)} | ` +
+      `${f(m(t.linked, "cpu") - m(t.store, "cpu"))} / ${f(m(t.linked, "wall") - m(t.store, "wall"))} | ` +
+      `${f(m(t.inline, "cpu") - m(t.store, "cpu"))} / ${f(m(t.inline, "wall") - m(t.store, "wall"))} |`,
   );
 }
 
@@ -119,8 +131,9 @@ await linked.close();
 await inline.close();
 
 console.log(
-  `12 MP JPEG (${WIDTH}×${HEIGHT}, ${(jpeg.byteLength / 1e6).toFixed(1)} MB) decoded once into the store in ${decodeMs.toFixed(0)} ms; medians, ms; ratio = store / bare.\n`,
+  `12 MP JPEG (${WIDTH}×${HEIGHT}, ${(jpeg.byteLength / 1e6).toFixed(1)} MB) decoded once into the store in ${decodeMs.toFixed(0)} ms. ` +
+    "Medians, CPU ms / wall ms; ratio = store zoom / bare sharp; MCP added = through the in-memory MCP client and server, minus the direct call.\n",
 );
-console.log("| zoom | bare sharp | store zoom | ratio | MCP (linked) | MCP added | MCP (inline PNG) | inline added |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("| zoom | bare sharp | store zoom | ratio | MCP added (linked result) | MCP added (inline PNG) |");
+console.log("|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);
