@@ -171,12 +171,18 @@ export function candidateDistribution(
   logits: Float32Array,
   options: Pick<SamplingOptions, "temperature" | "topK" | "topP" | "minP">,
 ): Candidate[] {
-  const order = topIndices(logits, options.topK > 0 ? options.topK : logits.length);
+  const temperature = options.temperature;
+  const useTopK = options.topK > 0 && options.topK < logits.length;
+  // Top-k renormalises over the k kept tokens; otherwise top-p's mass is measured over the whole vocabulary.
+  const order = useTopK
+    ? topKIndices(logits, options.topK)
+    : mostLikelyPrefix(logits, temperature, options.topP, options.minP);
   if (order.length === 0) argmax(logits); // throws the clear error
   const maxLogit = logits[order[0]];
-  const weights = order.map((token) => Math.exp((logits[token] - maxLogit) / options.temperature));
+  const weights = order.map((token) => Math.exp((logits[token] - maxLogit) / temperature));
   let total = 0;
-  for (const weight of weights) total += weight;
+  if (useTopK) for (const weight of weights) total += weight;
+  else total = softmaxMass(logits, maxLogit, temperature);
 
   let kept = order.length;
   if (options.topP < 1) {
@@ -203,22 +209,80 @@ export function candidateDistribution(
   return result;
 }
 
-/** Indices of the `k` largest finite logits, largest first (ties: lower index first). */
-function topIndices(logits: Float32Array, k: number): number[] {
-  const finite: number[] = [];
-  for (let i = 0; i < logits.length; i++) if (logits[i] > Number.NEGATIVE_INFINITY) finite.push(i);
-  const compare = (a: number, b: number) => logits[b] - logits[a] || a - b;
-  if (k >= finite.length) return finite.sort(compare);
-  // Small k (the usual top-k = 20 over a 151 936-token vocabulary): keep a sorted window instead of sorting all.
-  const window: number[] = [];
-  for (const index of finite) {
-    if (window.length === k && compare(index, window[k - 1]) >= 0) continue;
-    let position = window.length;
-    while (position > 0 && compare(index, window[position - 1]) < 0) position--;
-    window.splice(position, 0, index);
-    if (window.length > k) window.pop();
+/** Σ exp((logit − max) / T) over the vocabulary. */
+function softmaxMass(logits: Float32Array, maxLogit: number, temperature: number): number {
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const value = logits[i];
+    if (value > Number.NEGATIVE_INFINITY) total += Math.exp((value - maxLogit) / temperature);
   }
-  return window;
+  return total;
+}
+
+/** Indices of the `k` largest finite logits, largest first (ties: lower index first), in one pass. */
+function topKIndices(logits: Float32Array, k: number): number[] {
+  const indices = new Int32Array(k);
+  const values = new Float64Array(k);
+  let count = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const value = logits[i];
+    if (!(value > Number.NEGATIVE_INFINITY)) continue; // -Infinity and NaN never compete
+    if (count === k && value <= values[k - 1]) continue;
+    let position = count < k ? count : k - 1;
+    while (position > 0 && values[position - 1] < value) {
+      values[position] = values[position - 1];
+      indices[position] = indices[position - 1];
+      position--;
+    }
+    values[position] = value;
+    indices[position] = i;
+    if (count < k) count++;
+  }
+  return Array.from(indices.subarray(0, count));
+}
+
+/**
+ * The most likely tokens, sorted, enough of them for top-p (mass ≥ p) and min-p to be decided — without
+ * sorting a 151 936-token vocabulary: gather every token within `delta` of the best logit, widening
+ * `delta` until the gathered mass suffices. Such a set is always a prefix of the fully sorted order.
+ */
+function mostLikelyPrefix(logits: Float32Array, temperature: number, topP: number, minP: number): number[] {
+  let maxLogit = Number.NEGATIVE_INFINITY;
+  let finite = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const value = logits[i];
+    if (value > Number.NEGATIVE_INFINITY) {
+      finite++;
+      if (value > maxLogit) maxLogit = value;
+    }
+  }
+  if (finite === 0) return [];
+  const compare = (a: number, b: number) => logits[b] - logits[a] || a - b;
+  if (topP >= 1 && minP <= 0) {
+    const all: number[] = [];
+    for (let i = 0; i < logits.length; i++) if (logits[i] > Number.NEGATIVE_INFINITY) all.push(i);
+    return all.sort(compare);
+  }
+  const total = softmaxMass(logits, maxLogit, temperature);
+  // min-p keeps tokens with logit >= max + T·ln(minP): the gathered set must reach at least that far.
+  const minPDelta = minP > 0 ? -temperature * Math.log(minP) : 0;
+  let delta = Math.max(4 * temperature, minPDelta);
+  for (;;) {
+    const threshold = maxLogit - delta;
+    const gathered: number[] = [];
+    let mass = 0;
+    for (let i = 0; i < logits.length; i++) {
+      const value = logits[i];
+      if (value >= threshold && value > Number.NEGATIVE_INFINITY) {
+        gathered.push(i);
+        mass += Math.exp((value - maxLogit) / temperature);
+      }
+    }
+    // A little slack for rounding: the exact cut is made by the caller on the sorted weights.
+    const enough = topP >= 1 || mass >= topP * total * (1 + 1e-9);
+    if (enough || gathered.length === finite || !Number.isFinite(delta)) return gathered.sort(compare);
+    delta *= 2;
+  }
 }
 
 /** Stateful sampler: one per generation, so that its seeded generator advances token by token. */
@@ -233,7 +297,9 @@ export class Sampler {
 
   /** Chooses the next token from one row of logits (vocabulary-sized). */
   sample(logits: Float32Array, history: SamplingHistory = {}): number {
-    const penalised = applyPenalties(logits, history, this.options);
+    const neutral = this.options.presencePenalty === 0 && this.options.repetitionPenalty === 1;
+    // No penalty: skip copying the vocabulary-sized row.
+    const penalised = neutral ? logits : applyPenalties(logits, history, this.options);
     if (!this.options.doSample || this.options.temperature === 0) return argmax(penalised);
     const candidates = candidateDistribution(penalised, this.options);
     let draw = this.random.next();

@@ -148,6 +148,77 @@ describe("filters", () => {
   });
 });
 
+/** The filters done the obvious way: full sort, softmax, cumulative cut. */
+function naiveDistribution(
+  logits: Float32Array,
+  options: { temperature: number; topK: number; topP: number; minP: number },
+) {
+  let order = Array.from(logits.keys())
+    .filter((index) => logits[index] > Number.NEGATIVE_INFINITY)
+    .sort((a, b) => logits[b] - logits[a] || a - b);
+  if (options.topK > 0) order = order.slice(0, options.topK);
+  const weights = order.map((index) => Math.exp((logits[index] - logits[order[0]]) / options.temperature));
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let kept = order.length;
+  let mass = 0;
+  if (options.topP < 1) {
+    for (let i = 0; i < order.length; i++) {
+      mass += weights[i] / total;
+      if (mass >= options.topP) {
+        kept = i + 1;
+        break;
+      }
+    }
+  }
+  if (options.minP > 0)
+    kept = Math.max(1, weights.slice(0, kept).filter((weight) => weight >= options.minP * weights[0]).length);
+  const keptTotal = weights.slice(0, kept).reduce((sum, weight) => sum + weight, 0);
+  return order.slice(0, kept).map((token, i) => ({ token, probability: weights[i] / keptTotal }));
+}
+
+describe("filters agree with a naive full-sort implementation", () => {
+  it("for any logits, temperature, top-k, top-p and min-p (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(
+            fc.oneof(
+              fc.float({ min: -30, max: 30, noNaN: true, noDefaultInfinity: true }),
+              fc.constant(Number.NEGATIVE_INFINITY),
+            ),
+            {
+              minLength: 1,
+              maxLength: 300,
+            },
+          ),
+          // A few strong tokens over a long flat tail: top-p then has to reach deep into the tail.
+          fc.array(
+            fc.oneof({ arbitrary: fc.constant(0), weight: 40 }, { arbitrary: fc.constantFrom(-1, 2.5, 6), weight: 1 }),
+            {
+              minLength: 50,
+              maxLength: 400,
+            },
+          ),
+        ),
+        fc.double({ min: 0.05, max: 3, noNaN: true }),
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })),
+        fc.oneof(fc.constant(1), fc.double({ min: 0.01, max: 1, noNaN: true })),
+        fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+        (values, temperature, topK, topP, minP) => {
+          const logits = Float32Array.from(values);
+          fc.pre(logits.some((value) => value > Number.NEGATIVE_INFINITY));
+          const options = { temperature, topK, topP, minP };
+          const fast = candidateDistribution(logits, options);
+          const naive = naiveDistribution(logits, options);
+          expect(fast.map((candidate) => candidate.token)).toEqual(naive.map((candidate) => candidate.token));
+          fast.forEach((candidate, i) => expect(candidate.probability).toBeCloseTo(naive[i].probability, 9));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe("seeded sampling", () => {
   it("the generator is deterministic and uniform-ish", () => {
     const a = new SeededRandom(42);
