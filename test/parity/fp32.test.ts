@@ -89,3 +89,17 @@ describe("fp32 graphs vs the reference (untied head, last-position logits)", () 
     await lastOnly.release();
   });
 });
+
+describe("fp32 graphs with the GroupQueryAttention decoder", () => {
+  it("prefill logits match within 1e-5 and 32 greedy tokens equal the reference", async () => {
+    const dir = await tinyCheckpoint({ seed: 1 });
+    const gqa = await OrtGraphs.open(await builtGraphs(dir, { dtype: "fp32", attention: "gqa" }));
+    expect(gqa.manifest.attention).toBe("gqa");
+    const g = await graphPrefill(gqa, ck.config, prompt);
+    const error = relativeError(g.logits, reference.logits);
+    console.log(`fp32 gqa prefill logits: relative error ${error.toExponential(2)}`);
+    expect(error).toBeLessThan(FP32_BOUND);
+    expect((await graphGreedyFrom(gqa, g, 32)).tokens).toEqual(referenceGreedy(ck, prompt, 32));
+    await gqa.release();
+  });
+});

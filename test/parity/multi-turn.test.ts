@@ -25,12 +25,11 @@ const ASSISTANT = 77091;
 const STEPS = 8;
 
 let ck: ReferenceCheckpoint;
-let graphs: OrtGraphs;
+let dir: string;
 
 beforeAll(async () => {
-  const dir = await tinyCheckpoint({ seed: 1 });
+  dir = await tinyCheckpoint({ seed: 1 });
   ck = loadReferenceCheckpoint(dir);
-  graphs = await OrtGraphs.open(await builtGraphs(dir, { dtype: "fp32" }));
 });
 
 /** `<|vision_start|> pads <|vision_end|>` for one image grid, and its pixels. */
@@ -42,7 +41,10 @@ function imageBlock(grid: VisualGrid, seed: number): { ids: number[]; pixels: Fl
 }
 
 describe("multi-turn with a tool image: KV-cache reuse equals full recompute", () => {
-  it("over the ORT graphs directly", async () => {
+  // "gqa" appends a multi-token segment to a cache through com.microsoft GroupQueryAttention.
+  it.each(["plain", "gqa"] as const)("over the ORT graphs directly (%s attention)", async (attention) => {
+    const graphs = await OrtGraphs.open(await builtGraphs(dir, { dtype: "fp32", attention }));
+    expect(graphs.manifest.attention).toBe(attention);
     const gridA = { t: 1, h: 4, w: 6 };
     const gridB = { t: 1, h: 6, w: 4 };
     const a = imageBlock(gridA, 21);
@@ -104,7 +106,9 @@ describe("multi-turn with a tool image: KV-cache reuse equals full recompute", (
     });
     const vocab = ck.config.text.vocabSize;
     const error = relativeError(lastLogits(incremental.logits, vocab), lastLogits(fromScratch.logits, vocab));
-    console.log(`multi-turn: last logits, cached vs recomputed: relative difference ${error.toExponential(2)}`);
+    console.log(
+      `multi-turn (${attention}): last logits, cached vs recomputed: relative difference ${error.toExponential(2)}`,
+    );
     expect(error).toBeLessThan(FP32_BOUND);
 
     // The check can fail: the same segment with naive positions (every row = cache_len + turn-1
@@ -142,6 +146,7 @@ describe("multi-turn with a tool image: KV-cache reuse equals full recompute", (
       STEPS,
     );
     expect(again.tokens).toEqual(reference);
+    await graphs.release();
   });
 
   // The same conversation through src/runtime/local (KV cache kept across turns vs a fresh engine per
