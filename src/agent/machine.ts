@@ -189,43 +189,33 @@ async function actTurn(input: ActInput, signal: AbortSignal, services: AgentServ
     images: [],
     durationMs: 0,
   }));
+  // Concurrently, each call on its own timeout; reported in call order once all are back, so the image
+  // indices the events announce are the ones `observing` assigns.
   const results = await Promise.all(
-    turn.toolCalls.map(async (call) => {
-      const outcome = await services.runCall(call, images, { signal, timeoutMs: input.toolTimeoutMs });
-      if (signal.aborted) return outcome;
-      services.emit({
-        type: "tool-result",
-        step,
-        callId: outcome.callId,
-        name: outcome.name,
-        ok: outcome.ok,
-        summary: outcome.text,
-        // Indices are assigned in `observing`; until then the event says where the images will land.
-        images: outcome.images.map((image, i) => ({
-          index: images.length + i,
-          storeId: image.storeId,
-          width: image.width,
-          height: image.height,
-        })),
-        ...(outcome.structured === undefined ? {} : { structured: outcome.structured }),
-        durationMs: outcome.durationMs,
-        ...(outcome.failure === undefined ? {} : { failure: outcome.failure }),
-      });
-      return outcome;
-    }),
+    turn.toolCalls.map((call) => services.runCall(call, images, { signal, timeoutMs: input.toolTimeoutMs })),
   );
   if (signal.aborted) throw new SquintError("ABORTED", "The run was aborted while tools were running.");
-  for (const outcome of unparsed) {
+  const known = new Map(images.map((image) => [image.storeId, image.index]));
+  for (const outcome of [...results, ...unparsed]) {
+    const announced = outcome.images.map((image) => {
+      let index = known.get(image.storeId);
+      if (index === undefined) {
+        index = known.size;
+        known.set(image.storeId, index);
+      }
+      return { index, storeId: image.storeId, width: image.width, height: image.height };
+    });
     services.emit({
       type: "tool-result",
       step,
       callId: outcome.callId,
       name: outcome.name,
-      ok: false,
+      ok: outcome.ok,
       summary: outcome.text,
-      images: [],
-      durationMs: 0,
-      failure: "invalid-call",
+      images: announced,
+      ...(outcome.structured === undefined ? {} : { structured: outcome.structured }),
+      durationMs: outcome.durationMs,
+      ...(outcome.failure === undefined ? {} : { failure: outcome.failure }),
     });
   }
   return [...results, ...unparsed];

@@ -109,6 +109,28 @@ describe("agent loop over the real MCP server and tools", () => {
   );
   if (!hasSharedData) console.warn("skipped the Hop Inn zoom test: ../shared/data is absent");
 
+  it("runs two calls of one turn and gives their images the indices the events announced", async () => {
+    const two =
+      "Both corners.\n</think>\n\n" +
+      '<tool_call>\n{"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [0, 0, 500, 500], "label": "left", "img_idx": 0}}\n</tool_call>\n' +
+      '<tool_call>\n{"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [500, 0, 1000, 500], "label": "right", "img_idx": 0}}\n</tool_call>';
+    const backend = new ScriptedBackend([two, answerReply("", "Two corners.")]);
+    const agent = await createAgent({ backend });
+    try {
+      const run = agent.run({ images: [await syntheticPhoto()], prompt: "?" });
+      const [events, result] = await Promise.all([collect(run.events), run.result]);
+      const announced = events.flatMap((event) => (event.type === "tool-result" ? event.images : []));
+      expect(announced.map((image) => image.index)).toEqual([1, 2]);
+      expect(result.images.slice(1).map((image) => [image.index, image.label, image.storeId])).toEqual(
+        announced.map((image, i) => [image.index, ["left", "right"][i], image.storeId]),
+      );
+      // One user turn carries both tool responses, in call order.
+      expect(backend.prompts[1].match(/<tool_response>/g)).toHaveLength(2);
+    } finally {
+      await agent.close();
+    }
+  });
+
   it("repairs a malformed call (single quotes, trailing comma, numbers as strings)", async () => {
     const backend = new ScriptedBackend([
       "Zoom.\n</think>\n\n<tool_call>\n{'name': 'image_zoom_in_tool', 'arguments': {'bbox_2d': '[500, 300, 600, 500]', 'img_idx': '0', 'label': 'block',}}\n</tool_call>",

@@ -19,7 +19,7 @@ describe("agent with a server from mcp.json", () => {
           pictures: {
             command: process.execPath,
             args: [path.join(repoRoot, "test/mcp/client/fixtures/image-server.mjs")],
-            tools: ["make_image", "fail", "hang"],
+            tools: ["make_image", "fail", "hang", "barrier"],
           },
         },
       }),
@@ -30,7 +30,7 @@ describe("agent with a server from mcp.json", () => {
         // Two images now: the user's and the square (a tool response, as vision tokens).
         expect(prompt.match(/<\|image_pad\|>/g)).toHaveLength(2);
         expect(JSON.stringify(request.tools?.map((tool) => tool.function.name))).toBe(
-          JSON.stringify(["image_zoom_in_tool", "make_image", "fail", "hang"]),
+          JSON.stringify(["image_zoom_in_tool", "make_image", "fail", "hang", "barrier"]),
         );
         return toolCallReply("Zoom into it.", "image_zoom_in_tool", {
           bbox_2d: [0, 0, 500, 500],
@@ -40,9 +40,16 @@ describe("agent with a server from mcp.json", () => {
       },
       toolCallReply("And this?", "fail", {}),
       toolCallReply("And that?", "hang", {}),
+      // Two calls in one turn: the barrier answers only if both are in flight at once.
+      'Both.\n</think>\n\n<tool_call>\n{"name": "barrier", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "barrier", "arguments": {}}\n</tool_call>',
       answerReply("", "A green square."),
     ]);
-    const agent = await createAgent({ backend, tools: [zoomTool], mcp: file, budget: { toolTimeoutMs: 400 } });
+    const agent = await createAgent({
+      backend,
+      tools: [zoomTool],
+      mcp: file,
+      budget: { toolTimeoutMs: 400, maxConsecutiveToolFailures: 5 },
+    });
     try {
       const result = await agent.run({ images: [await syntheticPhoto()], prompt: "What does the server draw?" }).result;
       expect(result.status).toBe("answered");
@@ -62,6 +69,10 @@ describe("agent with a server from mcp.json", () => {
       // A call that never answers times out on its own clock; the model hears about it.
       expect(result.steps[3].calls[0]).toMatchObject({ ok: false, failure: "timeout" });
       expect(result.steps[3].calls[0].summary).toMatch(/did not answer within 400 ms/);
+      expect(result.steps[4].calls.map((call) => [call.name, call.ok, call.summary])).toEqual([
+        ["barrier", true, "met"],
+        ["barrier", true, "met"],
+      ]);
     } finally {
       await agent.close();
     }
