@@ -211,7 +211,8 @@ describe("filters agree with a naive full-sort implementation", () => {
           const fast = candidateDistribution(logits, options);
           const naive = naiveDistribution(logits, options);
           expect(fast.map((candidate) => candidate.token)).toEqual(naive.map((candidate) => candidate.token));
-          fast.forEach((candidate, i) => expect(candidate.probability).toBeCloseTo(naive[i].probability, 9));
+          for (const [i, candidate] of fast.entries())
+            expect(candidate.probability).toBeCloseTo(naive[i].probability, 9);
         },
       ),
       { numRuns: 300 },
