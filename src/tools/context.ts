@@ -2,14 +2,14 @@ import { z } from "zod";
 import { SquintError } from "../errors.js";
 import type { RawImage } from "../model/vision.js";
 import {
+  applyToBox,
+  applyToPoint,
   type Box,
   boxToTuple,
-  applyToBox,
+  fromPixelPoint,
   type Point,
-  applyToPoint,
   pointToTuple,
   toRel1000Tuple,
-  fromPixelPoint,
 } from "./geometry.js";
 import type { OcrResult } from "./ocr/types.js";
 import { type ImageSource, loadImageReference } from "./sources/index.js";
@@ -79,7 +79,9 @@ export function createToolContext(options: ToolContextOptions): ToolContext {
         ...(options.baseDir ? { baseDir: options.baseDir } : {}),
       });
       if (loaded.kind === "id") return store.get(loaded.id);
-      return store.ingest(loaded.bytes, { source: describeSource(loaded.source) });
+      // Not pinned: an image named in a tool argument is cached (LRU) and can be sent again. A caller that
+      // must keep an image for a whole run (the agent, for its conversation) ingests or retains it itself.
+      return store.ingest(loaded.bytes, { source: describeSource(loaded.source), pin: false });
     },
     ...(options.imageByIndex ? { imageByIndex: options.imageByIndex } : {}),
     ...(options.locateModel ? { locateModel: options.locateModel } : {}),

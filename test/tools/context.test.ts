@@ -31,6 +31,8 @@ describe("ToolContext.resolveImage", () => {
     expect((await context.resolveImage(fromPath.id)).id).toBe(fromPath.id);
     expect((await context.resolveImage(imageUri(fromPath.id))).id).toBe(fromPath.id);
     expect(store.stats().images).toBe(1);
+    // Images named in tool arguments are cached, not pinned: a long-running server must not fill up with them.
+    expect(store.stats().pinned).toBe(0);
   });
 
   it("refuses paths outside the policy and stale ids", async () => {

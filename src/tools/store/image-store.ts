@@ -19,7 +19,8 @@ import { formatName, looksTruncated, type SniffedFormat, sniffFormat } from "./s
  * Memory: the store keeps decoded pixels up to `maxStoreBytes` and evicts least-recently-used pixels beyond
  * that. Originals are pinned from `ingest` until `release` (each ingest of the same bytes adds one pin), so the
  * image a user gave never disappears under a run that still refers to it; derived images are never pinned
- * (they can be recomputed from the original by calling the tool again). Eviction drops pixels only: the
+ * (they can be recomputed from the original by calling the tool again). Images that only arrive as tool
+ * arguments (createToolContext's resolveImage) are ingested unpinned: a long-running MCP server caches them. Eviction drops pixels only: the
  * record (size, lineage, transforms) stays, so boxes on an evicted crop still map to the original. Records
  * beyond `maxRecords` whose pixels are gone are forgotten, oldest first.
  */
