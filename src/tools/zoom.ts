@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ToolSpec } from "../model/messages.js";
-import { resizeBicubic, smartResize } from "../model/vision.js";
+import { type ResizedSize, resizeBicubic, roundHalfEven, smartResize } from "../model/vision.js";
 import {
   describeRegion,
   imageSelectorShape,
@@ -26,6 +26,29 @@ export const ZOOM_TOOL_NAME = "image_zoom_in_tool";
 /** Qwen-Agent's constants for this tool. */
 export const ZOOM_MIN_SIDE = 32;
 export const ZOOM_RESIZE = { factor: 32, minPixels: 256 * 32 * 32, maxPixels: 12_845_056 } as const;
+
+/**
+ * The size a crop is enlarged to. For crops of 32 px and more a side this is smartResize exactly. Qwen-Agent's
+ * copy of qwen-vl-utils' smart_resize also accepts smaller crops — a side under 32 px counts as
+ * max(32, round(side/32)·32) before the pixel budget applies — where the HF variant refuses them. Such crops
+ * happen: a box under 32 px whose grown box comes out at exactly 32 px is kept small (see growSmallBox).
+ */
+export function zoomedSize(height: number, width: number): ResizedSize {
+  const { factor, minPixels, maxPixels } = ZOOM_RESIZE;
+  if (height >= factor && width >= factor) return smartResize(height, width, ZOOM_RESIZE);
+  let h = Math.max(factor, roundHalfEven(height / factor) * factor);
+  let w = Math.max(factor, roundHalfEven(width / factor) * factor);
+  if (h * w > maxPixels) {
+    const beta = Math.sqrt((height * width) / maxPixels);
+    h = Math.max(factor, Math.floor(height / beta / factor) * factor);
+    w = Math.max(factor, Math.floor(width / beta / factor) * factor);
+  } else if (h * w < minPixels) {
+    const beta = Math.sqrt(minPixels / (height * width));
+    h = Math.ceil((height * beta) / factor) * factor;
+    w = Math.ceil((width * beta) / factor) * factor;
+  }
+  return { height: h, width: w };
+}
 
 const ZOOM_DESCRIPTION =
   "Zoom in on a specific region of an image by cropping it based on a bounding box (bbox) and an optional object label";
@@ -90,7 +113,7 @@ export const zoomTool: ToolDefinition<typeof inputSchema, typeof outputSchema, T
     const requested = parseBox(input.bbox_2d, "rel1000", source);
     const { box, grown } = growSmallBox(requested, source, ZOOM_MIN_SIDE);
     const rect = pixelRect(box, source);
-    const size = smartResize(rect.height, rect.width, ZOOM_RESIZE);
+    const size = zoomedSize(rect.height, rect.width);
     const cropped = cropPixels(context.store.pixels(source.id), rect);
     options.signal?.throwIfAborted();
     const pixels = await resizeBicubic(cropped, size.width, size.height);

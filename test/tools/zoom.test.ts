@@ -6,7 +6,7 @@ import { createToolContext, type ToolContext } from "../../src/tools/context.js"
 import { applyToBox, fromPixelBox, invert } from "../../src/tools/geometry.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
-import { ZOOM_RESIZE, zoomTool, zoomToolSpec } from "../../src/tools/zoom.js";
+import { ZOOM_RESIZE, zoomedSize, zoomTool, zoomToolSpec } from "../../src/tools/zoom.js";
 import { callTool } from "./tool-context.js";
 import {
   brightCentroid,
@@ -109,6 +109,29 @@ describe("image_zoom_in_tool", () => {
     expect(result.structured.image.width * result.structured.image.height).toBeGreaterThanOrEqual(
       ZOOM_RESIZE.minPixels,
     );
+  });
+
+  it("zooms a box that stays under 32 px as Qwen-Agent does (10×10 px → 512×512)", async () => {
+    const { context, id } = await contextWith(await encode(gradient(2000, 2000)));
+    // 1000..1010 px: centre 1005, grown box exactly 32 px, which Qwen-Agent does not keep (not > 32).
+    const result = await callTool(zoomTool, { bbox_2d: [500, 500, 505, 505], image: id }, context);
+    expect(result.structured.grown).toBe(false);
+    expect(result.structured.region.pixels).toEqual([1000, 1000, 1010, 1010]);
+    // qwen-vl-utils: max(32, round(10/32)·32) = 32 per side, 1024 px < 262144 → beta 51.2 → ceil(512/32)·32.
+    expect(result.structured.image).toMatchObject({ width: 512, height: 512 });
+    expect(zoomedSize(10, 10)).toEqual({ height: 512, width: 512 });
+  });
+
+  it("sizes crops of 32 px and more exactly as smartResize does", () => {
+    for (const [h, w] of [
+      [32, 32],
+      [269, 212],
+      [600, 800],
+      [3000, 4000],
+      [33, 4000],
+    ] as const) {
+      expect(zoomedSize(h, w)).toEqual(smartResize(h, w, ZOOM_RESIZE));
+    }
   });
 
   it("crops the right pixels: a zoom of the gradient starts at the box's corner", async () => {
