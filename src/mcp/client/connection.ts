@@ -1,11 +1,11 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { SquintError } from "../../errors.js";
 import type { McpServerConfig } from "./mcp-json.js";
+import { LineStdioTransport } from "./stdio-transport.js";
 
 /**
  * One connection to one MCP server, as the agent needs it: connect, and connect again when a stdio server
@@ -128,13 +128,12 @@ export function connectConfigured(config: McpServerConfig): McpConnection {
     return new ReconnectingConnection(config.name, false, true, () =>
       connectClient(
         config.name,
-        new StdioClientTransport({
+        new LineStdioTransport({
           command: config.command,
           args: config.args,
           env: { ...defaultEnvironment(), ...config.env },
           ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
-          stderr: "pipe",
-          maxBufferSize: STDIO_MAX_BUFFER_BYTES,
+          maxLineBytes: STDIO_MAX_BUFFER_BYTES,
         }),
       ),
     );

@@ -43,7 +43,7 @@ describe("MCP toolset over stdio (a server from mcp.json)", () => {
 
   it("lists the server's tools and passes expanded env to the child", async () => {
     expect(toolset.tools.map((tool) => tool.name).sort()).toEqual(
-      ["crash", "embed_image", "fail", "hang", "link_image", "make_image", "pid"].sort(),
+      ["barrier", "big_image", "crash", "embed_image", "fail", "hang", "link_image", "make_image", "pid"].sort(),
     );
     const result = await toolset.call("make_image", { size: 40 }, { timeoutMs: 10_000 });
     expect(result.text).toContain("secret: s3cret");
@@ -60,6 +60,12 @@ describe("MCP toolset over stdio (a server from mcp.json)", () => {
     expect(store.get(linked.images[0])).toMatchObject({ width: 64, height: 64 });
     expect(await pixelAt(store, linked.images[0])).toEqual([0, 0, 255]);
     expect(await pixelAt(store, embedded.images[0])).toEqual([255, 0, 0]);
+  });
+
+  it("takes an image result larger than the SDK's default 10 MiB stdio message", async () => {
+    const big = await toolset.call("big_image", {}, { timeoutMs: 60_000 });
+    expect(big.ok, big.text).toBe(true);
+    expect(store.get(big.images[0])).toMatchObject({ width: 1700, height: 1700 });
   });
 
   it("tells a tool error from a timeout and from a dropped connection, and reconnects after a crash", async () => {
