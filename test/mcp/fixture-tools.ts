@@ -6,6 +6,9 @@ import type { ToolDefinition } from "../../src/tools/tool.js";
  * Tools that exist only to exercise the server's plumbing: progress and cancellation (a tool that waits until
  * it is cancelled) and a tool whose result breaks its own output schema.
  */
+/** How many test_wait runs saw their signal abort: proof that a client's cancel reached the tool. */
+export const waitToolAborts = { count: 0 };
+
 const waitInput = z.object({ steps: z.number().int().min(1).max(20), stepMs: z.number().int().min(1).max(1000) });
 const waitOutput = z.object({ completed: z.number().int() });
 
@@ -23,6 +26,7 @@ export const waitTool: ToolDefinition<typeof waitInput, typeof waitOutput, ToolC
           "abort",
           () => {
             clearTimeout(timer);
+            waitToolAborts.count++;
             reject(options.signal?.reason);
           },
           { once: true },

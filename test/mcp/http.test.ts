@@ -5,6 +5,12 @@ import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SquintError } from "../../src/errors.js";
+import { type HttpServerHandle, serveHttp } from "../../src/mcp/http.js";
+import { createSquintServer, type ServerTool } from "../../src/mcp/server.js";
+import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
+import { ImageStore } from "../../src/tools/store/image-store.js";
+import { waitTool, waitToolAborts } from "./fixture-tools.js";
 import { callTool, connectHttp, type SpawnedHttpServer, spawnHttpServer, textOf } from "./harness.js";
 import { toolExamples } from "./tool-examples.js";
 
@@ -99,5 +105,72 @@ describe("squint mcp --http", () => {
     expect(unknown.status).toBe(404);
     const elsewhere = await fetch(server.url.replace(/\/mcp$/, "/other"), { headers });
     expect(elsewhere.status).toBe(404);
+  });
+});
+
+describe("serveHttp in-process", () => {
+  let handle: HttpServerHandle;
+
+  beforeAll(async () => {
+    const store = new ImageStore();
+    handle = await serveHttp({
+      createServer: () =>
+        createSquintServer({ tools: [waitTool] as ServerTool[], store, policy: defaultSourcePolicy() }),
+      port: 0,
+      maxSessions: 2,
+    });
+  });
+
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it("streams progress and honours cancellation over HTTP", async () => {
+    const { client } = await connectHttp(handle.url);
+    try {
+      const seen: number[] = [];
+      const done = await client.callTool({ name: "test_wait", arguments: { steps: 3, stepMs: 5 } }, undefined, {
+        onprogress: (progress) => seen.push(progress.progress),
+      });
+      expect(done.structuredContent).toEqual({ completed: 3 });
+      expect(seen.slice(0, 2)).toEqual([1, 2]);
+
+      const abortsBefore = waitToolAborts.count;
+      const controller = new AbortController();
+      const pending = client.callTool({ name: "test_wait", arguments: { steps: 20, stepMs: 1000 } }, undefined, {
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort("user cancelled"), 50);
+      await expect(pending).rejects.toThrow(/cancelled/);
+      // The cancel reached the tool on the server, not just the client's promise.
+      await expect.poll(() => waitToolAborts.count).toBeGreaterThan(abortsBefore);
+      const next = await client.callTool({ name: "test_wait", arguments: { steps: 1, stepMs: 1 } });
+      expect(next.structuredContent).toEqual({ completed: 1 });
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
+
+  it("closes the least recently used session beyond maxSessions", async () => {
+    const first = await connectHttp(handle.url);
+    const second = await connectHttp(handle.url);
+    const third = await connectHttp(handle.url);
+    try {
+      await expect(first.client.listTools()).rejects.toThrow(/404|Session not found/);
+      expect((await third.client.listTools()).tools).toHaveLength(1);
+      expect((await second.client.listTools()).tools).toHaveLength(1);
+    } finally {
+      await Promise.all([first, second, third].map(({ client }) => client.close()));
+    }
+  }, 30_000);
+
+  it("refuses to listen beyond loopback without a token", async () => {
+    const error = await serveHttp({
+      createServer: () => createSquintServer({ tools: [], store: new ImageStore(), policy: defaultSourcePolicy() }),
+      host: "0.0.0.0",
+      port: 0,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SquintError);
+    expect((error as SquintError).code).toBe("INVALID_ARGUMENT");
   });
 });

@@ -14,7 +14,7 @@ import { imageInfoTool } from "../../src/tools/image-info.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { zoomTool } from "../../src/tools/zoom.js";
-import { brokenOutputTool, crashTool, waitTool } from "./fixture-tools.js";
+import { brokenOutputTool, crashTool, waitTool, waitToolAborts } from "./fixture-tools.js";
 
 let base: string;
 let allowed: string;
@@ -236,12 +236,15 @@ describe("squint MCP server (in-process)", () => {
     expect(done.structuredContent).toEqual({ completed: 3 });
     expect(seen.slice(0, 2)).toEqual([1, 2]); // the last note may race the result (SDK issue #2580)
 
+    const abortsBefore = waitToolAborts.count;
     const controller = new AbortController();
     const pending = client.callTool({ name: "test_wait", arguments: { steps: 20, stepMs: 1000 } }, undefined, {
       signal: controller.signal,
     });
     setTimeout(() => controller.abort("user cancelled"), 30);
     await expect(pending).rejects.toThrow(/cancelled/);
+    // The cancel reached the tool on the server, not just the client's promise.
+    await expect.poll(() => waitToolAborts.count).toBeGreaterThan(abortsBefore);
     const next = await call("test_wait", { steps: 1, stepMs: 1 });
     expect(next.structuredContent).toEqual({ completed: 1 });
   });
