@@ -1,7 +1,9 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { SquintError } from "../../errors.js";
 import { Checkpoint } from "../checkpoint/checkpoint.js";
+import { allWeightSpecs } from "../checkpoint/weight-names.js";
 import { type BuildDtype, type GraphMutation, MANIFEST_FILE, type Manifest, manifestSchema } from "./contract.js";
 import { buildDecoderGraph } from "./decoder-graph.js";
 import { buildEmbeddingGraph } from "./embedding-graph.js";
@@ -40,51 +42,118 @@ export async function buildModel(checkpointDir: string, outDir: string, options:
       hint: "MatMulNBits takes block sizes 16, 32, 64, 128 or 256.",
     });
   }
+  const target = resolve(outDir);
+  await checkOutputDir(target);
   const ckpt = await Checkpoint.open(checkpointDir);
+  // Everything is written to a sibling folder and moved into place at the end, so a failed or interrupted
+  // build never leaves a half-written model where a good one is expected.
+  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
   try {
-    await mkdir(outDir, { recursive: true });
-    const vision = await buildVisionGraph(ckpt, outDir, { storage: options.dtype, mutation: options.mutation });
-    const embedding = await buildEmbeddingGraph(ckpt, outDir, options.dtype);
-    const decoder = await buildDecoderGraph(ckpt, outDir, {
-      storage: options.dtype,
-      lastTokenLogits: options.lastTokenLogits ?? false,
-      mutation: options.mutation,
-      int4BlockSize: blockSize,
-      attention: options.attention ?? "plain",
-    });
-    const c = ckpt.config;
-    const manifest: Manifest = manifestSchema.parse({
-      format: "squint-onnx",
-      version: 1,
-      dtype: options.dtype,
-      ioDtype: "float32",
-      executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
-      attention: options.attention ?? "plain",
-      logits: options.lastTokenLogits ? "last" : "all",
-      ...(options.dtype === "int4" ? { int4BlockSize: blockSize } : {}),
-      opset: DEFAULT_OPSET,
-      model: {
-        hiddenSize: c.text.hiddenSize,
-        numLayers: c.text.numLayers,
-        numHeads: c.text.numHeads,
-        numKeyValueHeads: c.text.numKeyValueHeads,
-        headDim: c.text.headDim,
-        vocabSize: c.text.vocabSize,
-        deepstackLayers: c.vision.deepstackVisualIndexes.length,
-        tieWordEmbeddings: c.tieWordEmbeddings,
-        visionHiddenSize: c.vision.hiddenSize,
-        visionPatchInput: c.vision.inChannels * c.vision.temporalPatchSize * c.vision.patchSize * c.vision.patchSize,
-        spatialMergeSize: c.vision.spatialMergeSize,
-        imageTokenId: c.imageTokenId,
-        videoTokenId: c.videoTokenId,
-      },
-      graphs: { vision, embedding, decoder },
-      ...(options.mutation ? { mutation: options.mutation } : {}),
-      source: { checkpoint: basename(resolve(checkpointDir)), configSha256: ckpt.configSha256 },
-    });
-    await writeFile(resolve(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    checkWeights(ckpt);
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true });
+    const manifest = await buildInto(ckpt, checkpointDir, staging, options, blockSize);
+    await rm(target, { recursive: true, force: true });
+    await rename(staging, target);
     return manifest;
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
   } finally {
     await ckpt.close();
   }
+}
+
+/** Refuses to replace a folder that holds something other than a previous build. */
+async function checkOutputDir(target: string): Promise<void> {
+  if (!existsSync(target)) return;
+  const entries = await readdir(target).catch(() => {
+    throw new SquintError("INVALID_ARGUMENT", `${target} exists and is not a folder`, {
+      hint: "Choose a new output folder for the built model.",
+    });
+  });
+  if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) {
+    throw new SquintError("INVALID_ARGUMENT", `${target} is not empty and holds no previous build`, {
+      hint: "Choose an empty or new output folder; Squint only replaces folders it built itself.",
+    });
+  }
+}
+
+/** Every weight the graphs need, with the shape config.json implies, before gigabytes get written. */
+function checkWeights(ckpt: Checkpoint): void {
+  const missing: string[] = [];
+  for (const spec of allWeightSpecs(ckpt.config)) {
+    if (!ckpt.has(spec.name)) {
+      missing.push(spec.name);
+      continue;
+    }
+    const shape = ckpt.info(spec.name).shape;
+    if (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i])) {
+      throw new SquintError(
+        "MODEL_LOAD_FAILED",
+        `tensor "${spec.name}" has shape ${JSON.stringify(shape)}, config.json implies ${JSON.stringify(spec.shape)}`,
+        { hint: "config.json and the weights disagree; use the config.json that came with these weights." },
+      );
+    }
+  }
+  if (missing.length > 0) {
+    throw new SquintError(
+      "MODEL_LOAD_FAILED",
+      `the checkpoint lacks ${missing.length} weight(s) Squint needs, e.g. "${missing[0]}"`,
+      {
+        hint: "Is it a complete Qwen3-VL dense checkpoint (all shards downloaded)?",
+        details: { missing: missing.slice(0, 20) },
+      },
+    );
+  }
+}
+
+async function buildInto(
+  ckpt: Checkpoint,
+  checkpointDir: string,
+  outDir: string,
+  options: BuildOptions,
+  blockSize: number,
+): Promise<Manifest> {
+  const vision = await buildVisionGraph(ckpt, outDir, { storage: options.dtype, mutation: options.mutation });
+  const embedding = await buildEmbeddingGraph(ckpt, outDir, options.dtype);
+  const decoder = await buildDecoderGraph(ckpt, outDir, {
+    storage: options.dtype,
+    lastTokenLogits: options.lastTokenLogits ?? false,
+    mutation: options.mutation,
+    int4BlockSize: blockSize,
+    attention: options.attention ?? "plain",
+  });
+  const c = ckpt.config;
+  const manifest: Manifest = manifestSchema.parse({
+    format: "squint-onnx",
+    version: 1,
+    dtype: options.dtype,
+    ioDtype: "float32",
+    executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
+    attention: options.attention ?? "plain",
+    logits: options.lastTokenLogits ? "last" : "all",
+    ...(options.dtype === "int4" ? { int4BlockSize: blockSize } : {}),
+    opset: DEFAULT_OPSET,
+    model: {
+      hiddenSize: c.text.hiddenSize,
+      numLayers: c.text.numLayers,
+      numHeads: c.text.numHeads,
+      numKeyValueHeads: c.text.numKeyValueHeads,
+      headDim: c.text.headDim,
+      vocabSize: c.text.vocabSize,
+      deepstackLayers: c.vision.deepstackVisualIndexes.length,
+      tieWordEmbeddings: c.tieWordEmbeddings,
+      visionHiddenSize: c.vision.hiddenSize,
+      visionPatchInput: c.vision.inChannels * c.vision.temporalPatchSize * c.vision.patchSize * c.vision.patchSize,
+      spatialMergeSize: c.vision.spatialMergeSize,
+      imageTokenId: c.imageTokenId,
+      videoTokenId: c.videoTokenId,
+    },
+    graphs: { vision, embedding, decoder },
+    ...(options.mutation ? { mutation: options.mutation } : {}),
+    source: { checkpoint: basename(resolve(checkpointDir)), configSha256: ckpt.configSha256 },
+  });
+  await writeFile(resolve(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
 }

@@ -1,4 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -401,6 +411,44 @@ describe("test-only mutations", () => {
     expect(maxAbsDiff(floats(a.next.logits), floats(c.next.logits))).toBeLessThan(1e-4);
     expect(c.next["present.1.value"]!.dims).toEqual([1, 2, 8, 32]);
     expect(maxAbsDiff(floats(a.next["present.1.key"]), floats(c.next["present.1.key"]))).toBeLessThan(1e-5);
+  });
+
+  it("checks every weight before writing, never leaves a half-written folder, only replaces its own builds", async () => {
+    // config.json says 5 ViT blocks, the weights have 4.
+    const broken = join(root, "broken");
+    cpSync(ckptDir, broken, { recursive: true });
+    const configJson = JSON.parse(readFileSync(join(broken, "config.json"), "utf8"));
+    configJson.vision_config.depth = 5;
+    writeFileSync(join(broken, "config.json"), JSON.stringify(configJson));
+    const out = join(root, "broken-out");
+    await expect(buildModel(broken, out, { dtype: "fp32" })).rejects.toMatchObject({
+      code: "MODEL_LOAD_FAILED",
+      message: expect.stringContaining("model.visual.blocks.4."),
+    });
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(root).filter((name) => name.includes("partial"))).toEqual([]);
+
+    const foreign = join(root, "foreign");
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, "notes.txt"), "mine");
+    await expect(buildModel(ckptDir, foreign, { dtype: "fp32" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(readFileSync(join(foreign, "notes.txt"), "utf8")).toBe("mine");
+
+    // A previous build is replaced whole.
+    const again = join(root, "rebuild");
+    await buildModel(ckptDir, again, { dtype: "fp32", lastTokenLogits: true });
+    const manifest = await buildModel(ckptDir, again, { dtype: "int4" });
+    expect(manifest.logits).toBe("all");
+    expect(manifest.dtype).toBe("int4");
+    expect(readdirSync(again).sort()).toEqual([
+      "decoder.onnx",
+      "decoder.onnx.data",
+      "embedding.onnx",
+      "embedding.onnx.data",
+      "manifest.json",
+      "vision.onnx",
+      "vision.onnx.data",
+    ]);
   });
 
   it("builds from the command line, with last-token logits, and rejects an unknown dtype", async () => {
