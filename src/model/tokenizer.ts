@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { z } from "zod";
 import { SquintError } from "../errors.js";
@@ -227,6 +227,7 @@ const tokenizerCache = new Map<string, Promise<QwenTokenizer>>();
  * Loads are cached per directory: parsing an 11 MB tokenizer.json takes over a second.
  */
 export function loadTokenizer(directory: string): Promise<QwenTokenizer> {
+  directory = resolve(directory);
   let pending = tokenizerCache.get(directory);
   if (!pending) {
     pending = readTokenizer(directory);
