@@ -67,7 +67,8 @@ function withHint(error: SquintError, toolName: string): SquintError {
 }
 
 function jsonSchemaOf(schema: z.ZodObject, io: "input" | "output"): Tool["inputSchema"] {
-  const json = z.toJSONSchema(schema, { target: "draft-7", io }) as Record<string, unknown>;
+  // "any" for what JSON Schema cannot say (a refinement, a transform): the zod schema still validates it here.
+  const json = z.toJSONSchema(schema, { target: "draft-7", io, unrepresentable: "any" }) as Record<string, unknown>;
   if (json.type !== "object") throw new Error("tool schemas must be z.object");
   return json as Tool["inputSchema"];
 }
