@@ -36,7 +36,14 @@ describe("fp32 graphs vs the float64 reference (tied tiny checkpoint)", () => {
   it("the prompt's positions from src/model/positions.ts equal the reference get_rope_index", () => {
     const images = prompt.grids.slice(0, 2).map((g) => [g.t, g.h, g.w] as const);
     const videos = prompt.grids.slice(2).map((g) => [g.t, g.h, g.w] as const);
-    const src = ropePositions(prompt.ids, { imageGrids: images, videoGrids: videos, ...ck.config });
+    const src = ropePositions(prompt.ids, {
+      imageGrids: images,
+      videoGrids: videos,
+      imageTokenId: ck.config.imageTokenId,
+      videoTokenId: ck.config.videoTokenId,
+      visionStartTokenId: ck.config.visionStartTokenId,
+      spatialMergeSize: ck.config.vision.spatialMergeSize,
+    });
     expect(src.ropeDelta).toBe(reference.rope.ropeDelta);
     for (let a = 0; a < 3; a++) expect(Array.from(src.positions[a])).toEqual(reference.rope.rows[a]);
   });
