@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MODELS_SUBCOMMANDS, modelsCommand } from "../../../src/cli/commands/models.js";
 import type { SquintError } from "../../../src/errors.js";
 import { Checkpoint } from "../../../src/model/checkpoint/checkpoint.js";
 import { makeTinyCheckpoint, maxTokenizerId } from "../../../src/model/checkpoint/tiny.js";
@@ -128,6 +130,18 @@ describe("makeTinyCheckpoint", () => {
     });
   });
 
+  it("is deterministic: the same seed gives the same bytes, another seed other weights", async () => {
+    const arch = { text_config: { vocab_size: 256 } };
+    const [a, b, c] = ["seed-a", "seed-b", "seed-c"].map((name) => join(root, name));
+    await makeTinyCheckpoint(a!, { seed: 1, arch });
+    await makeTinyCheckpoint(b!, { seed: 1, arch });
+    await makeTinyCheckpoint(c!, { seed: 2, arch });
+    const bytes = (dir: string) => readFileSync(join(dir, "model.safetensors"));
+    expect(bytes(a!).equals(bytes(b!))).toBe(true);
+    expect(bytes(a!).equals(bytes(c!))).toBe(false);
+    expect(bytes(a!).length).toBe(bytes(c!).length);
+  });
+
   it("applies an architecture override", async () => {
     const result = await makeTinyCheckpoint(join(root, "arch"), {
       arch: { text_config: { vocab_size: 512, num_hidden_layers: 5 }, vision_config: { depth: 5 } },
@@ -138,7 +152,24 @@ describe("makeTinyCheckpoint", () => {
   });
 });
 
-describe("squint models make-tiny", () => {
+describe("squint models", () => {
+  it("dispatches through its table and answers an unknown subcommand with the list", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const sink = (into: string[]) =>
+      new Writable({
+        write(chunk, _encoding, done) {
+          into.push(String(chunk));
+          done();
+        },
+      });
+    const code = await modelsCommand.run(["frobnicate"], { stdout: sink(out), stderr: sink(err), isTTY: false });
+    expect(code).toBe(2);
+    expect(err.join("")).toContain('unknown subcommand "frobnicate"');
+    for (const sub of MODELS_SUBCOMMANDS) expect(err.join("")).toContain(sub.name);
+    expect(MODELS_SUBCOMMANDS.map((sub) => sub.name)).toEqual(expect.arrayContaining(["make-tiny", "build"]));
+  });
+
   it("writes a sharded untied checkpoint from the command line", async () => {
     const out = join(root, "cli");
     const run = await runSquint([
