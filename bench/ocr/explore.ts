@@ -7,9 +7,10 @@ import { loadOcrTruth } from "../../test/tools/ocr/ocr-truth.js";
 
 /**
  * Tries PP-OCR settings on ../shared/data/ocr and prints word recall per image and per group.
- * `node --import tsx bench/ocr/explore.ts [longSides] [gapFactors]`, e.g. `960,1280 1.6,2` (0 = native size).
+ * `node --import tsx bench/ocr/explore.ts [longSides] [gapFactors] [batchSizes]`, e.g. `0,960 1.6,2 1,8`
+ * (long side 0 = the default rule: the image's own size clamped to [960, 2048]).
  */
-const longSides = (process.argv[2] ?? String(defaultPpOcrReadOptions.detectionLongSide)).split(",").map(Number);
+const longSides = (process.argv[2] ?? "0").split(",").map(Number);
 const gaps = (process.argv[3] ?? String(defaultPpOcrReadOptions.wordGapFactor)).split(",").map(Number);
 const batchSizes = (process.argv[4] ?? String(defaultPpOcrReadOptions.batchSize)).split(",").map(Number);
 const model = await PpOcrModel.load(packagedPpOcrPaths(), 2);
@@ -21,10 +22,13 @@ for (const longSide of longSides) {
       const cpu0 = process.cpuUsage();
       for (const image of loadOcrTruth()) {
         const rgb = await decodeToRgb(await readFile(image.path));
-        const side = longSide > 0 ? longSide : Math.max(rgb.width, rgb.height);
+        const { detectionMinSide, detectionMaxSide } = defaultPpOcrReadOptions;
+        const side =
+          longSide > 0 ? longSide : Math.min(detectionMaxSide, Math.max(detectionMinSide, rgb.width, rgb.height));
         const lines = await readLinesWithPpOcr(model, rgb, {
           ...defaultPpOcrReadOptions,
-          detectionLongSide: side,
+          detectionMinSide: side,
+          detectionMaxSide: side,
           wordGapFactor: gap,
           batchSize,
         });

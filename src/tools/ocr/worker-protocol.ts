@@ -57,7 +57,8 @@ export const workerDataSchema = z.object({
   paths: z.object({ detection: z.string(), recognition: z.string(), dictionary: z.string() }).optional(),
   read: z
     .object({
-      detectionLongSide: z.number().positive(),
+      detectionMinSide: z.number().positive(),
+      detectionMaxSide: z.number().positive(),
       minConfidence: z.number(),
       wordGapFactor: z.number().positive(),
     })
