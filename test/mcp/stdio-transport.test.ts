@@ -56,15 +56,35 @@ describe("StdioLineTransport", () => {
     expect(h.received).toEqual([messages[0], messages[1]]);
   });
 
-  it("drops a line over the limit alone and keeps reading", async () => {
+  it.each([
+    [
+      "id last, as the SDK writes it",
+      { method: "tools/call", params: { data: "A".repeat(1000), id: 3 }, jsonrpc: "2.0", id: 9 },
+      9,
+    ],
+    ["id first", { jsonrpc: "2.0", id: "req-7", method: "tools/call", params: { data: "A".repeat(1000) } }, "req-7"],
+    [
+      "a notification (no id)",
+      { jsonrpc: "2.0", method: "notifications/x", params: { data: "A".repeat(1000) } },
+      undefined,
+    ],
+  ])("drops a line over the limit alone, answers it at once (%s) and keeps reading", async (_name, huge, id) => {
     const h = harness(200);
     await h.transport.start();
-    const huge = JSON.stringify({ jsonrpc: "2.0", id: 9, method: "x", params: { data: "A".repeat(1000) } });
-    feed(h.stdin, Buffer.from(`${huge}\n${JSON.stringify(messages[0])}\n`), [50, 300, 700]);
+    feed(h.stdin, Buffer.from(`${JSON.stringify(huge)}\n${JSON.stringify(messages[0])}\n`), [50, 300, 700]);
     expect(h.received).toEqual([messages[0]]);
     expect(h.errors).toHaveLength(1);
     expect(h.errors[0]).toMatch(/over 200 bytes/);
     expect(h.isClosed()).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    const written = h.stdout.read() as Buffer | null;
+    if (id === undefined) {
+      expect(written).toBeNull();
+    } else {
+      const reply = JSON.parse(written?.toString() ?? "{}");
+      expect(reply).toMatchObject({ jsonrpc: "2.0", id, error: { code: -32600 } });
+      expect(reply.error.message).toContain("by path or URL");
+    }
   });
 
   it("reports a line that is not JSON-RPC and goes on", async () => {
