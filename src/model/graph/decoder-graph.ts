@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { SquintError } from "../../errors.js";
 import type { Checkpoint } from "../checkpoint/checkpoint.js";
 import { TEXT } from "../checkpoint/weight-names.js";
 import { mropeSlotAxes } from "../mrope.js";
@@ -117,6 +118,11 @@ export async function buildDecoderGraph(
   const shapeOf = (tail: number[]) => g.node("Concat", [bs, g.int64(tail)], { axis: attr.int(0) });
 
   const gqa = options.attention === "gqa";
+  if (gqa && hd % 8 !== 0) {
+    throw new SquintError("INVALID_ARGUMENT", `--attention gqa needs head_dim divisible by 8, this model has ${hd}`, {
+      hint: "Build with --attention plain.",
+    });
+  }
   // Additive mask [B, 1, 1, S, T]: causal over absolute positions, and padding from attention_mask.
   const maskBias = gqa ? "" : additiveMask(g, attentionMask, total, past);
   // GroupQueryAttention takes per-row lengths instead: seqlens_k = (real tokens) − 1, and T.

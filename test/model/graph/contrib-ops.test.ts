@@ -1,3 +1,4 @@
+import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { rowsInMemory } from "../../../src/model/checkpoint/checkpoint.js";
 import { float32ArrayToBytes } from "../../../src/model/checkpoint/float-formats.js";
@@ -126,6 +127,75 @@ describe("ORT ops on the CPU EP", () => {
       }
     }
     expectClose(values(out.y), expected, 1e-4);
+  });
+
+  it("GroupQueryAttention (com.microsoft): causal GQA over past + new keys, BNSH cache, seqlens_k = total − 1", async () => {
+    // head_size must be a multiple of 8 on the CPU EP.
+    const [nh, kvh, hd, past, s] = [4, 2, 8, 2, 3];
+    const total = past + s;
+    const q = noise(s * nh * hd, 21);
+    const k = noise(s * kvh * hd, 22);
+    const v = noise(s * kvh * hd, 23);
+    const pastK = noise(kvh * past * hd, 24);
+    const pastV = noise(kvh * past * hd, 25);
+    const out = await runGraph(
+      (g) => {
+        const inputs = [
+          g.input("q", "float32", [1, s, nh * hd]),
+          g.input("k", "float32", [1, s, kvh * hd]),
+          g.input("v", "float32", [1, s, kvh * hd]),
+          g.input("pk", "float32", [1, kvh, "P", hd]),
+          g.input("pv", "float32", [1, kvh, "P", hd]),
+          g.input("seqlens_k", "int32", [1]),
+          g.input("total", "int32", []),
+        ];
+        const [o, pk, pv] = g.nodeMulti(
+          "GroupQueryAttention",
+          inputs,
+          { num_heads: attr.int(nh), kv_num_heads: attr.int(kvh), scale: attr.float(hd ** -0.5) },
+          { domain: "com.microsoft", outputs: 3 },
+        );
+        g.output("o", "float32", [1, s, nh * hd], o!);
+        g.output("present_k", "float32", [1, kvh, "T", hd], pk!);
+        g.output("present_v", "float32", [1, kvh, "T", hd], pv!);
+      },
+      {
+        q: f32(q, [1, s, nh * hd]),
+        k: f32(k, [1, s, kvh * hd]),
+        v: f32(v, [1, s, kvh * hd]),
+        pk: f32(pastK, [1, kvh, past, hd]),
+        pv: f32(pastV, [1, kvh, past, hd]),
+        seqlens_k: new ort.Tensor("int32", Int32Array.from([total - 1]), [1]),
+        total: new ort.Tensor("int32", Int32Array.from([total]), []),
+      },
+    );
+    // Reference: keys/values per KV head = past rows then the new rows; query head h uses KV head h / (nh/kvh).
+    const keyAt = (j: number, t: number, d: number) =>
+      t < past ? pastK[(j * past + t) * hd + d]! : k[((t - past) * kvh + j) * hd + d]!;
+    const valueAt = (j: number, t: number, d: number) =>
+      t < past ? pastV[(j * past + t) * hd + d]! : v[((t - past) * kvh + j) * hd + d]!;
+    const expected: number[] = [];
+    for (let i = 0; i < s; i++) {
+      for (let h = 0; h < nh; h++) {
+        const j = Math.floor(h / (nh / kvh));
+        const scores: number[] = [];
+        for (let t = 0; t <= past + i; t++) {
+          let dot = 0;
+          for (let d = 0; d < hd; d++) dot += q[(i * nh + h) * hd + d]! * keyAt(j, t, d);
+          scores.push(dot * hd ** -0.5);
+        }
+        const max = Math.max(...scores);
+        const weights = scores.map((x) => Math.exp(x - max));
+        const sum = weights.reduce((a, b) => a + b, 0);
+        for (let d = 0; d < hd; d++)
+          expected.push(weights.reduce((acc, w, t) => acc + (w / sum) * valueAt(j, t, d), 0));
+      }
+    }
+    expectClose(values(out.o), expected, 1e-5);
+    const presentK: number[] = [];
+    for (let j = 0; j < kvh; j++)
+      for (let t = 0; t < total; t++) for (let d = 0; d < hd; d++) presentK.push(keyAt(j, t, d));
+    expect(values(out.present_k)).toEqual(presentK.map(Math.fround));
   });
 
   it("Gemm with transB takes a Linear's [out, in] weight as stored", async () => {
