@@ -40,6 +40,13 @@ import { z } from "zod";
  *      present.{i}.key / .value  float32 [B, kvh, past + S, hd]  keys after k_norm and rotary (spec §1.1)
  *    With `attention: "gqa"` (com.microsoft GroupQueryAttention) the tensors are the same, but padding is only
  *    supported on the right: every row of attention_mask must be ones followed by zeros (batch 1: all ones).
+ *    Such a build needs head_dim % 8 == 0 and, being float32, runs on the CPU EP only (ORT's CUDA GQA kernel
+ *    takes fp16/bf16); `executionProviders` in the manifest says so.
+ *
+ * Weights per dtype: fp32 stores everything in float32; fp16 stores every weight in float16 (cast to
+ * float32 in the graph; activations stay float32); int4 stores the decoder's linear layers and the LM head
+ * as 4-bit MatMulNBits blocks (`int4BlockSize`, asymmetric, per-block zero points), the embedding table and
+ * the vision encoder in float16.
  *
  * Every float input and output is float32 whatever the weight dtype (`ioDtype` in the manifest); fp16 and
  * int4 builds change the stored weights, not the interface.
