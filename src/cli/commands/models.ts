@@ -6,6 +6,9 @@ import { archOverrideSchema, makeTinyCheckpoint } from "../../model/checkpoint/t
 import { buildModel } from "../../model/graph/build.js";
 import { buildDtypeSchema, graphMutationSchema } from "../../model/graph/contract.js";
 import type { CliIO, Command } from "../command.js";
+import { modelsList } from "./models-list.js";
+import { modelsPull } from "./models-pull.js";
+import { modelsRm } from "./models-rm.js";
 
 /**
  * `squint models <sub>`: model files on disk. Each subcommand is one row of SUBCOMMANDS; others (pull, list,
@@ -193,7 +196,7 @@ const build: ModelsSubcommand = {
 };
 
 /** The dispatcher's table: add a row per subcommand. */
-export const MODELS_SUBCOMMANDS: ModelsSubcommand[] = [makeTiny, build];
+export const MODELS_SUBCOMMANDS: ModelsSubcommand[] = [makeTiny, build, modelsPull, modelsList, modelsRm];
 
 function modelsUsage(): string {
   const width = Math.max(...MODELS_SUBCOMMANDS.map((sub) => sub.name.length));
