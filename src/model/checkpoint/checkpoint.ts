@@ -25,14 +25,14 @@ export class Checkpoint {
   readonly config: ModelConfig;
   readonly configSha256: string;
   private readonly readers: Map<string, SafetensorsReader>;
-  private readonly location: Map<string, SafetensorsReader>;
+  private readonly location: Map<string, Located>;
 
   private constructor(
     dir: string,
     config: ModelConfig,
     configSha256: string,
     readers: Map<string, SafetensorsReader>,
-    location: Map<string, SafetensorsReader>,
+    location: Map<string, Located>,
   ) {
     this.dir = dir;
     this.config = config;
@@ -61,7 +61,7 @@ export class Checkpoint {
     const config = parseModelConfig(configJson);
     const configSha256 = createHash("sha256").update(configText).digest("hex");
     const readers = new Map<string, SafetensorsReader>();
-    const location = new Map<string, SafetensorsReader>();
+    const location = new Map<string, Located>();
     try {
       const indexPath = join(dir, INDEX_FILE);
       if (existsSync(indexPath)) {
@@ -87,12 +87,12 @@ export class Checkpoint {
               hint: "The shards do not match the index; re-download the checkpoint.",
             });
           }
-          location.set(name, reader);
+          location.set(name, { reader, stored: name });
         }
       } else if (existsSync(join(dir, SINGLE_FILE))) {
         const reader = await SafetensorsReader.open(join(dir, SINGLE_FILE));
         readers.set(SINGLE_FILE, reader);
-        for (const name of reader.tensors.keys()) location.set(name, reader);
+        for (const name of reader.tensors.keys()) location.set(name, { reader, stored: name });
       } else {
         throw new SquintError("NOT_FOUND", `${dir} has neither ${SINGLE_FILE} nor ${INDEX_FILE}`, {
           hint: "Download the checkpoint's weights too, not only its config.",
@@ -102,6 +102,7 @@ export class Checkpoint {
       for (const reader of readers.values()) await reader.close();
       throw error;
     }
+    addLegacyAliases(location);
     return new Checkpoint(dir, config, configSha256, readers, location);
   }
 
@@ -114,12 +115,14 @@ export class Checkpoint {
   }
 
   info(name: string): TensorInfo {
-    return this.reader(name).info(name);
+    const { reader, stored } = this.locate(name);
+    return reader.info(stored);
   }
 
   /** Reads one tensor as float32 and checks its shape when `expectedShape` is given. */
   async read(name: string, expectedShape?: number[]): Promise<Float32Tensor> {
-    const tensor = await this.reader(name).readFloat32(name);
+    const { reader, stored } = this.locate(name);
+    const tensor = await reader.readFloat32(stored);
     if (expectedShape && !sameShape(tensor.shape, expectedShape)) {
       throw new SquintError(
         "MODEL_LOAD_FAILED",
@@ -143,25 +146,31 @@ export class Checkpoint {
         { hint: "config.json and the weights disagree; use the config.json that came with these weights." },
       );
     }
-    const reader = this.reader(name);
+    const { reader, stored } = this.locate(name);
     const n = expectedShape[0]!;
     const k = expectedShape.slice(1).reduce((a, b) => a * b, 1);
-    return { n, k, read: (start, count) => reader.readFloat32Rows(name, start, count) };
+    return { n, k, read: (start, count) => reader.readFloat32Rows(stored, start, count) };
   }
 
   async close(): Promise<void> {
     for (const reader of this.readers.values()) await reader.close();
   }
 
-  private reader(name: string): SafetensorsReader {
-    const reader = this.location.get(name);
-    if (!reader) {
+  private locate(name: string): Located {
+    const located = this.location.get(name);
+    if (!located) {
       throw new SquintError("NOT_FOUND", `tensor "${name}" is not in the checkpoint at ${this.dir}`, {
         hint: "The checkpoint is missing a weight Squint needs; is it a complete Qwen3-VL checkpoint?",
       });
     }
-    return reader;
+    return located;
   }
+}
+
+/** Where a tensor lives: its file and the name stored there (differs for legacy-layout aliases). */
+interface Located {
+  reader: SafetensorsReader;
+  stored: string;
 }
 
 /** Rows of an [n, k] float weight, read on demand. */
@@ -174,6 +183,26 @@ export interface RowSource {
 /** A RowSource over an array already in memory (small weights, tests). */
 export function rowsInMemory(data: Float32Array, n: number, k: number): RowSource {
   return { n, k, read: async (start, count) => data.subarray(start * k, (start + count) * k) };
+}
+
+/**
+ * Some checkpoints keep the older key layout (`visual.*` and `model.layers.*` instead of `model.visual.*`
+ * and `model.language_model.layers.*`); transformers maps them on load, and so do we, without overriding a
+ * key the checkpoint has in the current layout.
+ */
+function addLegacyAliases(location: Map<string, Located>): void {
+  for (const [name, located] of [...location]) {
+    let canonical: string | undefined;
+    if (name.startsWith("visual.")) canonical = `model.${name}`;
+    else if (
+      name.startsWith("model.") &&
+      !name.startsWith("model.visual.") &&
+      !name.startsWith("model.language_model.")
+    ) {
+      canonical = `model.language_model.${name.slice("model.".length)}`;
+    }
+    if (canonical && !location.has(canonical)) location.set(canonical, located);
+  }
 }
 
 function sameShape(a: number[], b: number[]): boolean {
