@@ -56,6 +56,7 @@ describe("squint mcp arguments", () => {
     expect(options.policy).toMatchObject({
       allowedDirs: [dir],
       trustedHosts: ["images.internal"],
+      allowPrivateUrls: true,
       maxBytes: 2.5 * 1024 * 1024,
       fetchTimeoutMs: 1500,
     });
