@@ -73,7 +73,7 @@ export const DEFAULT_SYSTEM_PROMPT =
 
 export interface CreateAgentOptions {
   backend?: Backend;
-  /** A local checkpoint directory (the in-process ONNX engine). */
+  /** A pulled Hub id, checkpoint or built directory, run by the in-process ONNX engine (createLocalBackend). */
   model?: string;
   /** Built-in tools served by the in-process MCP server. Default: all of them (builtinTools()). */
   tools?: readonly ServerTool[];
@@ -130,12 +130,11 @@ export interface Agent {
   close(): Promise<void>;
 }
 
-function resolveBackend(options: CreateAgentOptions): Backend {
+async function resolveBackend(options: CreateAgentOptions): Promise<Backend> {
   if (options.backend) return options.backend;
   if (options.model) {
-    throw new SquintError("MODEL_LOAD_FAILED", "The local ONNX engine is not available in this build yet.", {
-      hint: "Use a remote OpenAI-compatible server instead (backend: createRemoteBackend(...), or --base-url on the CLI).",
-    });
+    const { createLocalBackend } = await import("../runtime/local/index.js");
+    return createLocalBackend({ model: options.model });
   }
   throw new SquintError("INVALID_ARGUMENT", "createAgent needs a backend or a model.", {
     hint: "Pass { backend } (e.g. a remote OpenAI-compatible backend) or { model: '<checkpoint dir>' }.",
@@ -163,7 +162,7 @@ async function ingestUserImage(store: ImageStore, image: AgentImageInput, policy
 }
 
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
-  const backend = resolveBackend(options);
+  const backend = await resolveBackend(options);
   const budget = resolveBudget(options.budget);
   const store = options.store ?? new ImageStore();
   const inputPolicy = options.inputPolicy ?? defaultSourcePolicy({ allowedDirs: [path.parse(process.cwd()).root] });

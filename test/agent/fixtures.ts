@@ -26,10 +26,10 @@ export const hopInnPath = path.join(sharedRoot, "data/detail/qwen-agent-hop-inn-
 export const hasSharedData = existsSync(hopInnPath);
 
 /** The synthetic photo written to a temporary PNG file (for the CLI, which takes paths). */
-export async function syntheticPhotoFile(): Promise<string> {
+export async function syntheticPhotoFile(width = 1200, height = 800): Promise<string> {
   const { mkdtempSync, writeFileSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const file = path.join(mkdtempSync(path.join(tmpdir(), "squint-photo-")), "photo.png");
-  writeFileSync(file, await syntheticPhoto());
+  writeFileSync(file, await syntheticPhoto(width, height));
   return file;
 }

@@ -18,7 +18,7 @@ const usage = `Usage: squint ask <image...> "question" [options]
 Asks Qwen3-VL a question about one or more images; the model may zoom into them before it answers.
 
 Model (one of):
-  --model DIR          a local checkpoint (in-process ONNX engine)
+  --model ID|DIR       a pulled Hub id, checkpoint or built directory (in-process ONNX engine)
   --base-url URL       an OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp, ...)
   --api-key KEY        its API key (or set SQUINT_API_KEY)
   --model-name NAME    the model name on that server
@@ -26,7 +26,9 @@ Model (one of):
 Options:
   --max-steps N        tool-using turns before the model must answer (default 8)
   --max-visual-tokens N  visual tokens the conversation may hold (default 24576)
+  --max-new-tokens N   tokens per model turn (default: the backend's)
   --timeout SECONDS    wall time for the whole run
+  --tools A,B          only these built-in tools (default: all; "none" for none)
   --mcp FILE           more tools from the MCP servers in this mcp.json
   --json               print the result and the trace as JSON
   --trace FILE         write an HTML report of the run
@@ -48,7 +50,17 @@ const argsSchema = z.object({
   modelName: z.string().optional(),
   maxSteps: positiveInt("--max-steps").optional(),
   maxVisualTokens: positiveInt("--max-visual-tokens").optional(),
+  maxNewTokens: positiveInt("--max-new-tokens").optional(),
   timeout: positiveInt("--timeout").optional(),
+  tools: z
+    .string()
+    .transform((text) =>
+      text
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )
+    .optional(),
   mcp: z.string().optional(),
   json: z.boolean(),
   trace: z.string().optional(),
@@ -67,7 +79,9 @@ export function parseAskArgs(argv: string[]): AskArgs {
       "model-name": { type: "string" },
       "max-steps": { type: "string" },
       "max-visual-tokens": { type: "string" },
+      "max-new-tokens": { type: "string" },
       timeout: { type: "string" },
+      tools: { type: "string" },
       mcp: { type: "string" },
       json: { type: "boolean", default: false },
       trace: { type: "string" },
@@ -82,7 +96,9 @@ export function parseAskArgs(argv: string[]): AskArgs {
     modelName: values["model-name"],
     maxSteps: values["max-steps"],
     maxVisualTokens: values["max-visual-tokens"],
+    maxNewTokens: values["max-new-tokens"],
     timeout: values.timeout,
+    tools: values.tools,
     mcp: values.mcp,
     json: values.json,
     trace: values.trace,
@@ -106,10 +122,21 @@ export function parseAskArgs(argv: string[]): AskArgs {
   return parsed.data;
 }
 
-async function backendFor(args: AskArgs): Promise<Backend> {
+async function backendFor(args: AskArgs, io: CliIO): Promise<Backend> {
   if (args.model) {
-    throw new SquintError("MODEL_LOAD_FAILED", "The local ONNX engine is not available in this build yet.", {
-      hint: "Use an OpenAI-compatible server for now: --base-url URL --model-name NAME.",
+    const { createLocalBackend } = await import("../../runtime/local/index.js");
+    return createLocalBackend({
+      model: args.model,
+      onProgress: (event) => {
+        const line =
+          event.stage === "build"
+            ? event.message
+            : event.stage === "session"
+              ? `loading ${event.graph} (${event.provider})`
+              : `ready: ${event.name}`;
+        // A terminal gets one line rewritten in place; a log gets one line per stage.
+        io.stderr.write(io.isTTY ? `\r\x1b[2K${dim(line, true)}${event.stage === "ready" ? "\n" : ""}` : `${line}\n`);
+      },
     });
   }
   if (!args.modelName) {
@@ -179,6 +206,19 @@ function printEvent(event: AgentEvent, io: CliIO, state: { inReasoning: boolean;
   }
 }
 
+async function pickBuiltinTools(names: string[]): Promise<NonNullable<CreateAgentOptions["tools"]>> {
+  const { builtinTools } = await import("../../tools/index.js");
+  const all = builtinTools();
+  if (names.length === 1 && names[0] === "none") return [];
+  const unknown = names.filter((name) => !all.some((tool) => tool.name === name));
+  if (unknown.length > 0) {
+    throw new SquintError("INVALID_ARGUMENT", `No built-in tool named ${unknown.join(", ")}.`, {
+      hint: `The built-in tools are: ${all.map((tool) => tool.name).join(", ")}.`,
+    });
+  }
+  return all.filter((tool) => names.includes(tool.name));
+}
+
 /** Runs the agent for `squint ask` with a given backend (the command picks it; tests pass a scripted one). */
 export async function askWithBackend(
   backend: Backend,
@@ -189,9 +229,11 @@ export async function askWithBackend(
   // Loaded here, not at the top: `squint --help` imports every command and must stay fast.
   const { createAgent } = await import("../../agent/agent.js");
   const { renderTraceReport } = await import("../../agent/trace/report.js");
+  const tools = extra.tools ?? (args.tools ? await pickBuiltinTools(args.tools) : undefined);
   const agent = await createAgent({
     backend,
-    ...extra,
+    ...(tools ? { tools } : {}),
+    ...(args.maxNewTokens === undefined ? {} : { maxNewTokens: args.maxNewTokens }),
     ...(args.mcp ? { mcp: args.mcp } : {}),
     budget: {
       ...(args.maxSteps === undefined ? {} : { maxSteps: args.maxSteps }),
@@ -232,8 +274,7 @@ export const askCommand: Command = {
   usage,
   async run(argv, io) {
     const args = parseAskArgs(argv);
-    if (io.isTTY && !args.json) io.stderr.write(dim("loading model…\n", true));
-    const backend = await backendFor(args);
+    const backend = await backendFor(args, io);
     return (await askWithBackend(backend, args, io)).code;
   },
 };

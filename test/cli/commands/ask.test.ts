@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -130,12 +130,48 @@ describe("squint ask", () => {
     }
   });
 
-  it("runs as a subcommand: --help, and a clear error for a model it cannot load yet", async () => {
+  it("runs as a subcommand: --help, and a clear error for a model that is not there", async () => {
     const help = await runSquint(["ask", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("--base-url URL");
     const local = await runSquint(["ask", "a.png", "What?", "--model", "/nowhere"]);
     expect(local.code).toBe(1);
-    expect(local.stderr).toMatch(/squint ask: .*\(MODEL_LOAD_FAILED\) — /);
+    expect(local.stderr).toMatch(/squint ask: .*"\/nowhere".*\(NOT_FOUND\) — /);
   });
+
+  it("--model runs the in-process engine (a tiny random model: plumbing only, not answers)", async () => {
+    const { tinyBuilt } = await import("../../runtime/local/engine-fixture.js");
+    const { checkpoint, built } = await tinyBuilt("fp32");
+    // A built directory that also carries the checkpoint's config and tokenizer, as `squint models build` leaves it.
+    const model = mkdtempSync(path.join(tmpdir(), "squint-ask-model-"));
+    for (const name of readdirSync(built)) symlinkSync(path.join(built, name), path.join(model, name));
+    const taken = new Set(readdirSync(built));
+    for (const name of readdirSync(checkpoint).filter((name) => !name.endsWith(".safetensors") && !taken.has(name))) {
+      symlinkSync(path.join(checkpoint, name), path.join(model, name));
+    }
+    // Small, so the tiny model's CPU prefill stays short (256×256 is 64 visual tokens).
+    const image = await syntheticPhotoFile(256, 256);
+    const run = await runSquint([
+      "ask",
+      image,
+      "What?",
+      "--model",
+      model,
+      "--max-new-tokens",
+      "6",
+      "--max-steps",
+      "1",
+      "--tools",
+      "image_zoom_in_tool",
+      "--json",
+    ]);
+    // Progress lines while the model loads, one per stage on a non-terminal.
+    expect(run.stderr).toMatch(/loading vision \(cpu\)/);
+    expect(run.stderr).toMatch(/ready: local:/);
+    const json = JSON.parse(run.stdout) as { status: string; steps: Array<{ completionTokens: number }> };
+    // Random weights say nothing useful: whatever the status, the engine produced tokens for the first step.
+    expect(["answered", "failed", "exhausted"]).toContain(json.status);
+    expect(json.steps[0].completionTokens).toBeGreaterThan(0);
+    expect(json.steps[0].completionTokens).toBeLessThanOrEqual(6);
+  }, 240_000);
 });
