@@ -44,6 +44,7 @@ describe("squint mcp arguments", () => {
         dir,
         "--allow-url-host",
         "images.internal",
+        "--allow-private-urls",
         "--max-image-mb",
         "2.5",
         "--fetch-timeout-s",
