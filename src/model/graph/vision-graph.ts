@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { SquintError } from "../../errors.js";
 import type { Checkpoint } from "../checkpoint/checkpoint.js";
 import { VISUAL } from "../checkpoint/weight-names.js";
 import {
@@ -27,6 +28,13 @@ export interface VisionGraphOptions {
 }
 
 const LAYER_NORM_EPS = 1e-6;
+
+/** transformers activation names → GELU form. */
+const VIT_ACTIVATIONS: Record<string, "tanh" | "erf"> = {
+  gelu_pytorch_tanh: "tanh",
+  gelu_new: "tanh",
+  gelu: "erf",
+};
 
 export async function buildVisionGraph(
   ckpt: Checkpoint,
@@ -61,6 +69,14 @@ export async function buildVisionGraph(
       { axis: attr.int(-1), epsilon: attr.float(LAYER_NORM_EPS) },
     );
   const swapped = options.mutation === "gelu-swapped";
+  // The ViT MLP follows vision_config.hidden_act (gelu_pytorch_tanh in every released checkpoint); the
+  // mergers always use exact nn.GELU() (spec §3.5).
+  const vitGelu = VIT_ACTIVATIONS[v.hiddenAct];
+  if (!vitGelu) {
+    throw new SquintError("INVALID_CONFIG", `vision_config.hidden_act "${v.hiddenAct}" is not supported`, {
+      hint: `Qwen3-VL's ViT uses ${Object.keys(VIT_ACTIVATIONS).join(" or ")}; is this a Qwen3-VL checkpoint?`,
+    });
+  }
   const gelu = (x: string, kind: "tanh" | "erf") => {
     const actual = swapped ? (kind === "tanh" ? "erf" : "tanh") : kind;
     return g.node("Gelu", [x], actual === "tanh" ? { approximate: attr.string("tanh") } : {});
@@ -141,7 +157,7 @@ export async function buildVisionGraph(
     ]);
     x = g.node("Add", [x, await linear(merged, `${p}.attn.proj`, h, h)]);
     const normed2 = await layerNorm(x, `${p}.norm2`, h);
-    const hidden = gelu(await linear(normed2, `${p}.mlp.linear_fc1`, v.intermediateSize, h), "tanh");
+    const hidden = gelu(await linear(normed2, `${p}.mlp.linear_fc1`, v.intermediateSize, h), vitGelu);
     x = g.node("Add", [x, await linear(hidden, `${p}.mlp.linear_fc2`, h, v.intermediateSize)]);
     if (v.deepstackVisualIndexes.includes(i)) taps.set(i, x);
   }
