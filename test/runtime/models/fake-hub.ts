@@ -74,7 +74,7 @@ export class FakeHub {
     return revision === "main" || revision === this.commit;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? "/", "http://hub");
     this.requests.push({ method: req.method ?? "GET", url: url.pathname, range: req.headers.range });
     const path = decodeURIComponent(url.pathname);
@@ -120,7 +120,7 @@ export class FakeHub {
           ETag: `"${file.gitSha1}"`,
         });
         res.end();
-        return;
+        return true;
       }
       return this.body(req, res, file, file.gitSha1);
     }
@@ -130,10 +130,10 @@ export class FakeHub {
       if (!file) return this.notFound(res, "EntryNotFound");
       return this.body(req, res, file, file.sha256);
     }
-    this.notFound(res, "NotFound");
+    return this.notFound(res, "NotFound");
   }
 
-  private body(req: IncomingMessage, res: ServerResponse, file: FakeHubFile, etag: string): void {
+  private body(req: IncomingMessage, res: ServerResponse, file: FakeHubFile, etag: string): boolean {
     let data = file.data;
     if (this.corrupt.has(file.path)) {
       data = Buffer.from(data);
@@ -160,19 +160,22 @@ export class FakeHub {
       this.cutOnce.delete(file.path);
       this.bytesServed += cut;
       res.write(slice.subarray(0, cut), () => res.destroy());
-      return;
+      return true;
     }
     this.bytesServed += slice.length;
     res.end(slice);
+    return true;
   }
 
-  private json(res: ServerResponse, value: unknown): void {
+  private json(res: ServerResponse, value: unknown): boolean {
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(JSON.stringify(value));
+    return true;
   }
 
-  private notFound(res: ServerResponse, code: string): void {
+  private notFound(res: ServerResponse, code: string): boolean {
     res.writeHead(404, { "Content-Type": "application/json", "X-Error-Code": code });
     res.end(JSON.stringify({ error: code }));
+    return true;
   }
 }
