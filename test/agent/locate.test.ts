@@ -50,7 +50,9 @@ describe("locate", () => {
     const result = await locate(await syntheticPhoto(2400, 1600), "red block", { backend, deep: true });
     expect(result.modelCalls).toBe(2);
     expect(result.matches[0].refined).toBe(true);
-    const [x1, y1, x2, y2] = result.matches[0].box ?? [];
+    const box = result.matches[0].box;
+    if (!box) throw new Error("no box");
+    const [x1, y1, x2, y2] = box;
     // Truth: x 1200–1440, y 480–800. The crop's own 0–1000 rounding costs at most a pixel or two.
     expect(Math.abs(x1 - 1200)).toBeLessThanOrEqual(2);
     expect(Math.abs(y1 - 480)).toBeLessThanOrEqual(2);
