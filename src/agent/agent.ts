@@ -127,6 +127,7 @@ export interface Agent {
   readonly tools: string[];
   run(options: RunOptions): AgentRun;
   resume(snapshot: AgentSnapshot | unknown, options?: { signal?: AbortSignal }): AgentRun;
+  /** Closes the tool connections (and the backend when the agent made it from `model`). */
   close(): Promise<void>;
 }
 
@@ -254,7 +255,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     },
     async close() {
       await toolset.close();
-      await backend.close();
+      // A backend the caller passed in is theirs to close; one made from `model` is ours.
+      if (!options.backend) await backend.close();
       await closeDefaultOcrEngine();
     },
   };
