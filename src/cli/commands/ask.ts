@@ -265,6 +265,7 @@ export async function askWithBackend(
   } finally {
     process.removeListener("SIGINT", onSigint);
     await agent.close();
+    await backend.close();
   }
 }
 
