@@ -18,6 +18,7 @@ for (const longSide of longSides) {
   for (const gap of gaps)
     for (const batchSize of batchSizes) {
       const sums = { document: [0, 0], scene: [0, 0] };
+      const exact = { document: [0, 0], scene: [0, 0] };
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       for (const image of loadOcrTruth()) {
@@ -36,6 +37,13 @@ for (const longSide of longSides) {
           image.words,
           lines.map((l) => l.words.map((w) => w.text)),
         );
+        const e = wordRecall(
+          image.words,
+          lines.map((l) => l.words.map((w) => w.text)),
+          { joinWords: false },
+        );
+        exact[image.group][0] += e.found;
+        exact[image.group][1] += e.total;
         sums[image.group][0] += r.found;
         sums[image.group][1] += r.total;
         console.log(
@@ -46,9 +54,9 @@ for (const longSide of longSides) {
             lines.map((l) => `   ${l.confidence.toFixed(2)} ${l.words.map((w) => w.text).join(" | ")}`).join("\n"),
           );
       }
-      const pct = (group: "document" | "scene") => ((sums[group][0] / sums[group][1]) * 100).toFixed(1);
+      const pct = (group: "document" | "scene", s = sums) => ((s[group][0] / s[group][1]) * 100).toFixed(1);
       console.log(
-        `long side ${longSide}, gap ${gap}, batch ${batchSize}: documents ${pct("document")}% scene ${pct("scene")}% (wall ${((performance.now() - t0) / 1000).toFixed(1)} s, cpu ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(1)} s)`,
+        `long side ${longSide}, gap ${gap}, batch ${batchSize}: documents ${pct("document")}% scene ${pct("scene")}% (exact words only: ${pct("document", exact)}% / ${pct("scene", exact)}%) (wall ${((performance.now() - t0) / 1000).toFixed(1)} s, cpu ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6).toFixed(1)} s)`,
       );
     }
 }

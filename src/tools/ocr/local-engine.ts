@@ -79,7 +79,10 @@ export function toOcrResult(lines: RecognizedLine[], width: number, height: numb
       engine: "ppocr",
     };
   });
-  return { width, height, lines: readingOrder(out) };
+  // A page read upside down runs right to left and bottom to top in image coordinates.
+  const upsideDown = lines.filter((line) => line.rect.ux < 0).length * 2 > lines.length;
+  const ordered = readingOrder(out);
+  return { width, height, lines: upsideDown ? ordered.reverse() : ordered };
 }
 
 /** OCR in the calling thread. The worker runs this; most callers want `createOcrEngine` (off-thread). */

@@ -54,13 +54,22 @@ export type WorkerResponse = z.infer<typeof workerResponseSchema>;
 /** What the engine passes to the worker at start (plain data: it crosses a structured clone). */
 export const workerDataSchema = z.object({
   threads: z.number().int().positive().optional(),
-  paths: z.object({ detection: z.string(), recognition: z.string(), dictionary: z.string() }).optional(),
+  paths: z
+    .object({
+      detection: z.string(),
+      recognition: z.string(),
+      dictionary: z.string(),
+      orientation: z.string().optional(),
+    })
+    .optional(),
   read: z
     .object({
       detectionMinSide: z.number().positive(),
       detectionMaxSide: z.number().positive(),
       minConfidence: z.number(),
       wordGapFactor: z.number().positive(),
+      batchSize: z.number().int().positive(),
+      fixUpsideDown: z.boolean(),
     })
     .partial()
     .optional(),

@@ -190,6 +190,13 @@ describe.skipIf(!hasData)("createOcrEngine on ../shared/data/ocr", () => {
     }
   });
 
+  it("reads an upside-down page the right way round, in reading order", async () => {
+    const upright = results.get("ocr/tesseractjs-testocr.png")!.lines.map((l) => l.text);
+    const turned = await sharp(`${dataRoot}ocr/tesseractjs-testocr.png`).rotate(180).png().toBuffer();
+    const result = await engine.recognize(turned);
+    expect(result.lines.map((l) => l.text)).toEqual(upright);
+  });
+
   it("reads raw RGBA pixels the same as the encoded file, and keeps the main thread free meanwhile", async () => {
     const path = `${dataRoot}ocr/tesseractjs-testocr.png`;
     const { data, info } = await sharp(path).ensureAlpha().raw().toBuffer({ resolveWithObject: true });

