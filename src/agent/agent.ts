@@ -296,9 +296,12 @@ function deferRun(_stream: EventStream<AgentEvent>, started: Promise<StartedRun>
     },
     () => {},
   );
+  const result = started.then((run) => run.result);
+  // A caller that only reads the events must not crash the process with an unobserved rejection.
+  result.catch(() => {});
   return {
     events,
-    result: started.then((run) => run.result),
+    result,
     snapshot: () => started.then((run) => run.snapshot()),
     abort(reason) {
       aborted = true;
