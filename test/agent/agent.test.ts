@@ -293,6 +293,17 @@ describe("agent loop over the real MCP server and tools", () => {
     }
   });
 
+  it("rejects a run whose image cannot be read, with a coded error, and ends its events", async () => {
+    const agent = await createAgent({ backend: new ScriptedBackend([]) });
+    try {
+      const run = agent.run({ images: ["/nowhere/missing.png"], prompt: "?" });
+      expect(await collect(run.events)).toEqual([]);
+      await expect(run.result).rejects.toMatchObject({ code: "NOT_FOUND" });
+    } finally {
+      await agent.close();
+    }
+  });
+
   it("aborts mid-generation through the AbortSignal", async () => {
     const backend = new ScriptedBackend([answerReply("x".repeat(400), "never")], { chunkSize: 4, chunkDelayMs: 5 });
     const agent = await createAgent({ backend });
