@@ -14,7 +14,7 @@ import { createToolContext } from "../tools/context.js";
 import { defaultSourcePolicy, type SourcePolicy } from "../tools/sources/policy.js";
 import { ImageStore } from "../tools/store/image-store.js";
 import { builtinTools } from "../tools/index.js";
-import { closeDefaultOcrEngine, defaultOcrFunction } from "../tools/ocr/ocr-tool.js";
+import { defaultOcrFunction } from "../tools/ocr/ocr-tool.js";
 import type { AgentContext, ResolvedBudget, RunError, RunStatus, TraceStep } from "./context.js";
 import { EventStream } from "./event-stream.js";
 import type { AgentEvent } from "./events.js";
@@ -257,7 +257,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       await toolset.close();
       // A backend the caller passed in is theirs to close; one made from `model` is ours.
       if (!options.backend) await backend.close();
-      await closeDefaultOcrEngine();
+      // The shared OCR worker is left running: other agents and servers in this process may be using it (it
+      // does not keep the process alive; closeDefaultOcrEngine() frees it).
     },
   };
 }

@@ -266,6 +266,8 @@ export async function askWithBackend(
     process.removeListener("SIGINT", onSigint);
     await agent.close();
     await backend.close();
+    const { closeDefaultOcrEngine } = await import("../../tools/ocr/ocr-tool.js");
+    await closeDefaultOcrEngine();
   }
 }
 
