@@ -26,7 +26,10 @@ export interface OcrLine {
   box: PixelBox;
   boxRel1000: Rel1000Box;
   words: OcrWord[];
-  /** Which recogniser read this line. */
+  /**
+   * Which recogniser read this line. The built-in engine is always "ppocr"; "tesseract" is kept for
+   * results that come from elsewhere (callers may pass their own OCR function to the tools).
+   */
   engine: OcrEngineName;
 }
 
