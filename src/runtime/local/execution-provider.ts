@@ -62,6 +62,11 @@ export interface SessionRequest {
   /** Outputs to keep on the device (WebGPU only: the KV cache). */
   deviceOutputs?: readonly string[];
   threads?: number;
+  /**
+   * Let idle intra-op threads spin between runs (ORT's default). Off for the small graphs: their spinning
+   * threads would compete for the cores with the decoder run that follows them.
+   */
+  spinning?: boolean;
 }
 
 function sessionOptions(provider: ExecutionProvider, request: SessionRequest): ort.InferenceSession.SessionOptions {
@@ -70,6 +75,7 @@ function sessionOptions(provider: ExecutionProvider, request: SessionRequest): o
     graphOptimizationLevel: "all",
     logSeverityLevel: 3,
     ...(request.threads === undefined ? {} : { intraOpNumThreads: request.threads }),
+    ...(request.spinning === false ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {}),
   };
   if (provider === "webgpu" && request.deviceOutputs && request.deviceOutputs.length > 0) {
     const keep = new Set(request.deviceOutputs);
