@@ -67,7 +67,10 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
       instructions:
         "Image tools for looking closely: zoom, crop, rotate, enhance, OCR and locate. Pass an image as a file path " +
         "(under the client's roots or the server's --allow directories), an http(s) URL, a data URI, or the id of an " +
-        "image from an earlier result. Boxes in results are given in 0-1000 units of the tool's image and in pixels of the original.",
+        "image from an earlier result. Boxes in results are given in 0-1000 units of the tool's image and in pixels of the original." +
+        (options.tools.some((tool) => tool.name === "ask_image")
+          ? " ask_image hands a question and images to a vision-language model that uses these tools itself, then answers."
+          : ""),
     },
   );
   const roots = options.useClientRoots === false ? undefined : new ClientRoots(server.server);

@@ -4,8 +4,11 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { SquintError } from "../../errors.js";
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, DEFAULT_MAX_BODY_BYTES, serveHttp } from "../../mcp/http.js";
+import { createModelBackend, type ModelFlags, wantsModel } from "../../mcp/model-backend.js";
 import { createSquintServer, type ServerTool, type SquintServerOptions } from "../../mcp/server.js";
 import { serveStdio } from "../../mcp/stdio.js";
+import type { Backend } from "../../runtime/backend.js";
+import type { LocateModel } from "../../tools/context.js";
 import { builtinTools } from "../../tools/index.js";
 import { closeDefaultOcrEngine, defaultOcrFunction } from "../../tools/ocr/ocr-tool.js";
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, defaultSourcePolicy } from "../../tools/sources/policy.js";
@@ -19,6 +22,7 @@ import type { CliIO, Command } from "../command.js";
 const MIB = 1024 * 1024;
 
 const usage = `Usage: squint mcp [--http] [--port N] [--host H] [--allow DIR]... [--allow-private-urls] [--token T] [--max-body-mb N]
+                 [--model ID|DIR | --base-url URL [--model-name NAME] [--api-key K] [--preset P]]
 
 Serves Squint's image tools over MCP (stdio by default). Register it in an IDE with mcp.json:
   { "mcpServers": { "squint": { "command": "npx", "args": ["-y", "squint", "mcp", "--allow", "/path/to/images"] } } }
@@ -26,6 +30,16 @@ Serves Squint's image tools over MCP (stdio by default). Register it in an IDE w
 Image arguments may be a file path (only under the client's roots or an --allow directory, checked after
 resolving symlinks), an http(s) URL (public hosts only), a data URI, base64, or the id of an image from an
 earlier result (squint://images/<id>).
+
+With a model (--model or --base-url), it also serves ask_image (images + question -> answer, the steps
+taken and boxes in original pixels, with progress per step) and locate asks that model instead of using OCR.
+
+Model (optional, one of):
+  --model ID|DIR          a pulled Hub id, checkpoint or built directory (in-process ONNX engine)
+  --base-url URL          an OpenAI-compatible server (vLLM, SGLang, Ollama, DashScope, ...)
+  --model-name NAME       the model's name on that server (default: the one model GET /models lists)
+  --api-key K             its API key (default: $SQUINT_API_KEY)
+  --preset P              vllm, sglang, ollama, dashscope or openai (default vllm; sets the default URL)
 
 Options:
   --http                  serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio
@@ -69,6 +83,18 @@ const argsSchema = z.object({
   allowUrlHost: z.array(z.string().min(1)),
   maxImageMb: positiveNumber("--max-image-mb").optional(),
   fetchTimeoutS: positiveNumber("--fetch-timeout-s").optional(),
+  model: z.string().min(1, "--model must not be empty").optional(),
+  baseUrl: z
+    .url("--base-url must be an http(s) URL")
+    .refine((url) => /^https?:\/\//i.test(url), "--base-url must be an http(s) URL")
+    .optional(),
+  apiKey: z.string().min(1, "--api-key must not be empty").optional(),
+  modelName: z.string().min(1, "--model-name must not be empty").optional(),
+  preset: z
+    .enum(["vllm", "sglang", "ollama", "dashscope", "openai"], {
+      error: "--preset is one of vllm, sglang, ollama, dashscope, openai",
+    })
+    .optional(),
 });
 
 export type McpArgs = z.infer<typeof argsSchema>;
@@ -91,6 +117,11 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       "allow-url-host": { type: "string", multiple: true, default: [] },
       "max-image-mb": { type: "string" },
       "fetch-timeout-s": { type: "string" },
+      model: { type: "string" },
+      "base-url": { type: "string" },
+      "api-key": { type: "string" },
+      "model-name": { type: "string" },
+      preset: { type: "string" },
     },
   });
   if (positionals.length > 0) {
@@ -112,6 +143,11 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     allowUrlHost: values["allow-url-host"],
     maxImageMb: values["max-image-mb"],
     fetchTimeoutS: values["fetch-timeout-s"],
+    model: values.model,
+    baseUrl: values["base-url"],
+    apiKey: values["api-key"],
+    modelName: values["model-name"],
+    preset: values.preset,
   });
   if (!parsed.success) {
     throw new SquintError("INVALID_ARGUMENT", parsed.error.issues.map((issue) => issue.message).join("; "), {
@@ -119,6 +155,11 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     });
   }
   const args = parsed.data;
+  checkModelFlags(args);
+  // The key from the environment only when a server is used (and never echoed anywhere).
+  if (args.apiKey === undefined && (args.baseUrl !== undefined || args.preset !== undefined) && env.SQUINT_API_KEY) {
+    args.apiKey = env.SQUINT_API_KEY;
+  }
   if (!args.http) {
     const httpOnly = [
       ["--port", args.port],
@@ -133,6 +174,24 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
   }
   return args;
+}
+
+function checkModelFlags(args: ModelFlags): void {
+  const remote = args.baseUrl !== undefined || args.preset !== undefined;
+  if (args.model !== undefined && remote) {
+    throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url/--preset, not both.", {
+      hint: "--model runs a local checkpoint in-process; --base-url uses an OpenAI-compatible server.",
+    });
+  }
+  const serverOnly = [
+    ["--model-name", args.modelName],
+    ["--api-key", args.apiKey],
+  ].find(([, value]) => value !== undefined);
+  if (serverOnly && !remote) {
+    throw new SquintError("INVALID_ARGUMENT", `${serverOnly[0]} only applies to --base-url.`, {
+      hint: "Add --base-url URL (an OpenAI-compatible server), or drop the option.",
+    });
+  }
 }
 
 function checkedDirectory(dir: string): string {
@@ -152,7 +211,11 @@ function checkedDirectory(dir: string): string {
 }
 
 /** The server options `squint mcp` runs with; exported so tests and the agent can build the same server. */
-export function mcpServerOptions(args: McpArgs, tools: readonly ServerTool[] = builtinTools()): SquintServerOptions {
+export function mcpServerOptions(
+  args: McpArgs,
+  tools: readonly ServerTool[] = builtinTools(),
+  model: { locateModel?: LocateModel } = {},
+): SquintServerOptions {
   const maxBytes = Math.floor((args.maxImageMb ?? DEFAULT_MAX_IMAGE_BYTES / MIB) * MIB);
   return {
     tools,
@@ -166,7 +229,10 @@ export function mcpServerOptions(args: McpArgs, tools: readonly ServerTool[] = b
     }),
     useClientRoots: !args.noRoots,
     // locate falls back to OCR for text targets when no model is configured; both share one OCR worker.
-    contextExtras: { ocr: defaultOcrFunction() },
+    contextExtras: {
+      ocr: defaultOcrFunction(),
+      ...(model.locateModel ? { locateModel: model.locateModel } : {}),
+    },
   };
 }
 
@@ -176,9 +242,38 @@ function untilSignal(): Promise<string> {
   });
 }
 
+interface ServedModel {
+  backend: Backend;
+  tools: ServerTool[];
+  locateModel: LocateModel;
+  close(): Promise<void>;
+}
+
+/** The backend, ask_image over it, and locate's model function; loaded only when a model is configured. */
+async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
+  const backend = await createModelBackend(args, (line) => io.stderr.write(`squint mcp: ${line}\n`));
+  const { createAskImageTool } = await import("../../mcp/ask-image-tool.js");
+  const { backendLocateModel } = await import("../../agent/locate.js");
+  const askImage = createAskImageTool({ backend });
+  return {
+    backend,
+    tools: [askImage.tool],
+    locateModel: backendLocateModel(backend),
+    async close() {
+      await askImage.close();
+      await backend.close();
+    },
+  };
+}
+
 async function run(argv: string[], io: CliIO): Promise<number> {
   const args = parseMcpArgs(argv);
-  const options = mcpServerOptions(args);
+  const model = wantsModel(args) ? await serveModel(args, io) : undefined;
+  const options = mcpServerOptions(
+    args,
+    [...builtinTools(), ...(model?.tools ?? [])],
+    model ? { locateModel: model.locateModel } : {},
+  );
   if (process.env.SQUINT_MCP_CONFORMANCE === "1") {
     // The official conformance suite calls fixed tool and resource names; they exist only when asked for.
     const { conformanceFixtures } = await import("../../mcp/server-conformance.js");
@@ -191,6 +286,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     const connection = await serveStdio(createSquintServer(options));
     await Promise.race([connection.closed, untilSignal()]);
     await connection.close();
+    await model?.close();
     await closeDefaultOcrEngine();
     return 0;
   }
@@ -208,13 +304,14 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   );
   await untilSignal();
   await handle.close();
+  await model?.close();
   await closeDefaultOcrEngine();
   return 0;
 }
 
 export const mcpCommand: Command = {
   name: "mcp",
-  summary: "serve the image tools over MCP (stdio, or Streamable HTTP with --http)",
+  summary: "serve the image tools (and ask_image, with a model) over MCP (stdio, or Streamable HTTP with --http)",
   usage,
   run,
 };
