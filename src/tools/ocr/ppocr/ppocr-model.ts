@@ -256,11 +256,19 @@ export class PpOcrModel {
       .join("")
       .trim();
     const confidence = chars.length === 0 ? 0 : chars.reduce((sum, c) => sum + c.probability, 0) / chars.length;
-    // Each output step covers tensorWidth / steps input columns; a word spans its first to last step.
+    // CTC fires near the middle of each character, so a word's first and last steps fall half a
+    // character inside it. Cut the line instead: each word runs from halfway across the gap before it
+    // to halfway across the gap after it (the line's own ends for the first and last word); the
+    // detector's box is already tight around the text. One output step is tensorWidth / steps columns.
     const stepWidth = tensorWidth / steps;
-    const words = ctcWords(chars, gapFactor).map((word) => {
-      const from = Math.min(1, (word.firstStep * stepWidth) / contentWidth);
-      const to = Math.min(1, ((word.lastStep + 1) * stepWidth) / contentWidth);
+    const pieces = ctcWords(chars, gapFactor);
+    const words = pieces.map((word, i) => {
+      const before = pieces[i - 1];
+      const after = pieces[i + 1];
+      const fromColumn = before === undefined ? 0 : ((before.lastStep + word.firstStep + 1) / 2) * stepWidth;
+      const toColumn = after === undefined ? contentWidth : ((word.lastStep + after.firstStep + 1) / 2) * stepWidth;
+      const from = Math.min(1, fromColumn / contentWidth);
+      const to = Math.min(1, toColumn / contentWidth);
       const s0 = (from - 0.5) * rect.width;
       const s1 = (Math.max(to, from) - 0.5) * rect.width;
       const mid = (s0 + s1) / 2;
