@@ -67,12 +67,7 @@ const matchesResult = z.object({
   source: z.object({ originalId: z.string() }),
 });
 
-function boxesOfCall(
-  structured: unknown,
-  args: Record<string, unknown>,
-  from: string,
-  step: number,
-): AskImageBox[] {
+function boxesOfCall(structured: unknown, args: Record<string, unknown>, from: string, step: number): AskImageBox[] {
   const region = regionResult.safeParse(structured);
   if (region.success) {
     const label = region.data.label ?? (typeof args.label === "string" ? args.label : undefined);
@@ -91,7 +86,9 @@ function boxesOfCall(
   return matches.data.matches.flatMap((match) => {
     if (!match.box) return [];
     const label = match.label ?? match.text;
-    return [{ ...(label ? { label } : {}), box: match.box.originalPixels, image: matches.data.source.originalId, from, step }];
+    return [
+      { ...(label ? { label } : {}), box: match.box.originalPixels, image: matches.data.source.originalId, from, step },
+    ];
   });
 }
 
@@ -127,7 +124,9 @@ export function boxesOf(
 ): AskImageBox[] {
   const boxes = trace.flatMap((step) =>
     step.calls.flatMap((call) =>
-      call.ok && call.structured !== undefined ? boxesOfCall(call.structured, call.arguments, call.name, step.step) : [],
+      call.ok && call.structured !== undefined
+        ? boxesOfCall(call.structured, call.arguments, call.name, step.step)
+        : [],
     ),
   );
   if (answer !== null && firstImage) boxes.push(...boxesOfAnswer(answer, firstImage, trace.at(-1)?.step ?? 1));

@@ -12,7 +12,13 @@ import { createSquintServer } from "../../src/mcp/server.js";
 import { builtinTools } from "../../src/tools/index.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
-import { answerReply, type ScriptEntry, type ScriptedBackendOptions, ScriptedBackend, toolCallReply } from "../support/scripted-backend.js";
+import {
+  answerReply,
+  type ScriptEntry,
+  type ScriptedBackendOptions,
+  ScriptedBackend,
+  toolCallReply,
+} from "../support/scripted-backend.js";
 import { expectCodedError, textOf } from "./harness.js";
 
 /**
@@ -155,7 +161,10 @@ describe("ask_image (in-process server, scripted model)", () => {
 
   it("runs on the server's own store entries: an id from an earlier tool result is the same image", async () => {
     const served = await serve([
-      answerReply("The crop shows the rectangle.", '```json\n[{"bbox_2d": [0, 0, 1000, 1000], "label": "all of it"}]\n```'),
+      answerReply(
+        "The crop shows the rectangle.",
+        '```json\n[{"bbox_2d": [0, 0, 1000, 1000], "label": "all of it"}]\n```',
+      ),
     ]);
     try {
       // The host zooms first, then asks about its own zoom by id.

@@ -17,6 +17,8 @@ export function toolExamples(
     ocr: { image: textImage },
     locate: { image: textImage, query: "text", mode: "ocr" },
     // Served only with a model (squint mcp --model | --base-url).
-    ...(options.model ? { ask_image: { images: [image], question: "What colour is the rectangle?", max_steps: 2 } } : {}),
+    ...(options.model
+      ? { ask_image: { images: [image], question: "What colour is the rectangle?", max_steps: 2 } }
+      : {}),
   };
 }
