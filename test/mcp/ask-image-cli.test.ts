@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -8,6 +8,7 @@ import { parseMcpArgs } from "../../src/cli/commands/mcp.js";
 import { SquintError } from "../../src/errors.js";
 import type { AskImageOutput } from "../../src/mcp/ask-image-tool.js";
 import { FakeServer, type ScriptedAnswer } from "../runtime/remote/fake-server.js";
+import { runSquint } from "../support/cli.js";
 import { callTool, connectStdio, textOf } from "./harness.js";
 import { toolExamples } from "./tool-examples.js";
 
@@ -103,7 +104,7 @@ describe("squint mcp --base-url (spawned, fake OpenAI-compatible server)", () =>
       modelCalls: 1,
       matches: [{ label: "red rectangle", box: { originalPixels: [100, 75, 300, 225] } }],
     });
-    const prompt = JSON.stringify((fake.requests[2]?.body as { messages?: unknown } | undefined)?.messages);
+    const prompt = JSON.stringify((fake.requests.at(-1)?.body as { messages?: unknown } | undefined)?.messages);
     expect(prompt).toContain("Detect all the red rectangle in the image");
   }, 60_000);
 });
@@ -132,6 +133,7 @@ describe("squint mcp model flags", () => {
       "flag",
     );
     expect(parseMcpArgs(["--model", "some/dir"], { SQUINT_API_KEY: "env" }).apiKey).toBeUndefined();
+    expect(parseMcpArgs(["--model", "some/dir", "--max-new-tokens", "64"], {}).maxNewTokens).toBe(64);
     expect(parseMcpArgs([], {})).toMatchObject({ model: undefined, baseUrl: undefined });
   });
 
@@ -143,7 +145,60 @@ describe("squint mcp model flags", () => {
     [["--base-url", "ftp://h/v1"]],
     [["--base-url", "not a url"]],
     [["--preset", "tgi"]],
+    [["--max-new-tokens", "4"]], // only with a model
+    [["--base-url", "http://h/v1", "--max-new-tokens", "0"]],
   ])("refuses %j with a coded error", (argv) => {
     expect(codeOf(argv)).toBe("INVALID_ARGUMENT");
   });
+});
+
+describe("squint mcp --model (spawned, in-process engine)", () => {
+  it("fails with a coded error and a hint when the model is not there", async () => {
+    const run = await runSquint(["mcp", "--model", "/nowhere"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/"\/nowhere".*\(NOT_FOUND\) — /);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("serves ask_image on a tiny random model (plumbing only: random weights answer nothing useful)", async () => {
+    const { tinyBuilt } = await import("../runtime/local/engine-fixture.js");
+    const { checkpoint, built } = await tinyBuilt("fp32");
+    // A built directory that also carries the checkpoint's config and tokenizer, as `squint models build` leaves it.
+    const model = mkdtempSync(join(tmpdir(), "squint-mcp-model-"));
+    const taken = new Set(readdirSync(built));
+    for (const name of taken) symlinkSync(join(built, name), join(model, name));
+    for (const name of readdirSync(checkpoint).filter((name) => !name.endsWith(".safetensors") && !taken.has(name))) {
+      symlinkSync(join(checkpoint, name), join(model, name));
+    }
+    // 256×256 is 64 visual tokens: the tiny model's CPU prefill stays short.
+    const small = join(dir, "small.png");
+    await sharp({ create: { width: 256, height: 256, channels: 3, background: "#2a6" } })
+      .png()
+      .toFile(small);
+    const { client: local } = await connectStdio([
+      "--model",
+      model,
+      "--max-new-tokens",
+      "4",
+      "--allow",
+      dir,
+      "--no-roots",
+    ]);
+    try {
+      const { tools } = await local.listTools();
+      expect(tools.map((tool) => tool.name)).toContain("ask_image");
+      const result = await callTool(local, "ask_image", { images: [small], question: "What?", max_steps: 1 });
+      expect(result.isError, textOf(result)).toBeFalsy();
+      const output = result.structuredContent as AskImageOutput;
+      expect(output.images).toHaveLength(1);
+      // Whatever the random weights say, the engine ran: at most two turns (one step + the final turn) of 4 tokens.
+      expect(["answered", "exhausted"]).toContain(output.status);
+      expect(output.usage.completionTokens).toBeGreaterThan(0);
+      expect(output.usage.completionTokens).toBeLessThanOrEqual(8);
+      expect(output.usage.promptTokens).toBeGreaterThan(64); // the 64 visual tokens and the tools' system turn
+    } finally {
+      await local.close();
+      rmSync(model, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

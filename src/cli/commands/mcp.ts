@@ -40,6 +40,7 @@ Model (optional, one of):
   --model-name NAME       the model's name on that server (default: the one model GET /models lists)
   --api-key K             its API key (default: $SQUINT_API_KEY)
   --preset P              vllm, sglang, ollama, dashscope or openai (default vllm; sets the default URL)
+  --max-new-tokens N      tokens per model turn, for ask_image and locate (default: the backend's)
 
 Options:
   --http                  serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio
@@ -90,6 +91,12 @@ const argsSchema = z.object({
     .optional(),
   apiKey: z.string().min(1, "--api-key must not be empty").optional(),
   modelName: z.string().min(1, "--model-name must not be empty").optional(),
+  maxNewTokens: z
+    .string()
+    .regex(/^\d+$/, "--max-new-tokens takes a whole number")
+    .transform(Number)
+    .pipe(z.number().int().positive("--max-new-tokens must be greater than zero"))
+    .optional(),
   preset: z
     .enum(["vllm", "sglang", "ollama", "dashscope", "openai"], {
       error: "--preset is one of vllm, sglang, ollama, dashscope, openai",
@@ -122,6 +129,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       "api-key": { type: "string" },
       "model-name": { type: "string" },
       preset: { type: "string" },
+      "max-new-tokens": { type: "string" },
     },
   });
   if (positionals.length > 0) {
@@ -148,6 +156,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     apiKey: values["api-key"],
     modelName: values["model-name"],
     preset: values.preset,
+    maxNewTokens: values["max-new-tokens"],
   });
   if (!parsed.success) {
     throw new SquintError("INVALID_ARGUMENT", parsed.error.issues.map((issue) => issue.message).join("; "), {
@@ -176,7 +185,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   return args;
 }
 
-function checkModelFlags(args: ModelFlags): void {
+function checkModelFlags(args: ModelFlags & { maxNewTokens?: number | undefined }): void {
   const remote = args.baseUrl !== undefined || args.preset !== undefined;
   if (args.model !== undefined && remote) {
     throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url/--preset, not both.", {
@@ -187,6 +196,11 @@ function checkModelFlags(args: ModelFlags): void {
     ["--model-name", args.modelName],
     ["--api-key", args.apiKey],
   ].find(([, value]) => value !== undefined);
+  if (args.maxNewTokens !== undefined && !wantsModel(args)) {
+    throw new SquintError("INVALID_ARGUMENT", "--max-new-tokens only applies with a model.", {
+      hint: "Add --model or --base-url, or drop the option.",
+    });
+  }
   if (serverOnly && !remote) {
     throw new SquintError("INVALID_ARGUMENT", `${serverOnly[0]} only applies to --base-url.`, {
       hint: "Add --base-url URL (an OpenAI-compatible server), or drop the option.",
@@ -254,11 +268,14 @@ async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
   const backend = await createModelBackend(args, (line) => io.stderr.write(`squint mcp: ${line}\n`));
   const { createAskImageTool } = await import("../../mcp/ask-image-tool.js");
   const { backendLocateModel } = await import("../../agent/locate.js");
-  const askImage = createAskImageTool({ backend });
+  const askImage = createAskImageTool({
+    backend,
+    ...(args.maxNewTokens === undefined ? {} : { maxNewTokens: args.maxNewTokens }),
+  });
   return {
     backend,
     tools: [askImage.tool],
-    locateModel: backendLocateModel(backend),
+    locateModel: backendLocateModel(backend, args.maxNewTokens),
     async close() {
       await askImage.close();
       await backend.close();
