@@ -191,6 +191,36 @@ describe("ask_image (in-process server, scripted model)", () => {
     }
   }, 60_000);
 
+  it("runs concurrent calls independently on one shared agent", async () => {
+    const served = await serve([
+      toolCallReply("Zoom.", "image_zoom_in_tool", { bbox_2d: [250, 250, 750, 750], label: "middle", img_idx: 0 }),
+      answerReply("Seen.", "Done."),
+    ]);
+    try {
+      const other = join(dir, "other.png");
+      await sharp({ create: { width: 200, height: 100, channels: 3, background: "#00f" } })
+        .png()
+        .toFile(other);
+      const [first, second] = await Promise.all([
+        ask(served, { images: [image], question: "One?" }),
+        ask(served, { images: [other], question: "Two?" }),
+      ]);
+      const one = first?.structuredContent as AskImageOutput;
+      const two = second?.structuredContent as AskImageOutput;
+      expect(one.images[0]).not.toBe(two.images[0]);
+      // Each run's zoom is on its own image, in that image's pixels.
+      expect(one.boxes).toEqual([
+        { label: "middle", box: [100, 75, 300, 225], image: one.images[0], from: "image_zoom_in_tool", step: 1 },
+      ]);
+      expect(two.boxes).toEqual([
+        { label: "middle", box: [50, 25, 150, 75], image: two.images[0], from: "image_zoom_in_tool", step: 1 },
+      ]);
+      expect(served.backend.requests).toHaveLength(4);
+    } finally {
+      await served.close();
+    }
+  }, 60_000);
+
   it("stops the run when the host cancels: the backend sees the abort, no further turn starts", async () => {
     const longReasoning = `${"Looking very carefully at every pixel. ".repeat(40)}`;
     const served = await serve(
