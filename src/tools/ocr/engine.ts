@@ -31,14 +31,22 @@ interface Job {
   reject(error: SquintError): void;
 }
 
+/** One worker thread: `ready` settles when its models are loaded (or failed to load). */
+interface RunningWorker {
+  worker: Worker;
+  ready: Promise<void>;
+  exited: Promise<void>;
+}
+
 /**
  * OCR off the main thread: a worker thread holds the PP-OCR models and reads one image at a time. The
  * worker starts on the first call and is reused; it does not keep the process alive while idle. A caller's
- * abort rejects its call at once and tells the worker to stop after the line it is reading.
+ * abort rejects its call at once and tells the worker to stop after the line it is reading. `close()` asks
+ * the worker to free its models and end by itself, because terminating a thread while onnxruntime is
+ * inside a native call can abort the whole process.
  */
 export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
-  let worker: Worker | undefined;
-  let ready: Promise<void> | undefined;
+  let running: RunningWorker | undefined;
   let nextId = 1;
   let closed = false;
   const jobs = new Map<number, Job>();
@@ -48,55 +56,64 @@ export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
     jobs.clear();
   };
 
-  const start = (): Promise<void> => {
-    if (ready) return ready;
+  const start = (): RunningWorker => {
+    if (running) return running;
     const spawned = spawnWorker(options);
-    worker = spawned;
-    ready = new Promise<void>((resolve, reject) => {
-      spawned.on("message", (raw: unknown) => {
-        const parsed = workerResponseSchema.safeParse(raw);
-        if (!parsed.success) return;
-        const message: WorkerResponse = parsed.data;
-        if (message.kind === "ready") resolve();
-        else if (message.kind === "load-failed") reject(fromWire(message.error));
-        else {
-          const job = jobs.get(message.id);
-          jobs.delete(message.id);
-          if (jobs.size === 0) spawned.unref();
-          if (!job) return;
-          if (message.kind === "result") job.resolve(message.result);
-          else job.reject(fromWire(message.error));
-        }
-      });
-      const died = (cause: unknown) => {
-        const error = new SquintError("TOOL_FAILED", "The OCR worker thread stopped unexpectedly.", {
-          hint: "Retry the call; if it keeps failing, check that onnxruntime-node and sharp load in this Node version.",
-          cause,
-        });
-        reject(error);
-        failAll(error);
-        if (worker === spawned) {
-          worker = undefined;
-          ready = undefined;
-        }
-      };
-      spawned.on("error", died);
-      spawned.on("exit", (code) => {
-        if (!closed) died(new Error(`exit code ${code}`));
-      });
+    let markReady: () => void = () => {};
+    let markFailed: (error: SquintError) => void = () => {};
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      markFailed = reject;
     });
-    // Load failures surface on the call that waits for `ready`; don't also report them as unhandled.
+    // Load failures surface on the calls that wait for `ready`; don't also report them as unhandled.
     ready.catch(() => {});
-    return ready;
+    const exited = new Promise<void>((resolve) => spawned.once("exit", () => resolve()));
+    const current: RunningWorker = { worker: spawned, ready, exited };
+    running = current;
+    const forget = () => {
+      if (running === current) running = undefined;
+    };
+    spawned.on("message", (raw: unknown) => {
+      const parsed = workerResponseSchema.safeParse(raw);
+      if (!parsed.success) return;
+      const message: WorkerResponse = parsed.data;
+      if (message.kind === "ready") {
+        markReady();
+      } else if (message.kind === "load-failed") {
+        // The next call starts a fresh worker (the files may have been fixed meanwhile).
+        markFailed(fromWire(message.error));
+        forget();
+      } else {
+        const job = jobs.get(message.id);
+        jobs.delete(message.id);
+        if (jobs.size === 0 && !closed) spawned.unref();
+        if (!job) return;
+        if (message.kind === "result") job.resolve(message.result);
+        else job.reject(fromWire(message.error));
+      }
+    });
+    const died = (cause: unknown) => {
+      const error = new SquintError("TOOL_FAILED", "The OCR worker thread stopped unexpectedly.", {
+        hint: "Retry the call; if it keeps failing, check that onnxruntime-node and sharp load in this Node version.",
+        cause,
+      });
+      markFailed(error);
+      failAll(error);
+      forget();
+    };
+    spawned.on("error", died);
+    spawned.on("exit", (code) => {
+      if (!closed) died(new Error(`exit code ${code}`));
+    });
+    return current;
   };
+
+  const closedError = () =>
+    new SquintError("ABORTED", "The OCR engine was closed.", { hint: "Create a new engine with createOcrEngine()." });
 
   return {
     async recognize(input: OcrInput, recognizeOptions: OcrRecognizeOptions = {}): Promise<OcrResult> {
-      if (closed) {
-        throw new SquintError("TOOL_FAILED", "This OCR engine was closed.", {
-          hint: "Create a new engine with createOcrEngine().",
-        });
-      }
+      if (closed) throw closedError();
       const { signal } = recognizeOptions;
       const aborted = () => new SquintError("ABORTED", "OCR was aborted.", { cause: signal?.reason });
       if (signal?.aborted) throw aborted();
@@ -104,15 +121,17 @@ export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
       const image =
         input instanceof Uint8Array ? new Uint8Array(input) : { ...input, data: new Uint8Array(input.data) };
       const buffer = image instanceof Uint8Array ? image.buffer : image.data.buffer;
-      await start();
-      // The caller may have aborted while the worker was starting.
+      const current = start();
+      await current.ready;
+      // The engine may have been closed, or the caller may have aborted, while the worker was starting.
+      if (closed) throw closedError();
       if (signal?.aborted) throw aborted();
-      const active = worker!;
+      const { worker } = current;
       const id = nextId++;
       return new Promise<OcrResult>((resolve, reject) => {
         const onAbort = () => {
           jobs.delete(id);
-          active.postMessage({ kind: "cancel", id });
+          worker.postMessage({ kind: "cancel", id });
           reject(aborted());
         };
         jobs.set(id, {
@@ -126,17 +145,28 @@ export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
           },
         });
         signal?.addEventListener("abort", onAbort, { once: true });
-        active.ref();
-        active.postMessage({ kind: "recognize", id, image }, [buffer as ArrayBuffer]);
+        worker.ref();
+        worker.postMessage({ kind: "recognize", id, image }, [buffer as ArrayBuffer]);
       });
     },
     async close() {
       if (closed) return;
       closed = true;
       failAll(new SquintError("ABORTED", "The OCR engine was closed during the call."));
-      const w = worker;
-      worker = undefined;
-      if (w) await w.terminate();
+      const current = running;
+      running = undefined;
+      if (!current) return;
+      // Keep the process alive until the worker is gone, even though an idle worker is unref'd.
+      current.worker.ref();
+      const loaded = await current.ready.then(
+        () => true,
+        () => false,
+      );
+      // A worker whose load failed has no models and ends by itself.
+      if (loaded) current.worker.postMessage({ kind: "close" });
+      const fallback = setTimeout(() => void current.worker.terminate(), 30_000);
+      await current.exited;
+      clearTimeout(fallback);
     },
   };
 }

@@ -36,6 +36,16 @@ try {
       pending.get(request.id)?.abort();
       return;
     }
+    if (request.kind === "close") {
+      // Stop after the current line, free the sessions, then let the thread end on its own: being
+      // terminated inside a native onnxruntime call can abort the whole process.
+      for (const controller of pending.values()) controller.abort();
+      queue = queue.then(async () => {
+        await engine.close();
+        port.close();
+      });
+      return;
+    }
     const controller = new AbortController();
     pending.set(request.id, controller);
     queue = queue.then(async () => {

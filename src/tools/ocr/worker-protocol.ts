@@ -14,6 +14,7 @@ const pixels = z.object({
 export const workerRequestSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("recognize"), id: z.number().int(), image: z.union([z.instanceof(Uint8Array), pixels]) }),
   z.object({ kind: z.literal("cancel"), id: z.number().int() }),
+  z.object({ kind: z.literal("close") }),
 ]);
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 

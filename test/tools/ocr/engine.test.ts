@@ -67,6 +67,22 @@ describe("createOcrEngine", () => {
   });
 });
 
+describe("closing an engine", () => {
+  it("rejects calls in flight with ABORTED, lets the worker end by itself, and refuses new calls", async () => {
+    const second = createOcrEngine({ threads: 1 });
+    // Wait for the models, so the close lands while a page is being read.
+    await second.recognize(whiteImage(32, 32));
+    const inFlight = errorOf(second.recognize(whiteImage(1600, 1600)));
+    // Let the call reach the worker before closing.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await second.close();
+    const error = await inFlight;
+    expect(isSquintError(error) && error.code).toBe("ABORTED");
+    const after = await errorOf(second.recognize(whiteImage(32, 32)));
+    expect(isSquintError(after) && after.code).toBe("ABORTED");
+  });
+});
+
 describe("createOcrEngine with missing model files", () => {
   it("rejects with MODEL_LOAD_FAILED and a hint, from the worker thread", async () => {
     const broken = createOcrEngine({

@@ -91,3 +91,24 @@ export function ctcWords(chars: CtcChar[], gapFactor = Number.POSITIVE_INFINITY)
   flush();
   return words;
 }
+
+/**
+ * Where each word lies along its line, as fractions 0-1 of the line's content width. CTC fires near the
+ * middle of each character, so a word's first and last steps fall half a character inside it; instead
+ * the line is cut halfway across each gap between words, and the first and last word reach the line's
+ * ends (the detector's box is tight around the text). `stepWidth` is input columns per output step.
+ */
+export function wordSpans(
+  words: CtcWord[],
+  stepWidth: number,
+  contentWidth: number,
+): { word: CtcWord; from: number; to: number }[] {
+  return words.map((word, i) => {
+    const before = words[i - 1];
+    const after = words[i + 1];
+    const fromColumn = before === undefined ? 0 : ((before.lastStep + word.firstStep + 1) / 2) * stepWidth;
+    const toColumn = after === undefined ? contentWidth : ((word.lastStep + after.firstStep + 1) / 2) * stepWidth;
+    const from = Math.min(1, fromColumn / contentWidth);
+    return { word, from, to: Math.max(from, Math.min(1, toColumn / contentWidth)) };
+  });
+}

