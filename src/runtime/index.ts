@@ -1,0 +1,4 @@
+/** `squint/runtime`: how a model is run — the Backend interface, the remote backend, the local engine, the model store. */
+export type { Backend, BackendEvent, BackendInfo, FinishReason, GenerateRequest } from "./backend.js";
+export * from "./local/index.js";
+export * from "./remote/index.js";

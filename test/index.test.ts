@@ -1,0 +1,65 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "./support/cli.js";
+
+// The public entry points: every name the README and the issues promise, from the sources the exports map builds.
+describe("package entry points", () => {
+  it("squint exports the agent SDK", async () => {
+    const root = await import("../src/index.js");
+    for (const name of [
+      "createAgent",
+      "locate",
+      "stepCountIs",
+      "hasToolCall",
+      "createRemoteBackend",
+      "ImageStore",
+      "SquintError",
+    ]) {
+      expect(typeof (root as Record<string, unknown>)[name], name).toBe("function");
+    }
+  });
+
+  it("squint/model exports the model core", async () => {
+    const model = (await import("../src/model/index.js")) as Record<string, unknown>;
+    const names = [
+      "parseModelConfig",
+      "smartResize",
+      "preprocessImage",
+      "visualTokenCount",
+      "preprocessVideo",
+      "loadTokenizer",
+    ];
+    names.push("renderPrompt", "expandVisionPlaceholders", "ropePositions", "mropeCosSin", "parseReply", "ReplyParser");
+    for (const name of names) expect(typeof model[name], name).toBe("function");
+  });
+
+  it("squint/tools, squint/runtime and squint/mcp export their areas", async () => {
+    const tools = (await import("../src/tools/index.js")) as Record<string, unknown>;
+    const runtime = (await import("../src/runtime/index.js")) as Record<string, unknown>;
+    const mcp = (await import("../src/mcp/index.js")) as Record<string, unknown>;
+    expect(typeof tools.builtinTools).toBe("function");
+    expect(typeof runtime.createLocalBackend).toBe("function");
+    expect(typeof runtime.createRemoteBackend).toBe("function");
+    expect(typeof mcp.createSquintServer).toBe("function");
+    expect(typeof mcp.serveStdio).toBe("function");
+    expect(typeof mcp.serveHttp).toBe("function");
+  });
+
+  it("package.json maps each entry point to its built index", () => {
+    const pkg = JSON.parse(readFileSync(`${repoRoot}package.json`, "utf8")) as {
+      exports: Record<string, { import: string } | string>;
+      bin: Record<string, string>;
+    };
+    for (const [subpath, dir] of [
+      [".", ""],
+      ["./model", "model/"],
+      ["./tools", "tools/"],
+      ["./runtime", "runtime/"],
+      ["./mcp", "mcp/"],
+    ] as const) {
+      const entry = pkg.exports[subpath];
+      expect(typeof entry === "object" ? entry.import : entry).toBe(`./dist/${dir}index.js`);
+    }
+    expect(pkg.bin.squint).toBe("./bin/squint.js");
+  });
+});
