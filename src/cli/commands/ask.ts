@@ -18,7 +18,8 @@ const usage = `Usage: squint ask <image...> "question" [options]
 Asks Qwen3-VL a question about one or more images; the model may zoom into them before it answers.
 
 Model (one of):
-  --model ID|DIR       a pulled Hub id, checkpoint or built directory (in-process ONNX engine)
+  --model ID|DIR       a pulled Hub id, checkpoint or built directory (in-process ONNX engine);
+                       default: Qwen/Qwen3-VL-2B-Thinking (int4), after \`squint models pull\`
   --base-url URL       an OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp, ...)
   --api-key KEY        its API key (or set SQUINT_API_KEY)
   --model-name NAME    the model name on that server
@@ -114,19 +115,15 @@ export function parseAskArgs(argv: string[]): AskArgs {
       hint: "--model runs a local checkpoint; --base-url uses a server.",
     });
   }
-  if (!parsed.data.model && !parsed.data.baseUrl) {
-    throw new SquintError("INVALID_ARGUMENT", "No model: give --model DIR or --base-url URL.", {
-      hint: "For a server: --base-url http://127.0.0.1:8000/v1 --model-name Qwen/Qwen3-VL-8B-Thinking",
-    });
-  }
   return parsed.data;
 }
 
 async function backendFor(args: AskArgs, io: CliIO): Promise<Backend> {
-  if (args.model) {
+  if (!args.baseUrl) {
+    // No --model and no --base-url: the default local model (Qwen3-VL-2B-Thinking, int4), once pulled.
     const { createLocalBackend } = await import("../../runtime/local/index.js");
     return createLocalBackend({
-      model: args.model,
+      ...(args.model === undefined ? {} : { model: args.model }),
       onProgress: (event) => {
         const line =
           event.stage === "build"

@@ -80,7 +80,10 @@ describe("squint ask", () => {
 
   it("rejects bad arguments with a hint", () => {
     expect(() => parseAskArgs(["only-a-question"])).toThrow(/at least one image/);
-    expect(() => parseAskArgs(["a.png", "q"])).toThrow(/No model/);
+    // Neither --model nor --base-url: the default local model is used (resolved when the backend loads).
+    const defaults = parseAskArgs(["a.png", "q"]);
+    expect(defaults.model).toBeUndefined();
+    expect(defaults.baseUrl).toBeUndefined();
     expect(() => parseAskArgs(["a.png", "q", "--model", "m", "--base-url", "http://x"])).toThrow(/not both/);
     expect(() => parseAskArgs(["a.png", "q", "--model", "m", "--max-steps", "0"])).toThrow(/greater than zero/);
   });
