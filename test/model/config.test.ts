@@ -138,7 +138,7 @@ describe("parseModelConfig", () => {
   it("checks what the shapes imply: sections cover head_dim/2, KV heads divide heads, taps exist", () => {
     const sections = config2B();
     ((sections.text_config as Record<string, unknown>).rope_scaling as Record<string, unknown>).mrope_section = [
-      16, 24, 24,
+      24, 20, 21,
     ];
     expect(thrown(() => parseModelConfig(sections)).message).toContain("mrope_section");
     expect(parseModelConfig(config2B()).text.mropeSection).toEqual([24, 20, 20]);
