@@ -270,6 +270,10 @@ describe.skipIf(!haveTemplates)("native renderer equals the checkpoint templates
         parameters: argsArb,
       }),
     });
+    const edge = /^[^\S\n]|[^\S\n]$/;
+    const hasOtherEdgeWhitespace = (message: Message): boolean =>
+      message.role === "assistant" &&
+      ((typeof message.content === "string" && edge.test(message.content)) || edge.test(message.reasoning ?? ""));
     fc.assert(
       fc.property(
         fc.array(messageArb, { minLength: 1, maxLength: 6 }),
@@ -278,6 +282,10 @@ describe.skipIf(!haveTemplates)("native renderer equals the checkpoint templates
         fc.boolean(),
         fc.boolean(),
         (messages, tools, thinking, addVisionId, addGenerationPrompt) => {
+          // @huggingface/jinja ignores the argument of lstrip/rstrip/strip and strips all whitespace
+          // (`" ".lstrip("\n")` gives "" where Python gives " "); the native renderer follows Python, so texts the
+          // Thinking template strips with a '\n' argument must not begin or end with other whitespace here.
+          fc.pre(!messages.some(hasOtherEdgeWhitespace));
           const options = { thinking, tools, addVisionId, addGenerationPrompt };
           const template = thinking ? templates!.thinking : templates!.instruct;
           expect(renderPrompt(messages, options)).toBe(renderChatTemplate(template, messages, options));
@@ -285,6 +293,17 @@ describe.skipIf(!haveTemplates)("native renderer equals the checkpoint templates
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("strips only newlines where the Thinking template says lstrip('\\n'), as Python does", () => {
+    const prompt = renderPrompt(
+      [
+        { role: "user", content: [] },
+        { role: "assistant", content: " " },
+      ],
+      { thinking: true, addGenerationPrompt: false, addVisionId: false },
+    );
+    expect(prompt).toBe("<|im_start|>user\n<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n <|im_end|>\n");
   });
 
   it("renders through the template when chatTemplate is given", () => {
