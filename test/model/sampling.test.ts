@@ -202,7 +202,9 @@ describe("filters agree with a naive full-sort implementation", () => {
         ),
         fc.double({ min: 0.05, max: 3, noNaN: true }),
         fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })),
-        fc.oneof(fc.constant(1), fc.double({ min: 0.01, max: 1, noNaN: true })),
+        // top-p strictly inside (0, 0.99]: at 1 - 3e-16 a flat tail's cumulative sum meets top-p within rounding,
+        // and the two summation orders may cut one token apart (seen: topP 0.9999999999999997).
+        fc.oneof(fc.constant(1), fc.double({ min: 0.01, max: 0.99, noNaN: true })),
         fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
         (values, temperature, topK, topP, minP) => {
           const logits = Float32Array.from(values);
