@@ -152,87 +152,95 @@ describe("multi-turn with a tool image: KV-cache reuse equals full recompute", (
     await graphs.release();
   });
 
-  it("through the local engine (src/runtime/local): one engine across turns equals a fresh engine", async () => {
-    const gridA: GridThw = [1, 4, 6];
-    const gridB: GridThw = [1, 6, 4];
-    const a = imageBlock({ t: 1, h: 4, w: 6 }, 21);
-    const b = imageBlock({ t: 1, h: 6, w: 4 }, 22);
-    const imageA: VisualInput = { kind: "image", key: "a", grid: gridA, pixelValues: Float32Array.from(a.pixels) };
-    const imageB: VisualInput = { kind: "image", key: "b", grid: gridB, pixelValues: Float32Array.from(b.pixels) };
-    const withTokenizer = await parityCheckpoint();
-    const built = await builtGraphs(withTokenizer, { dtype: "fp32" });
-    const files = await loadModelFiles(built, withTokenizer);
-    const vocab = ck.config.text.vocabSize;
-    const greedy = async (engine: LocalEngine, first: Float32Array) => {
-      const tokens = [argmax(first)];
-      while (tokens.length < STEPS) tokens.push(argmax(await engine.step(tokens[tokens.length - 1])));
-      return tokens;
-    };
+  // "gqa-shared": the engine's fixed-capacity cache written in place; truncation and reuse over shared buffers.
+  it.each(["plain", "gqa-shared"] as const)(
+    "through the local engine (src/runtime/local, %s attention): one engine across turns equals a fresh engine",
+    async (attention) => {
+      const gridA: GridThw = [1, 4, 6];
+      const gridB: GridThw = [1, 6, 4];
+      const a = imageBlock({ t: 1, h: 4, w: 6 }, 21);
+      const b = imageBlock({ t: 1, h: 6, w: 4 }, 22);
+      const imageA: VisualInput = { kind: "image", key: "a", grid: gridA, pixelValues: Float32Array.from(a.pixels) };
+      const imageB: VisualInput = { kind: "image", key: "b", grid: gridB, pixelValues: Float32Array.from(b.pixels) };
+      const withTokenizer = await parityCheckpoint();
+      const built = await builtGraphs(withTokenizer, {
+        dtype: "fp32",
+        ...(attention === "plain" ? {} : { attention }),
+      });
+      const files = await loadModelFiles(built, withTokenizer);
+      const vocab = ck.config.text.vocabSize;
+      const greedy = async (engine: LocalEngine, first: Float32Array) => {
+        const tokens = [argmax(first)];
+        while (tokens.length < STEPS) tokens.push(argmax(await engine.step(tokens[tokens.length - 1])));
+        return tokens;
+      };
 
-    const kept = await LocalEngine.open(files, { executionProvider: "cpu", threads: 1 });
-    const turn1 = [
-      IM_START,
-      USER,
-      NEWLINE,
-      ...a.ids,
-      4438,
-      374,
-      419,
-      30,
-      IM_END,
-      NEWLINE,
-      IM_START,
-      ASSISTANT,
-      NEWLINE,
-    ];
-    const reply = await greedy(kept, (await kept.prefill(turn1, [imageA])).logits);
-    const toolTurn = [
-      IM_END,
-      NEWLINE,
-      IM_START,
-      USER,
-      NEWLINE,
-      TOOL_RESPONSE,
-      NEWLINE,
-      ...b.ids,
-      NEWLINE,
-      TOOL_RESPONSE_END,
-      IM_END,
-      NEWLINE,
-      IM_START,
-      ASSISTANT,
-      NEWLINE,
-    ];
-    const allIds = [...turn1, ...reply, ...toolTurn];
-    const second = await kept.prefill(allIds, [imageA, imageB]);
-    // Everything fed so far is reused: turn 1 and the reply but its last token (never fed back).
-    expect(second.reusedTokens).toBe(turn1.length + STEPS - 1);
-    const cachedTokens = await greedy(kept, second.logits);
-    await kept.close();
+      const kept = await LocalEngine.open(files, { executionProvider: "cpu", threads: 1 });
+      expect(files.manifest.attention).toBe(attention);
+      const turn1 = [
+        IM_START,
+        USER,
+        NEWLINE,
+        ...a.ids,
+        4438,
+        374,
+        419,
+        30,
+        IM_END,
+        NEWLINE,
+        IM_START,
+        ASSISTANT,
+        NEWLINE,
+      ];
+      const reply = await greedy(kept, (await kept.prefill(turn1, [imageA])).logits);
+      const toolTurn = [
+        IM_END,
+        NEWLINE,
+        IM_START,
+        USER,
+        NEWLINE,
+        TOOL_RESPONSE,
+        NEWLINE,
+        ...b.ids,
+        NEWLINE,
+        TOOL_RESPONSE_END,
+        IM_END,
+        NEWLINE,
+        IM_START,
+        ASSISTANT,
+        NEWLINE,
+      ];
+      const allIds = [...turn1, ...reply, ...toolTurn];
+      const second = await kept.prefill(allIds, [imageA, imageB]);
+      // Everything fed so far is reused: turn 1 and the reply but its last token (never fed back).
+      expect(second.reusedTokens).toBe(turn1.length + STEPS - 1);
+      const cachedTokens = await greedy(kept, second.logits);
+      await kept.close();
 
-    const fresh = await LocalEngine.open(files, { executionProvider: "cpu", threads: 1 });
-    const scratch = await fresh.prefill(allIds, [imageA, imageB]);
-    expect(scratch.reusedTokens).toBe(0);
-    const error = relativeError(second.logits, scratch.logits);
-    console.log(
-      `multi-turn (engine): last logits, cached vs fresh engine: relative difference ${error.toExponential(2)}`,
-    );
-    expect(error).toBeLessThan(FP32_BOUND);
-    expect(cachedTokens).toEqual(await greedy(fresh, scratch.logits));
-    await fresh.close();
-    expect(second.logits).toHaveLength(vocab);
-    const reference = referenceGreedy(
-      ck,
-      {
-        ids: allIds,
-        pixels: Float64Array.from([...a.pixels, ...b.pixels]),
-        grids: [
-          { t: 1, h: 4, w: 6 },
-          { t: 1, h: 6, w: 4 },
-        ],
-      },
-      STEPS,
-    );
-    expect(cachedTokens).toEqual(reference);
-  });
+      const fresh = await LocalEngine.open(files, { executionProvider: "cpu", threads: 1 });
+      const scratch = await fresh.prefill(allIds, [imageA, imageB]);
+      expect(scratch.reusedTokens).toBe(0);
+      const error = relativeError(second.logits, scratch.logits);
+      console.log(
+        `multi-turn (engine, ${attention}): last logits, cached vs fresh engine: relative difference ${error.toExponential(2)}`,
+      );
+      expect(error).toBeLessThan(FP32_BOUND);
+      expect(cachedTokens).toEqual(await greedy(fresh, scratch.logits));
+      await fresh.close();
+      expect(second.logits).toHaveLength(vocab);
+      const reference = referenceGreedy(
+        ck,
+        {
+          ids: allIds,
+          pixels: Float64Array.from([...a.pixels, ...b.pixels]),
+          grids: [
+            { t: 1, h: 4, w: 6 },
+            { t: 1, h: 6, w: 4 },
+          ],
+        },
+        STEPS,
+      );
+      expect(cachedTokens).toEqual(reference);
+    },
+  );
 });

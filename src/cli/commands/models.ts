@@ -39,7 +39,7 @@ Options:
 `;
 
 const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4] [--last-token-logits]
-                            [--int4-block-size N] [--attention plain|gqa]
+                            [--int4-block-size N] [--attention plain|gqa|gqa-shared]
 
 Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
 embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
@@ -49,7 +49,8 @@ Options:
   --last-token-logits    the decoder returns logits for the last position only
   --int4-block-size N    int4 quantization block size along K (default 32)
   --attention A          plain (default: standard ops, any padding) or gqa (ORT GroupQueryAttention:
-                         fused and faster, right padding only)
+                         fused and faster, right padding only) or gqa-shared (gqa over a fixed-capacity
+                         cache that past and present share: no per-step cache copy on CPU)
 `;
 
 const positiveInt = (flag: string) =>
@@ -166,7 +167,7 @@ const build: ModelsSubcommand = {
         dtype: buildDtypeSchema.default("fp32"),
         blockSize: positiveInt("--int4-block-size").optional(),
         mutation: graphMutationSchema.optional(),
-        attention: z.enum(["plain", "gqa"], { error: "--attention is plain or gqa" }).optional(),
+        attention: z.enum(["plain", "gqa", "gqa-shared"], { error: "--attention is plain, gqa or gqa-shared" }).optional(),
       })
       .safeParse({
         checkpoint: positionals[0],

@@ -4,7 +4,14 @@ import { basename, dirname, join, resolve } from "node:path";
 import { SquintError } from "../../errors.js";
 import { Checkpoint } from "../checkpoint/checkpoint.js";
 import { allWeightSpecs } from "../checkpoint/weight-names.js";
-import { type BuildDtype, type GraphMutation, MANIFEST_FILE, type Manifest, manifestSchema } from "./contract.js";
+import {
+  type Attention,
+  type BuildDtype,
+  type GraphMutation,
+  MANIFEST_FILE,
+  type Manifest,
+  manifestSchema,
+} from "./contract.js";
 import { buildDecoderGraph } from "./decoder-graph.js";
 import { buildEmbeddingGraph } from "./embedding-graph.js";
 import { DEFAULT_OPSET } from "./graph-builder.js";
@@ -21,8 +28,11 @@ export interface BuildOptions {
   dtype: BuildDtype;
   lastTokenLogits?: boolean;
   int4BlockSize?: number;
-  /** Decoder attention: standard ops ("plain", default) or com.microsoft GroupQueryAttention ("gqa"). */
-  attention?: "plain" | "gqa";
+  /**
+   * Decoder attention: standard ops ("plain", default), com.microsoft GroupQueryAttention ("gqa"), or GQA over a
+   * fixed-capacity cache that past and present share ("gqa-shared", contract.ts).
+   */
+  attention?: Attention;
   /** Test-only fault injection (contract.ts); recorded in the manifest. */
   mutation?: GraphMutation;
 }
@@ -31,8 +41,8 @@ export interface BuildOptions {
  * Execution providers whose kernels cover every op these graphs use (contrib ops included). ORT's CUDA
  * GroupQueryAttention only takes fp16/bf16, so a float32 "gqa" decoder is for the CPU EP only.
  */
-export function builtForExecutionProviders(attention: "plain" | "gqa"): string[] {
-  return attention === "gqa" ? ["cpu"] : ["cpu", "cuda"];
+export function builtForExecutionProviders(attention: Attention): string[] {
+  return attention === "plain" ? ["cpu", "cuda"] : ["cpu"];
 }
 
 export async function buildModel(checkpointDir: string, outDir: string, options: BuildOptions): Promise<Manifest> {

@@ -42,6 +42,15 @@ import { z } from "zod";
  *    supported on the right: every row of attention_mask must be ones followed by zeros (batch 1: all ones).
  *    Such a build needs head_dim % 8 == 0 and, being float32, runs on the CPU EP only (ORT's CUDA GQA kernel
  *    takes fp16/bf16); `executionProviders` in the manifest says so.
+ *    With `attention: "gqa-shared"` the graph is the "gqa" one, but the cache tensors have a fixed capacity:
+ *      past_key_values.{i}.key/.value  float32 [B, kvh, maxSeq, hd]  positions 0..past-1 hold the cache, the
+ *                                                                    rest is ignored (maxSeq ≥ past + S)
+ *      present.{i}.key/.value          float32 [B, kvh, maxSeq, hd]  the same buffer, S new positions written
+ *                                                                    at past..past+S-1
+ *    attention_mask keeps its [B, past + S] shape (it says how many positions are real). Feed the same tensor
+ *    as past input and as preallocated present output (session.run(feeds, fetches)): ORT's CPU kernel then
+ *    shares the buffer (past_present_share_buffer) and only writes the new positions, so nothing is copied
+ *    per step. Batch 1, CPU EP only.
  *
  * Weights per dtype: fp32 stores everything in float32; fp16 stores every weight in float16 (cast to
  * float32 in the graph; activations stay float32); int4 stores the decoder's linear layers and the LM head
@@ -51,6 +60,10 @@ import { z } from "zod";
  * Every float input and output is float32 whatever the weight dtype (`ioDtype` in the manifest); fp16 and
  * int4 builds change the stored weights, not the interface.
  */
+
+/** Decoder attention variants (see the file comment); "gqa-shared" was added for issue 4's no-copy cache. */
+export const attentionSchema = z.enum(["plain", "gqa", "gqa-shared"]);
+export type Attention = z.infer<typeof attentionSchema>;
 
 export const GRAPH_FILES = {
   vision: "vision.onnx",
@@ -147,7 +160,7 @@ export const manifestSchema = z.object({
   ioDtype: z.literal("float32"),
   /** Execution providers the graphs were built for (all use ops those EPs implement). */
   executionProviders: z.array(z.string()),
-  attention: z.enum(["plain", "gqa"]),
+  attention: attentionSchema,
   logits: z.enum(["all", "last"]),
   /** int4 only: MatMulNBits block size along K. */
   int4BlockSize: z.number().int().positive().optional(),

@@ -5,6 +5,7 @@ import type { Checkpoint } from "../checkpoint/checkpoint.js";
 import { TEXT } from "../checkpoint/weight-names.js";
 import { mropeSlotAxes } from "../mrope.js";
 import {
+  type Attention,
   DECODER_INPUTS,
   DECODER_OUTPUTS,
   GRAPH_FILES,
@@ -35,9 +36,10 @@ export interface DecoderGraphOptions {
   int4BlockSize?: number;
   /**
    * "plain": attention from standard ops (any padding, any EP). "gqa": com.microsoft GroupQueryAttention
-   * (fused, faster; right padding only, see contract.ts). Same inputs and outputs either way.
+   * (fused, faster; right padding only, see contract.ts). Same inputs and outputs either way. "gqa-shared": the
+   * gqa graph over a fixed-capacity cache [B, kvh, maxSeq, hd] that past and present share (contract.ts).
    */
-  attention?: "plain" | "gqa";
+  attention?: Attention;
 }
 
 /** Added to disallowed attention scores; large enough that exp() is exactly 0, small enough to never overflow. */
@@ -102,11 +104,15 @@ export async function buildDecoderGraph(
   const attentionMask = g.input(DECODER_INPUTS.attentionMask, "int64", ["B", "past+S"]);
   const positionIds = g.input(DECODER_INPUTS.positionIds, "int64", [3, "B", "S"]);
   const deepstack = g.input(DECODER_INPUTS.deepstackEmbeds, "float32", ["B", "S", D * H]);
+  // The shared-buffer variant's cache has a capacity (maxSeq) instead of a length; the graph is gqa's.
+  const shared = options.attention === "gqa-shared";
+  const pastDim = shared ? "maxSeq" : "past";
+  const presentDim = shared ? "maxSeq" : "past+S";
   const pastKeys: string[] = [];
   const pastValues: string[] = [];
   for (let i = 0; i < t.numLayers; i++) {
-    pastKeys.push(g.input(pastKeyName(i), "float32", ["B", kvh, "past", hd]));
-    pastValues.push(g.input(pastValueName(i), "float32", ["B", kvh, "past", hd]));
+    pastKeys.push(g.input(pastKeyName(i), "float32", ["B", kvh, pastDim, hd]));
+    pastValues.push(g.input(pastValueName(i), "float32", ["B", kvh, pastDim, hd]));
   }
 
   // Shapes: bs = [B, S]; S and T = past + S as scalars.
@@ -117,11 +123,15 @@ export async function buildDecoderGraph(
   const past = g.node("Sub", [total, seq]);
   const shapeOf = (tail: number[]) => g.node("Concat", [bs, g.int64(tail)], { axis: attr.int(0) });
 
-  const gqa = options.attention === "gqa";
+  const gqa = options.attention === "gqa" || shared;
   if (gqa && hd % 8 !== 0) {
-    throw new SquintError("INVALID_ARGUMENT", `--attention gqa needs head_dim divisible by 8, this model has ${hd}`, {
-      hint: "Build with --attention plain.",
-    });
+    throw new SquintError(
+      "INVALID_ARGUMENT",
+      `--attention ${options.attention} needs head_dim divisible by 8, this model has ${hd}`,
+      {
+        hint: "Build with --attention plain.",
+      },
+    );
   }
   // Additive mask [B, 1, 1, S, T]: causal over absolute positions, and padding from attention_mask.
   const maskBias = gqa ? "" : additiveMask(g, attentionMask, total, past);
@@ -228,11 +238,11 @@ export async function buildDecoderGraph(
         g.int64([-1, nh * hd]),
       ]);
     }
-    g.output(presentKeyName(i), "float32", ["B", kvh, "past+S", hd], presentKey);
-    g.output(presentValueName(i), "float32", ["B", kvh, "past+S", hd], presentValue);
+    g.output(presentKeyName(i), "float32", ["B", kvh, presentDim, hd], presentKey);
+    g.output(presentValueName(i), "float32", ["B", kvh, presentDim, hd], presentValue);
     presentSpecs.push(
-      { name: presentKeyName(i), dtype: "float32", shape: ["B", kvh, "past+S", hd] },
-      { name: presentValueName(i), dtype: "float32", shape: ["B", kvh, "past+S", hd] },
+      { name: presentKeyName(i), dtype: "float32", shape: ["B", kvh, presentDim, hd] },
+      { name: presentValueName(i), dtype: "float32", shape: ["B", kvh, presentDim, hd] },
     );
     const attnOut = await linear(merged, `${p}.self_attn.o_proj`, H, nh * hd);
     const [normed2, , , residual] = g.nodeMulti(
@@ -288,8 +298,8 @@ export async function buildDecoderGraph(
   ];
   for (let i = 0; i < t.numLayers; i++) {
     inputs.push(
-      { name: pastKeyName(i), dtype: "float32", shape: ["B", kvh, "past", hd] },
-      { name: pastValueName(i), dtype: "float32", shape: ["B", kvh, "past", hd] },
+      { name: pastKeyName(i), dtype: "float32", shape: ["B", kvh, pastDim, hd] },
+      { name: pastValueName(i), dtype: "float32", shape: ["B", kvh, pastDim, hd] },
     );
   }
   return {

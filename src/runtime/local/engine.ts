@@ -41,6 +41,11 @@ export interface EngineOptions {
   maxCacheBytes?: number;
   /** Tokens per prefill call. Default 512, or 128 when the decoder returns logits for every position. */
   prefillChunkTokens?: number;
+  /**
+   * "gqa-shared" decoders only: positions to allocate the shared cache buffers for on first use (default:
+   * what the first request needs, doubling on growth). Capped by maxCacheBytes.
+   */
+  cacheCapacityTokens?: number;
   /** One line per notable event (provider fallbacks). Default: stderr. */
   log?: EngineLog;
   /** Called as each graph finishes loading. */
@@ -106,13 +111,27 @@ export class LocalEngine implements GenerationEngine {
     options: EngineOptions,
   ) {
     const m = files.manifest.model;
-    this.cache = new KvCache({ numLayers: m.numLayers, numKeyValueHeads: m.numKeyValueHeads, headDim: m.headDim });
+    this.maxCacheBytes = options.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES;
+    const bytesPerToken = 2 * m.numLayers * m.numKeyValueHeads * m.headDim * 4;
+    // A "gqa-shared" decoder writes its cache in place: the engine owns fixed-capacity buffers (contract.ts).
+    const shared =
+      files.manifest.attention === "gqa-shared"
+        ? {
+            maxTokens: Math.max(1, Math.floor(this.maxCacheBytes / bytesPerToken)),
+            ...(options.cacheCapacityTokens !== undefined ? { initialTokens: options.cacheCapacityTokens } : {}),
+          }
+        : undefined;
+    this.cache = new KvCache({
+      numLayers: m.numLayers,
+      numKeyValueHeads: m.numKeyValueHeads,
+      headDim: m.headDim,
+      ...(shared ? { shared } : {}),
+    });
     this.zeroDeepstackStep = new ort.Tensor("float32", new Float32Array(m.deepstackLayers * m.hiddenSize), [
       1,
       1,
       m.deepstackLayers * m.hiddenSize,
     ]);
-    this.maxCacheBytes = options.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES;
     this.chunk = options.prefillChunkTokens ?? (files.manifest.logits === "all" ? 128 : 512);
     if (!Number.isInteger(this.chunk) || this.chunk <= 0) {
       throw new SquintError("INVALID_ARGUMENT", `prefillChunkTokens must be a positive integer, got ${this.chunk}`);
@@ -126,8 +145,10 @@ export class LocalEngine implements GenerationEngine {
     const open = async (graph: "vision" | "embedding" | "decoder", deviceOutputs: string[] = []) => {
       // The embedding graph is one Gather: a single thread, and none left spinning after it.
       const small = graph === "embedding";
+      // The shared-buffer decoder writes into CPU tensors the engine owns: CPU EP only (contract.ts).
+      const sharedDecoder = graph === "decoder" && m.attention === "gqa-shared";
       const opened = await openSession(
-        candidates,
+        sharedDecoder ? ["cpu"] : candidates,
         {
           path: join(files.dir, m.graphs[graph].file),
           deviceOutputs,
@@ -144,7 +165,7 @@ export class LocalEngine implements GenerationEngine {
       presentValueName(l),
     ]).flat();
     // One at a time: loading three sessions at once only contends for the same cores and memory.
-    const decoder = await open("decoder", presents);
+    const decoder = await open("decoder", m.attention === "gqa-shared" ? [] : presents);
     const embedding = await open("embedding");
     const vision = await open("vision");
     return new LocalEngine(
@@ -352,15 +373,25 @@ export class LocalEngine implements GenerationEngine {
       [DECODER_INPUTS.positionIds]: new ort.Tensor("int64", pos, [3, 1, s]),
       [DECODER_INPUTS.deepstackEmbeds]: deepstack,
     };
+    const shared = this.files.manifest.attention === "gqa-shared";
+    if (shared) this.cache.reserve(total);
+    // Shared-buffer decoder: the same tensors are the past inputs and the preallocated present outputs, so
+    // ORT's GroupQueryAttention writes the new positions in place (past_present_share_buffer), no copy.
+    const fetches: Record<string, ort.Tensor | null> = { [DECODER_OUTPUTS.logits]: null };
     for (let l = 0; l < m.numLayers; l++) {
       feeds[pastKeyName(l)] = this.cache.keys[l]!;
       feeds[pastValueName(l)] = this.cache.values[l]!;
+      if (shared) {
+        fetches[presentKeyName(l)] = this.cache.keys[l]!;
+        fetches[presentValueName(l)] = this.cache.values[l]!;
+      }
     }
-    const out = await this.decoder.run(feeds);
+    const out = shared ? await this.decoder.run(feeds, fetches) : await this.decoder.run(feeds);
     const logitsTensor = out[DECODER_OUTPUTS.logits];
     const keys = Array.from({ length: m.numLayers }, (_, l) => out[presentKeyName(l)] as ort.Tensor);
     const values = Array.from({ length: m.numLayers }, (_, l) => out[presentValueName(l)] as ort.Tensor);
-    this.cache.advance(keys, values, tokens, visualKeys);
+    if (shared) this.cache.advanceShared(keys, values, tokens, visualKeys);
+    else this.cache.advance(keys, values, tokens, visualKeys);
     if (!logitsTensor || !(logitsTensor.data instanceof Float32Array)) {
       throw new SquintError("BACKEND_FAILED", "The decoder returned no float32 logits.", {
         hint: "The graphs do not follow the decoder contract; rebuild them with `squint models build`.",

@@ -12,6 +12,12 @@ export interface CacheShape {
   numLayers: number;
   numKeyValueHeads: number;
   headDim: number;
+  /**
+   * Set for a "gqa-shared" decoder (contract.ts): the tensors are [1, kvh, capacity, hd] buffers that the
+   * decoder reads as past and writes in place as present; only `length` positions are meaningful. The
+   * capacity grows (doubling, up to `maxTokens`) only when a request needs more, never per step.
+   */
+  shared?: { maxTokens: number; initialTokens?: number };
 }
 
 export class KvCache {
@@ -45,9 +51,83 @@ export class KvCache {
     return new ort.Tensor("float32", new Float32Array(0), [1, this.shape.numKeyValueHeads, 0, this.shape.headDim]);
   }
 
+  /** Positions the shared-buffer tensors can hold (0 when not shared or not allocated yet). */
+  get capacity(): number {
+    return this.shape.shared ? (this.keys[0]?.dims[2] ?? 0) : 0;
+  }
+
+  /**
+   * Shared-buffer mode: makes the tensors hold at least `total` positions. Allocates once, and again only
+   * when a request outgrows the capacity (a once-per-growth copy of the kept positions, never per step).
+   */
+  reserve(total: number): void {
+    const shared = this.shape.shared;
+    if (!shared) return;
+    const current = this.capacity;
+    if (total <= current) return;
+    const wanted = Math.max(total, shared.initialTokens ?? 0, 2 * current);
+    const capacity = Math.max(total, Math.min(wanted, shared.maxTokens));
+    const { numKeyValueHeads: kvh, headDim: hd } = this.shape;
+    const kept = this.length;
+    const grow = (tensor: ort.Tensor): ort.Tensor => {
+      const out = new Float32Array(kvh * capacity * hd);
+      if (kept > 0) {
+        const data = tensor.data as Float32Array;
+        for (let h = 0; h < kvh; h++) {
+          out.set(data.subarray(h * current * hd, (h * current + kept) * hd), h * capacity * hd);
+        }
+      }
+      return new ort.Tensor("float32", out, [1, kvh, capacity, hd]);
+    };
+    this.keys = this.keys.map(grow);
+    this.values = this.values.map(grow);
+  }
+
+  /**
+   * Shared-buffer mode: the decoder wrote `tokens` in place into these tensors (its present outputs were
+   * preallocated as the past inputs). onnxruntime-node 1.30 still hands back a *copy* of each preallocated
+   * output (its binding converts every output to a fresh JS array), so `keys`/`values` here are those copies:
+   * they are checked against the buffers at the last written position (cheap), then dropped.
+   */
+  advanceShared(
+    keys: ort.Tensor[],
+    values: ort.Tensor[],
+    tokens: ArrayLike<number>,
+    visualKeys: ArrayLike<number>,
+  ): void {
+    const total = this.length + tokens.length;
+    const capacity = this.capacity;
+    const hd = this.shape.headDim;
+    const last = (total - 1) * hd;
+    const inPlace = (got: ort.Tensor[], held: ort.Tensor[]) =>
+      got.length === held.length &&
+      got.every((tensor, i) => {
+        const mine = held[i]!.data as Float32Array;
+        const theirs = tensor.data as Float32Array;
+        if (tensor.dims[2] !== capacity || theirs.length !== mine.length) return false;
+        for (let j = 0; j < hd; j++) if (!Object.is(theirs[last + j], mine[last + j])) return false;
+        return true;
+      });
+    if (total > capacity || !inPlace(keys, this.keys) || !inPlace(values, this.values)) {
+      throw new SquintError("BACKEND_FAILED", "The decoder did not write its cache into the shared buffers.", {
+        hint: "The graphs do not follow the gqa-shared decoder contract; rebuild them with `squint models build`.",
+      });
+    }
+    for (let i = 0; i < tokens.length; i++) {
+      this.tokens.push(tokens[i]);
+      this.visualKeys.push(visualKeys[i]);
+    }
+  }
+
   /** Drops everything (device buffers included). */
   reset(): void {
     this.disposeTensors();
+    // Shared buffers are kept on reset: they are reused by the next request (only the length matters).
+    if (this.shape.shared && this.capacity > 0) {
+      this.tokens.length = 0;
+      this.visualKeys.length = 0;
+      return;
+    }
     this.keys = Array.from({ length: this.shape.numLayers }, () => this.emptyTensor());
     this.values = Array.from({ length: this.shape.numLayers }, () => this.emptyTensor());
     this.tokens.length = 0;
@@ -89,6 +169,12 @@ export class KvCache {
    */
   truncate(length: number): number {
     if (length >= this.length) return this.length;
+    if (this.shape.shared) {
+      // Positions past `length` are simply overwritten by the next run; the buffers stay.
+      this.tokens.length = length;
+      this.visualKeys.length = length;
+      return length;
+    }
     if (length === 0 || this.onDevice) {
       this.reset();
       return 0;
