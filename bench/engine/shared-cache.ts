@@ -4,6 +4,8 @@
  * contexts: "plain" and "gqa" return present = concat(past, new) every step; "gqa-shared" writes into a
  * fixed-capacity buffer in place (issue 4). All three measured in this run, steps interleaved round-robin so
  * machine load hits them alike. Median ms per decode step (engine step: embedding + decoder + bookkeeping).
+ * Note: onnxruntime-node 1.30 copies every output, preallocated or not, into a new JS array, so gqa-shared
+ * still pays one copy of its whole capacity per step (in the binding, not in the graph).
  *
  *   node --import tsx bench/engine/shared-cache.ts        BENCH_CONTEXTS=4096 BENCH_STEPS=12 to change
  */

@@ -49,8 +49,10 @@ import { z } from "zod";
  *                                                                    at past..past+S-1
  *    attention_mask keeps its [B, past + S] shape (it says how many positions are real). Feed the same tensor
  *    as past input and as preallocated present output (session.run(feeds, fetches)): ORT's CPU kernel then
- *    shares the buffer (past_present_share_buffer) and only writes the new positions, so nothing is copied
- *    per step. Batch 1, CPU EP only.
+ *    shares the buffer (past_present_share_buffer) and only writes the new positions, so the graph copies
+ *    nothing per step. Caveat: onnxruntime-node 1.30's binding still converts every output, preallocated or
+ *    not, into a fresh JS array, i.e. copies the whole capacity back once per run (measured: slower than
+ *    "gqa" at 4k, bench/engine/shared-cache.ts). Batch 1, CPU EP only.
  *
  * Weights per dtype: fp32 stores everything in float32; fp16 stores every weight in float16 (cast to
  * float32 in the graph; activations stay float32); int4 stores the decoder's linear layers and the LM head

@@ -376,7 +376,8 @@ export class LocalEngine implements GenerationEngine {
     const shared = this.files.manifest.attention === "gqa-shared";
     if (shared) this.cache.reserve(total);
     // Shared-buffer decoder: the same tensors are the past inputs and the preallocated present outputs, so
-    // ORT's GroupQueryAttention writes the new positions in place (past_present_share_buffer), no copy.
+    // ORT's GroupQueryAttention writes the new positions in place (past_present_share_buffer). The binding
+    // (onnxruntime-node 1.30) still returns a fresh copy of each present output; those copies are dropped.
     const fetches: Record<string, ort.Tensor | null> = { [DECODER_OUTPUTS.logits]: null };
     for (let l = 0; l < m.numLayers; l++) {
       feeds[pastKeyName(l)] = this.cache.keys[l]!;
