@@ -1,12 +1,13 @@
 import { assign, fromPromise, setup } from "xstate";
-import { SquintError, toSquintError } from "../errors.js";
+import { toSquintError } from "../errors.js";
 import type { Message, ToolSpec } from "../model/messages.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import type { RawImage } from "../model/vision.js";
 import type { Backend } from "../runtime/backend.js";
 import type { AgentContext, CallOutcome, ResolvedBudget, RunError, TraceStep, TurnOutcome } from "./context.js";
 import type { AgentEvent, BudgetState } from "./events.js";
-import { addImage, applyImageStates, type ImageEntry } from "./image-index.js";
+import { addImage, type ImageEntry } from "./image-index.js";
+import { type ActInput, actTurn, type GenerateInput, generateTurn } from "./turns.js";
 import { fitVisualBudget, totalVisualTokens, type VisualTokenCounter } from "./visual-budget.js";
 
 /**
@@ -76,17 +77,6 @@ export type AgentMachineEvent = { type: "abort"; reason?: string };
 /** setTimeout's largest delay; "no wall-time budget" waits this long, which is never in practice. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-interface GenerateInput {
-  context: AgentContext;
-}
-
-interface ActInput {
-  turn: TurnOutcome;
-  images: ImageEntry[];
-  step: number;
-  toolTimeoutMs: number;
-}
-
 function budgetState(context: AgentContext, services: AgentServices): BudgetState {
   const limits = { minPixels: services.backend.info.minPixels, maxPixels: services.backend.info.maxPixels };
   return {
@@ -102,123 +92,6 @@ function budgetState(context: AgentContext, services: AgentServices): BudgetStat
 function errorOf(error: unknown): RunError {
   const squint = toSquintError(error, "BACKEND_FAILED");
   return { code: squint.code, message: squint.message, ...(squint.hint === undefined ? {} : { hint: squint.hint }) };
-}
-
-async function generateTurn(input: GenerateInput, signal: AbortSignal, services: AgentServices): Promise<TurnOutcome> {
-  const { context } = input;
-  const step = context.step;
-  const seen = applyImageStates(context.messages, context.images);
-  const prepared =
-    (await services.prepareStep?.({
-      step,
-      finalTurn: context.finalTurn,
-      messages: seen,
-      images: context.images,
-      steps: context.trace,
-    })) ?? {};
-  const tools = context.finalTurn ? [] : services.toolSpecs(prepared.activeTools);
-  const started = services.now();
-  const outcome: TurnOutcome = {
-    text: "",
-    reasoning: "",
-    toolCalls: [],
-    callErrors: [],
-    finishReason: "stop",
-    promptTokens: 0,
-    completionTokens: 0,
-    modelMs: 0,
-  };
-  const sampling = { ...services.sampling, ...prepared.sampling };
-  const maxNewTokens = prepared.maxNewTokens ?? services.maxNewTokens;
-  const stream = services.backend.generate({
-    messages: prepared.messages ?? seen,
-    ...(tools.length > 0 ? { tools } : {}),
-    thinking: services.backend.info.thinking,
-    ...(Object.keys(sampling).length > 0 ? { sampling } : {}),
-    ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
-    signal,
-    resolveImage: (reference) => services.resolveImage(reference),
-  });
-  for await (const event of stream) {
-    if (signal.aborted) break;
-    switch (event.type) {
-      case "reasoning-delta":
-        outcome.reasoning += event.text;
-        services.emit({ type: "reasoning-delta", step, text: event.text });
-        break;
-      case "text-delta":
-        outcome.text += event.text;
-        services.emit({ type: "text-delta", step, text: event.text });
-        break;
-      case "tool-call": {
-        const id = event.call.id ?? `call_${step}_${outcome.toolCalls.length + outcome.callErrors.length}`;
-        outcome.toolCalls.push({ ...event.call, id });
-        services.emit({ type: "tool-call", step, callId: id, name: event.call.name, arguments: event.call.arguments });
-        break;
-      }
-      case "tool-call-error":
-        outcome.callErrors.push({
-          id: `call_${step}_${outcome.toolCalls.length + outcome.callErrors.length}`,
-          raw: event.raw,
-          message: event.message,
-        });
-        break;
-      case "usage":
-        outcome.promptTokens = event.promptTokens;
-        outcome.completionTokens = event.completionTokens;
-        break;
-      case "finish":
-        outcome.finishReason = event.reason;
-        break;
-    }
-  }
-  if (signal.aborted) throw new SquintError("ABORTED", "The run was aborted during generation.");
-  outcome.modelMs = services.now() - started;
-  return outcome;
-}
-
-async function actTurn(input: ActInput, signal: AbortSignal, services: AgentServices): Promise<CallOutcome[]> {
-  const { turn, images, step } = input;
-  // A `<tool_call>` the parser could not repair goes back as a short error the model can act on.
-  const unparsed: CallOutcome[] = turn.callErrors.map((error) => ({
-    callId: error.id,
-    name: "(unparsed)",
-    ok: false,
-    failure: "invalid-call",
-    text: `Error: your <tool_call> could not be read: ${error.message}. Write it as <tool_call>{"name": "...", "arguments": {...}}</tool_call> with valid JSON.`,
-    images: [],
-    durationMs: 0,
-  }));
-  // Concurrently, each call on its own timeout; reported in call order once all are back, so the image
-  // indices the events announce are the ones `observing` assigns.
-  const results = await Promise.all(
-    turn.toolCalls.map((call) => services.runCall(call, images, { signal, timeoutMs: input.toolTimeoutMs })),
-  );
-  if (signal.aborted) throw new SquintError("ABORTED", "The run was aborted while tools were running.");
-  const known = new Map(images.map((image) => [image.storeId, image.index]));
-  for (const outcome of [...results, ...unparsed]) {
-    const announced = outcome.images.map((image) => {
-      let index = known.get(image.storeId);
-      if (index === undefined) {
-        index = known.size;
-        known.set(image.storeId, index);
-      }
-      return { index, storeId: image.storeId, width: image.width, height: image.height };
-    });
-    services.emit({
-      type: "tool-result",
-      step,
-      callId: outcome.callId,
-      name: outcome.name,
-      ok: outcome.ok,
-      summary: outcome.text,
-      images: announced,
-      ...(outcome.structured === undefined ? {} : { structured: outcome.structured }),
-      durationMs: outcome.durationMs,
-      ...(outcome.failure === undefined ? {} : { failure: outcome.failure }),
-    });
-  }
-  return [...results, ...unparsed];
 }
 
 /** Builds the machine with its services bound; the same definition restores a persisted snapshot. */
