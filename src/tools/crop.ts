@@ -8,7 +8,7 @@ import {
   selectImage,
   type ToolContext,
 } from "./context.js";
-import { type CoordinateSpace, coordinateSpaces, cropTransform, parseBox, pixelRect } from "./geometry.js";
+import { type CoordinateSpace, coordinateSpaces, cropTransform, parseBox, pixelRect, rectBox } from "./geometry.js";
 import { cropPixels } from "./store/pixel-ops.js";
 import type { ToolDefinition } from "./tool.js";
 
@@ -51,12 +51,7 @@ export const cropTool: ToolDefinition<typeof inputSchema, typeof outputSchema, T
       toParent: cropTransform(rect, rect),
       ...(input.label === undefined ? {} : { label: input.label }),
     });
-    const region = describeRegion(source, {
-      x1: rect.left,
-      y1: rect.top,
-      x2: rect.left + rect.width,
-      y2: rect.top + rect.height,
-    });
+    const region = describeRegion(source, rectBox(rect));
     return {
       structured: { image: imageSummary(cropped), source: imageSummary(source), region },
       images: [cropped.id],

@@ -287,6 +287,11 @@ export function pixelRect(box: Box, size: Size): { left: number; top: number; wi
   return { left, top, width: right - left, height: bottom - top };
 }
 
+/** The box a pixel rectangle covers (continuous coordinates: a rectangle of width w spans x from left to left + w). */
+export function rectBox(rect: { left: number; top: number; width: number; height: number }): Box {
+  return { x1: rect.left, y1: rect.top, x2: rect.left + rect.width, y2: rect.top + rect.height };
+}
+
 /**
  * Qwen-Agent's image_zoom_in_tool box rule (qwen_agent/tools/image_zoom_in_qwen3vl.py, maybe_resize_bbox):
  * clamp to the image; if a side is under `minSide` px, scale the box about its centre so the shorter side

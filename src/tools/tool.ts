@@ -27,7 +27,11 @@ export interface ToolResult<TOutput> {
   summary: string;
 }
 
-export interface ToolDefinition<TInput extends z.ZodObject = z.ZodObject, TOutput extends z.ZodObject = z.ZodObject, TContext = unknown> {
+export interface ToolDefinition<
+  TInput extends z.ZodObject = z.ZodObject,
+  TOutput extends z.ZodObject = z.ZodObject,
+  TContext = unknown,
+> {
   name: string;
   title: string;
   description: string;

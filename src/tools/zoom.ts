@@ -10,7 +10,7 @@ import {
   selectImage,
   type ToolContext,
 } from "./context.js";
-import { cropTransform, growSmallBox, parseBox, pixelRect } from "./geometry.js";
+import { cropTransform, growSmallBox, parseBox, pixelRect, rectBox } from "./geometry.js";
 import { cropPixels } from "./store/pixel-ops.js";
 import type { ToolDefinition } from "./tool.js";
 
@@ -122,12 +122,7 @@ export const zoomTool: ToolDefinition<typeof inputSchema, typeof outputSchema, T
       toParent: cropTransform(rect, size),
       ...(input.label === undefined ? {} : { label: input.label }),
     });
-    const region = describeRegion(source, {
-      x1: rect.left,
-      y1: rect.top,
-      x2: rect.left + rect.width,
-      y2: rect.top + rect.height,
-    });
+    const region = describeRegion(source, rectBox(rect));
     const what = input.label ? ` (${input.label})` : "";
     return {
       structured: {

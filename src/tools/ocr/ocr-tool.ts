@@ -9,7 +9,7 @@ import {
   selectImage,
   type ToolContext,
 } from "../context.js";
-import { type Box, type CoordinateSpace, coordinateSpaces, parseBox, pixelRect } from "../geometry.js";
+import { type Box, type CoordinateSpace, coordinateSpaces, parseBox, pixelRect, rectBox } from "../geometry.js";
 import { cropPixels } from "../store/pixel-ops.js";
 import type { ToolDefinition } from "../tool.js";
 import { createOcrEngine, type OcrEngine } from "./engine.js";
@@ -112,15 +112,7 @@ export const ocrTool: ToolDefinition<typeof inputSchema, typeof outputSchema, To
             }
           : {}),
       }));
-    const region =
-      input.bbox_2d === undefined
-        ? undefined
-        : describeRegion(source, {
-            x1: rect.left,
-            y1: rect.top,
-            x2: rect.left + rect.width,
-            y2: rect.top + rect.height,
-          });
+    const region = input.bbox_2d === undefined ? undefined : describeRegion(source, rectBox(rect));
     const text = lines.map((line) => line.text).join("\n");
     const where = region ? ` in [${region.bbox_2d.join(", ")}]` : "";
     const preview = text.length > 600 ? `${text.slice(0, 600)}…` : text;
