@@ -17,7 +17,9 @@ function scripts(dir: string): string[] {
     .flatMap((name) => {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) return name === "out" || name === "gpu" ? [] : scripts(path);
-      return dir !== benchRoot && name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.startsWith("_") ? [path] : [];
+      return dir !== benchRoot && name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.startsWith("_")
+        ? [path]
+        : [];
     });
 }
 

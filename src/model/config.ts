@@ -15,7 +15,11 @@ const ropeSchema = z
     rope_type: z.string().optional(),
     type: z.string().optional(),
     rope_theta: z.number().positive().optional(),
-    mrope_section: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()]),
+    mrope_section: z.tuple([
+      z.number().int().nonnegative(),
+      z.number().int().nonnegative(),
+      z.number().int().nonnegative(),
+    ]),
     mrope_interleaved: z.boolean().optional(),
   })
   .loose();
@@ -161,9 +165,13 @@ export function parseModelConfig(json: unknown): ModelConfig {
   const v = raw.vision_config;
   const rope = t.rope_parameters ?? t.rope_scaling;
   if (!rope) {
-    throw new SquintError("INVALID_CONFIG", 'config.json: field "text_config.rope_scaling" (or "rope_parameters") is missing', {
-      hint: "Qwen3-VL needs mrope_section in its rope settings; the checkpoint's config.json looks incomplete.",
-    });
+    throw new SquintError(
+      "INVALID_CONFIG",
+      'config.json: field "text_config.rope_scaling" (or "rope_parameters") is missing',
+      {
+        hint: "Qwen3-VL needs mrope_section in its rope settings; the checkpoint's config.json looks incomplete.",
+      },
+    );
   }
   const headDim = t.head_dim ?? t.hidden_size / t.num_attention_heads;
   const [sT, sH, sW] = rope.mrope_section;
@@ -195,7 +203,10 @@ export function parseModelConfig(json: unknown): ModelConfig {
     }
   }
   if (v.deepstack_visual_indexes.length > t.num_hidden_layers) {
-    throw new SquintError("INVALID_CONFIG", 'config.json: field "vision_config.deepstack_visual_indexes" has more taps than decoder layers');
+    throw new SquintError(
+      "INVALID_CONFIG",
+      'config.json: field "vision_config.deepstack_visual_indexes" has more taps than decoder layers',
+    );
   }
   const ropeTheta = rope.rope_theta ?? t.rope_theta ?? 5_000_000;
   const eos = t.eos_token_id;
@@ -249,7 +260,10 @@ export const preprocessorConfigSchema = z
     merge_size: positiveInt.default(2),
     image_mean: z.array(z.number()).length(3).default([0.5, 0.5, 0.5]),
     image_std: z.array(z.number()).length(3).default([0.5, 0.5, 0.5]),
-    rescale_factor: z.number().positive().default(1 / 255),
+    rescale_factor: z
+      .number()
+      .positive()
+      .default(1 / 255),
     resample: z.number().int().default(3),
     do_convert_rgb: z.boolean().default(true),
     size: z

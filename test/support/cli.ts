@@ -19,7 +19,10 @@ export interface CliRun {
 }
 
 /** Runs `squint ...args` from source in a child process and collects its output. */
-export function runSquint(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
+export function runSquint(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliRun> {
   const argv = squintArgv(args);
   return new Promise((resolve, reject) => {
     const child = spawn(argv.command, argv.args, {

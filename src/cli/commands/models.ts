@@ -167,7 +167,9 @@ const build: ModelsSubcommand = {
         dtype: buildDtypeSchema.default("fp32"),
         blockSize: positiveInt("--int4-block-size").optional(),
         mutation: graphMutationSchema.optional(),
-        attention: z.enum(["plain", "gqa", "gqa-shared"], { error: "--attention is plain, gqa or gqa-shared" }).optional(),
+        attention: z
+          .enum(["plain", "gqa", "gqa-shared"], { error: "--attention is plain, gqa or gqa-shared" })
+          .optional(),
       })
       .safeParse({
         checkpoint: positionals[0],
