@@ -5,6 +5,7 @@ import { SquintError } from "../../errors.js";
 import { archOverrideSchema, makeTinyCheckpoint } from "../../model/checkpoint/tiny.js";
 import { buildModel } from "../../model/graph/build.js";
 import { buildDtypeSchema, graphMutationSchema } from "../../model/graph/contract.js";
+import type { Int4AccuracyLevel } from "../../model/graph/linear.js";
 import type { CliIO, Command } from "../command.js";
 import { modelsList } from "./models-list.js";
 import { modelsPull } from "./models-pull.js";
@@ -39,7 +40,7 @@ Options:
 `;
 
 const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4] [--last-token-logits]
-                            [--int4-block-size N] [--attention plain|gqa|gqa-shared]
+                            [--int4-block-size N] [--int4-accuracy 0-4] [--attention plain|gqa|gqa-shared]
 
 Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
 embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
@@ -48,6 +49,8 @@ Options:
   --dtype T              weight storage: fp32 (default), fp16, or int4 (MatMulNBits for the decoder)
   --last-token-logits    the decoder returns logits for the last position only
   --int4-block-size N    int4 quantization block size along K (default 32)
+  --int4-accuracy L      MatMulNBits accuracy_level: 4 (default: int8 activations, integer dot products,
+                         fastest on CPUs) or 0 (float32 compute, exact to the stored int4 weights)
   --attention A          plain (default: standard ops, any padding) or gqa (ORT GroupQueryAttention:
                          fused and faster, right padding only) or gqa-shared (gqa over a fixed-capacity
                          cache that past and present share: no per-step cache copy on CPU)
@@ -154,6 +157,7 @@ const build: ModelsSubcommand = {
         dtype: { type: "string" },
         "last-token-logits": { type: "boolean", default: false },
         "int4-block-size": { type: "string" },
+        "int4-accuracy": { type: "string" },
         attention: { type: "string" },
         // Test-only fault injection for the parity tests; deliberately not in the usage text.
         "test-mutation": { type: "string" },
@@ -166,6 +170,10 @@ const build: ModelsSubcommand = {
         extra: z.array(z.string()).max(0, "build takes two directories"),
         dtype: buildDtypeSchema.default("fp32"),
         blockSize: positiveInt("--int4-block-size").optional(),
+        accuracyLevel: z
+          .enum(["0", "1", "2", "3", "4"], { error: "--int4-accuracy is 0, 1, 2, 3 or 4" })
+          .transform((level) => Number(level) as Int4AccuracyLevel)
+          .optional(),
         mutation: graphMutationSchema.optional(),
         attention: z
           .enum(["plain", "gqa", "gqa-shared"], { error: "--attention is plain, gqa or gqa-shared" })
@@ -177,6 +185,7 @@ const build: ModelsSubcommand = {
         extra: positionals.slice(2),
         dtype: values.dtype,
         blockSize: values["int4-block-size"],
+        accuracyLevel: values["int4-accuracy"],
         mutation: values["test-mutation"],
         attention: values.attention,
       });
@@ -185,6 +194,7 @@ const build: ModelsSubcommand = {
       dtype: parsed.data.dtype,
       lastTokenLogits: values["last-token-logits"],
       int4BlockSize: parsed.data.blockSize,
+      int4AccuracyLevel: parsed.data.accuracyLevel,
       mutation: parsed.data.mutation,
       attention: parsed.data.attention,
     });

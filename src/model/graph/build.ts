@@ -15,7 +15,12 @@ import {
 import { buildDecoderGraph } from "./decoder-graph.js";
 import { buildEmbeddingGraph } from "./embedding-graph.js";
 import { DEFAULT_OPSET } from "./graph-builder.js";
-import { INT4_DEFAULT_BLOCK_SIZE } from "./linear.js";
+import {
+  INT4_ACCURACY_LEVELS,
+  INT4_DEFAULT_ACCURACY_LEVEL,
+  INT4_DEFAULT_BLOCK_SIZE,
+  type Int4AccuracyLevel,
+} from "./linear.js";
 import { buildVisionGraph } from "./vision-graph.js";
 
 /**
@@ -28,6 +33,8 @@ export interface BuildOptions {
   dtype: BuildDtype;
   lastTokenLogits?: boolean;
   int4BlockSize?: number;
+  /** int4 only: MatMulNBits accuracy_level (linear.ts), default 4 (int8 activations); 0 computes in float32. */
+  int4AccuracyLevel?: Int4AccuracyLevel;
   /**
    * Decoder attention: standard ops ("plain", default), com.microsoft GroupQueryAttention ("gqa"), or GQA over a
    * fixed-capacity cache that past and present share ("gqa-shared", contract.ts).
@@ -52,6 +59,12 @@ export async function buildModel(checkpointDir: string, outDir: string, options:
       hint: "MatMulNBits takes block sizes 16, 32, 64, 128 or 256.",
     });
   }
+  const accuracyLevel = options.int4AccuracyLevel ?? INT4_DEFAULT_ACCURACY_LEVEL;
+  if (!(INT4_ACCURACY_LEVELS as readonly number[]).includes(accuracyLevel)) {
+    throw new SquintError("INVALID_ARGUMENT", `int4 accuracy level ${accuracyLevel} is not one of 0-4`, {
+      hint: "MatMulNBits takes accuracy_level 0 (float32), 1 (fp32), 2 (fp16), 3 (bf16) or 4 (int8 activations).",
+    });
+  }
   const target = resolve(outDir);
   await checkOutputDir(target);
   const ckpt = await Checkpoint.open(checkpointDir);
@@ -62,7 +75,7 @@ export async function buildModel(checkpointDir: string, outDir: string, options:
     checkWeights(ckpt);
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true });
-    const manifest = await buildInto(ckpt, checkpointDir, staging, options, blockSize);
+    const manifest = await buildInto(ckpt, checkpointDir, staging, options, blockSize, accuracyLevel);
     await rm(target, { recursive: true, force: true });
     await rename(staging, target);
     return manifest;
@@ -124,6 +137,7 @@ async function buildInto(
   outDir: string,
   options: BuildOptions,
   blockSize: number,
+  accuracyLevel: Int4AccuracyLevel,
 ): Promise<Manifest> {
   const vision = await buildVisionGraph(ckpt, outDir, { storage: options.dtype, mutation: options.mutation });
   const embedding = await buildEmbeddingGraph(ckpt, outDir, options.dtype);
@@ -132,6 +146,7 @@ async function buildInto(
     lastTokenLogits: options.lastTokenLogits ?? false,
     mutation: options.mutation,
     int4BlockSize: blockSize,
+    int4AccuracyLevel: accuracyLevel,
     attention: options.attention ?? "plain",
   });
   const c = ckpt.config;
@@ -143,7 +158,7 @@ async function buildInto(
     executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
     attention: options.attention ?? "plain",
     logits: options.lastTokenLogits ? "last" : "all",
-    ...(options.dtype === "int4" ? { int4BlockSize: blockSize } : {}),
+    ...(options.dtype === "int4" ? { int4BlockSize: blockSize, int4AccuracyLevel: accuracyLevel } : {}),
     opset: DEFAULT_OPSET,
     model: {
       hiddenSize: c.text.hiddenSize,

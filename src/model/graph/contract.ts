@@ -166,6 +166,8 @@ export const manifestSchema = z.object({
   logits: z.enum(["all", "last"]),
   /** int4 only: MatMulNBits block size along K. */
   int4BlockSize: z.number().int().positive().optional(),
+  /** int4 only: MatMulNBits accuracy_level (0 = float32 compute, 4 = int8 activations); absent in older builds (0). */
+  int4AccuracyLevel: z.number().int().min(0).max(4).optional(),
   opset: z.number().int(),
   model: z.object({
     hiddenSize: z.number().int(),

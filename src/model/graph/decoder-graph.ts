@@ -18,7 +18,7 @@ import {
   type TensorSpec,
 } from "./contract.js";
 import { attr, GraphBuilder } from "./graph-builder.js";
-import { addFloatWeight, addLinear, type WeightStorage } from "./linear.js";
+import { addFloatWeight, addLinear, type Int4AccuracyLevel, type WeightStorage } from "./linear.js";
 
 /**
  * The text decoder graph (spec §1.1, §4, §3.7): RMSNorm (ORT SimplifiedLayerNormalization, the post-attention
@@ -34,6 +34,8 @@ export interface DecoderGraphOptions {
   lastTokenLogits?: boolean;
   mutation?: GraphMutation | undefined;
   int4BlockSize?: number;
+  /** MatMulNBits accuracy_level for the int4 projections (linear.ts). */
+  int4AccuracyLevel?: Int4AccuracyLevel;
   /**
    * "plain": attention from standard ops (any padding, any EP). "gqa": com.microsoft GroupQueryAttention
    * (fused, faster; right padding only, see contract.ts). Same inputs and outputs either way. "gqa-shared": the
@@ -98,6 +100,7 @@ export async function buildDecoderGraph(
       t.attentionBias ? await read(`${prefix}.bias`, [n]) : undefined,
       storage,
       options.int4BlockSize,
+      options.int4AccuracyLevel,
     );
 
   const inputsEmbeds = g.input(DECODER_INPUTS.inputsEmbeds, "float32", ["B", "S", H]);
@@ -277,6 +280,7 @@ export async function buildDecoderGraph(
     undefined,
     storage,
     options.int4BlockSize,
+    options.int4AccuracyLevel,
   );
   const logitsShape = options.lastTokenLogits
     ? g.node("Concat", [g.node("Slice", [bs, g.int64([0]), g.int64([1])]), g.int64([1, t.vocabSize])], {

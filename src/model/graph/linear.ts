@@ -11,6 +11,17 @@ export type WeightStorage = "fp32" | "fp16" | "int4";
 
 export const INT4_DEFAULT_BLOCK_SIZE = 32;
 
+/**
+ * MatMulNBits `accuracy_level`: the lowest precision the kernel may compute in. 0 dequantizes the weights to
+ * float32 and multiplies in float32 (exact to the stored weights); 4 quantizes the activations to int8 per
+ * block and uses integer dot products (AVX2/AVX-512 VNNI on x86, the kernels llama.cpp's Q4_0 path resembles),
+ * several times faster at decode, at the cost of int8 rounding of the activations (test/parity restates the
+ * bounds). Default 4.
+ */
+export const INT4_ACCURACY_LEVELS = [0, 1, 2, 3, 4] as const;
+export type Int4AccuracyLevel = (typeof INT4_ACCURACY_LEVELS)[number];
+export const INT4_DEFAULT_ACCURACY_LEVEL: Int4AccuracyLevel = 4;
+
 /** Weights are converted in slices of at most this many elements (32 MiB of float32). */
 const CHUNK_ELEMENTS = 8 * 1024 * 1024;
 
@@ -71,6 +82,7 @@ export async function addLinear(
   bias: Float32Array | undefined,
   storage: WeightStorage,
   blockSize = INT4_DEFAULT_BLOCK_SIZE,
+  accuracyLevel: Int4AccuracyLevel = INT4_DEFAULT_ACCURACY_LEVEL,
 ): Promise<string> {
   const { n, k } = weight;
   if (storage === "int4") {
@@ -104,7 +116,7 @@ export async function addLinear(
         N: attr.int(n),
         bits: attr.int(4),
         block_size: attr.int(blockSize),
-        accuracy_level: attr.int(0),
+        accuracy_level: attr.int(accuracyLevel),
       },
       { domain: "com.microsoft" },
     );
