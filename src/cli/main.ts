@@ -11,6 +11,7 @@ async function loadCommands(): Promise<Command[]> {
     import("./commands/prompt.js").then((m) => m.promptCommand),
     import("./commands/models.js").then((m) => m.modelsCommand),
     import("./commands/ask.js").then((m) => m.askCommand),
+    import("./commands/eval.js").then((m) => m.evalCommand),
   ]);
   return commands;
 }

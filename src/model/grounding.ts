@@ -8,8 +8,8 @@ import { parseLenientJsonPrefix } from "./lenient-json.js";
  */
 
 export type GroundingItem =
-  | { kind: "box"; bbox: [number, number, number, number]; label?: string; space: "rel1000" }
-  | { kind: "point"; point: [number, number]; label?: string; space: "rel1000" };
+  | { kind: "box"; bbox: [number, number, number, number]; label?: string; imageIndex?: number; space: "rel1000" }
+  | { kind: "point"; point: [number, number]; label?: string; imageIndex?: number; space: "rel1000" };
 
 /** Every box and point found in the text, in order of appearance. */
 export function parseGrounding(text: string): GroundingItem[] {
@@ -51,10 +51,15 @@ function fromValue(value: unknown): GroundingItem[] {
 
 function fromObject(entry: Record<string, unknown>): GroundingItem[] {
   const label = typeof entry.label === "string" ? { label: entry.label } : {};
+  // Which image the coordinates are relative to, when the model says (Qwen-Agent's img_idx): with crops in the
+  // conversation, a box may be on a zoomed view rather than on the original.
+  const index = numbers([entry.img_idx], 1)?.[0];
+  const image = index !== undefined && Number.isInteger(index) && index >= 0 ? { imageIndex: index } : {};
   const box = numbers(entry.bbox_2d, 4);
-  if (box) return [{ kind: "box", bbox: box as [number, number, number, number], ...label, space: "rel1000" }];
+  if (box)
+    return [{ kind: "box", bbox: box as [number, number, number, number], ...label, ...image, space: "rel1000" }];
   const point = numbers(entry.point_2d, 2);
-  if (point) return [{ kind: "point", point: point as [number, number], ...label, space: "rel1000" }];
+  if (point) return [{ kind: "point", point: point as [number, number], ...label, ...image, space: "rel1000" }];
   return [];
 }
 

@@ -15,6 +15,16 @@ describe("parseGrounding (spec §6)", () => {
     ]);
   });
 
+  it("keeps the image a box is relative to (img_idx) when the model names one", () => {
+    expect(parseGrounding('{"bbox_2d": [1, 2, 3, 4], "img_idx": 2} {"point_2d": [5, 6], "img_idx": "1"}')).toEqual([
+      { kind: "box", bbox: [1, 2, 3, 4], imageIndex: 2, space: "rel1000" },
+      { kind: "point", point: [5, 6], imageIndex: 1, space: "rel1000" },
+    ]);
+    expect(parseGrounding('{"bbox_2d": [1, 2, 3, 4], "img_idx": -1}')).toEqual([
+      { kind: "box", bbox: [1, 2, 3, 4], space: "rel1000" },
+    ]);
+  });
+
   it("reads only fenced blocks when there are any", () => {
     const text = 'Example: {"bbox_2d": [0, 0, 1, 1]}\n```json\n{"bbox_2d": [5, 6, 7, 8], "label": "x"}\n```';
     expect(parseGrounding(text)).toEqual([{ kind: "box", bbox: [5, 6, 7, 8], label: "x", space: "rel1000" }]);

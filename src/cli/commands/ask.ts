@@ -118,7 +118,11 @@ export function parseAskArgs(argv: string[]): AskArgs {
   return parsed.data;
 }
 
-async function backendFor(args: AskArgs, io: CliIO): Promise<Backend> {
+/** The backend the model flags name (shared with `squint eval`). */
+export async function backendFor(
+  args: Pick<AskArgs, "model" | "baseUrl" | "apiKey" | "modelName">,
+  io: CliIO,
+): Promise<Backend> {
   if (!args.baseUrl) {
     // No --model and no --base-url: the default local model (Qwen3-VL-2B-Thinking, int4), once pulled.
     const { createLocalBackend } = await import("../../runtime/local/index.js");
