@@ -74,6 +74,14 @@ export function toSquintError(value: unknown, fallbackCode: SquintErrorCode = "I
   return new SquintError(fallbackCode, message, { cause: value });
 }
 
+/**
+ * A caller's value as it may appear inside a message: cut to `max` characters with the length said, so a
+ * 4 MiB path or tool name is not echoed back as a 4 MiB error.
+ */
+export function clipForMessage(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
 /** One line for a terminal or a tool result: message, then the hint. */
 export function formatError(error: SquintError): string {
   return error.hint ? `${error.message} (${error.code}) — ${error.hint}` : `${error.message} (${error.code})`;

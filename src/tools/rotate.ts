@@ -32,7 +32,7 @@ const affineSchema = z.object({
 const outputSchema = z.object({
   image: imageSummarySchema.describe("The rotated image."),
   source: imageSummarySchema,
-  angle: z.number(),
+  angle: z.number().describe("The angle applied, reduced to [0, 360) degrees clockwise."),
   toSource: affineSchema.describe(
     "From the rotated image's pixels to the source's: x' = a·x + b·y + c, y' = d·x + e·y + f.",
   ),
@@ -60,17 +60,20 @@ export const rotateTool: ToolDefinition<typeof inputSchema, typeof outputSchema,
         hint: "Give the angle in degrees, e.g. 90 or -12.5.",
       });
     }
+    // Reduced to [0, 360) before anything sees it: libvips refuses huge angles ("parameter angle not set")
+    // and 1e308 means the same turn as 1e308 mod 360.
+    const angle = ((input.angle % 360) + 360) % 360;
     const source = await selectImage(input, context, options.signal);
-    const canvas = rotatedCanvas(source, input.angle);
+    const canvas = rotatedCanvas(source, angle);
     const pixels = await rotatePixels(
       context.store.pixels(source.id),
-      input.angle,
+      angle,
       parseColour(input.background ?? "#ffffff"),
     );
     if (pixels.width !== canvas.size.width || pixels.height !== canvas.size.height) {
       // The transform assumes sharp's canvas; a different canvas would make every mapped box wrong.
       throw new SquintError("INTERNAL", "The rotated canvas does not have the size the transform assumes.", {
-        details: { expected: canvas.size, got: { width: pixels.width, height: pixels.height }, angle: input.angle },
+        details: { expected: canvas.size, got: { width: pixels.width, height: pixels.height }, angle },
       });
     }
     const rotated = context.store.derive(source.id, pixels, { operation: "rotate", toParent: canvas.toSource });
@@ -78,11 +81,11 @@ export const rotateTool: ToolDefinition<typeof inputSchema, typeof outputSchema,
       structured: {
         image: imageSummary(rotated),
         source: imageSummary(source),
-        angle: input.angle,
+        angle,
         toSource: { ...canvas.toSource },
       },
       images: [rotated.id],
-      summary: `Rotated ${source.id} by ${input.angle}° clockwise: ${rotated.width}×${rotated.height} as ${rotated.id}.`,
+      summary: `Rotated ${source.id} by ${angle}° clockwise: ${rotated.width}×${rotated.height} as ${rotated.id}.`,
     };
   },
 };

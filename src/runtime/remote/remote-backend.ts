@@ -61,6 +61,8 @@ export const remoteBackendOptionsSchema = z.object({
     })
     .default({}),
   headers: z.record(z.string(), z.string()).optional(),
+  /** Longest streamed event in characters (default 16 Mi); a longer one fails the turn with BACKEND_FAILED. */
+  maxEventChars: z.number().int().positive().optional(),
   /** Merged into every request body (server-specific options). */
   extraBody: z.record(z.string(), z.unknown()).optional(),
 });
@@ -211,7 +213,9 @@ class RemoteBackend implements Backend {
             },
           );
         } else {
-          for await (const event of readServerSentEvents(response.body)) {
+          for await (const event of readServerSentEvents(response.body, {
+            ...(this.options.maxEventChars === undefined ? {} : { maxEventChars: this.options.maxEventChars }),
+          })) {
             if (event.data === "[DONE]") {
               done = true;
               break;

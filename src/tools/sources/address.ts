@@ -4,7 +4,7 @@ import { BlockList, isIP } from "node:net";
  * Which IP addresses an image URL may reach. A server that fetches URLs for a model or an IDE must not be
  * turned into a proxy into the machine's own network (SSRF): loopback, private ranges, link-local (cloud
  * metadata at 169.254.169.254), carrier-grade NAT, multicast and the reserved ranges are all refused, as are
- * IPv6 forms that embed such an IPv4 address (mapped, NAT64, 6to4).
+ * IPv6 forms that embed such an IPv4 address (mapped, SIIT-translated, NAT64, 6to4, Teredo).
  */
 interface NamedRange {
   name: string;
@@ -36,6 +36,11 @@ const RANGES: readonly NamedRange[] = [
   { name: "multicast", network: "ff00::", prefix: 8, family: "ipv6" },
   { name: "documentation", network: "2001:db8::", prefix: 32, family: "ipv6" },
   { name: "discard-only", network: "100::", prefix: 64, family: "ipv6" },
+  // RFC 8215: a NAT64 prefix for one network's own translators, so what it reaches is that network's inside.
+  { name: "local-use NAT64", network: "64:ff9b:1::", prefix: 48, family: "ipv6" },
+  // RFC 4380: the client's IPv4 address is carried inverted in the low 32 bits and the tunnel is relayed
+  // by whoever answers; nothing a public image host needs, so the whole prefix is refused.
+  { name: "Teredo", network: "2001::", prefix: 32, family: "ipv6" },
 ];
 
 const lists = RANGES.map((range) => {
@@ -79,6 +84,8 @@ function embeddedIpv4(address: string): string | undefined {
   if (!groups) return undefined;
   const zeros = (from: number, to: number) => groups.slice(from, to).every((group) => group === 0);
   if (zeros(0, 5) && groups[5] === 0xffff) return ipv4FromGroups(groups[6], groups[7]); // ::ffff:a.b.c.d
+  // SIIT "IPv4-translated" (RFC 2765/6145): ::ffff:0:a.b.c.d reaches a.b.c.d through a translator.
+  if (zeros(0, 4) && groups[4] === 0xffff && groups[5] === 0) return ipv4FromGroups(groups[6], groups[7]);
   if (zeros(0, 6) && (groups[6] !== 0 || groups[7] > 1)) return ipv4FromGroups(groups[6], groups[7]); // ::a.b.c.d
   if (groups[0] === 0x64 && groups[1] === 0xff9b && zeros(2, 6)) return ipv4FromGroups(groups[6], groups[7]); // NAT64
   if (groups[0] === 0x2002) return ipv4FromGroups(groups[1], groups[2]); // 6to4

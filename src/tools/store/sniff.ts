@@ -77,7 +77,8 @@ export function sniffFormat(bytes: Uint8Array): SniffedFormat {
   }
   throw new SquintError("IMAGE_UNSUPPORTED", "These bytes are not an image format Squint reads.", {
     hint: `Send a ${supportedList} image.`,
-    details: { firstBytes: Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ") },
+    // Only the length: the first bytes of a file that is not an image may be a secret (a key, a password line).
+    details: { bytes: bytes.byteLength },
   });
 }
 
