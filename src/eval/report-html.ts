@@ -71,6 +71,8 @@ export function accuracyChart(report: EvalReport): string {
 /** How many items took 1, 2, 3, … model turns, per mode. */
 export function turnsHistogram(report: EvalReport): string {
   const maxTurns = Math.max(1, ...report.records.map((record) => record.turns));
+  // 0 turns happens only when a run failed before the model was asked: shown only then.
+  const minTurns = Math.min(1, ...report.records.map((record) => record.turns));
   const counts = report.modes.map((mode) => {
     const row = new Array<number>(maxTurns + 1).fill(0);
     for (const record of report.records) if (record.mode === mode) row[record.turns] = (row[record.turns] ?? 0) + 1;
@@ -82,15 +84,15 @@ export function turnsHistogram(report: EvalReport): string {
   const height = 150;
   const barWidth = 14;
   const groupWidth = report.modes.length * barWidth + 14;
-  const width = left + (maxTurns + 1) * groupWidth + 16;
+  const width = left + (maxTurns - minTurns + 1) * groupWidth + 16;
   const y = (value: number) => top + height * (1 - value / highest);
   const parts: string[] = [
     `<line x1="${left}" x2="${width - 8}" y1="${y(0)}" y2="${y(0)}" class="grid"/>`,
     `<text x="${left - 6}" y="${y(highest) + 4}" text-anchor="end" class="tick">${highest}</text>`,
     `<text x="${left - 6}" y="${y(0) + 4}" text-anchor="end" class="tick">0</text>`,
   ];
-  for (let turns = 0; turns <= maxTurns; turns++) {
-    const x0 = left + turns * groupWidth + 7;
+  for (let turns = minTurns; turns <= maxTurns; turns++) {
+    const x0 = left + (turns - minTurns) * groupWidth + 7;
     report.modes.forEach((mode, m) => {
       const count = counts[m]?.[turns] ?? 0;
       if (count > 0) {
@@ -103,7 +105,10 @@ export function turnsHistogram(report: EvalReport): string {
       `<text x="${x0 + (report.modes.length * barWidth) / 2}" y="${top + height + 16}" text-anchor="middle" class="label">${turns}</text>`,
     );
   }
-  return svg("turns-histogram", width, top + height + 28, "Model turns per item", parts);
+  parts.push(
+    `<text x="${(left + width) / 2}" y="${top + height + 30}" text-anchor="middle" class="label">model turns</text>`,
+  );
+  return svg("turns-histogram", width, top + height + 38, "Model turns per item", parts);
 }
 
 /** Accuracy against mean tokens per item (input + output), one point per mode and category. */

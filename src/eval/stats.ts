@@ -6,7 +6,8 @@
  * - Loop vs direct on the same items (paired): Newcombe's hybrid score interval for a difference of paired
  *   proportions, his method 10 (Newcombe 1998, Statistics in Medicine 17:2635), built from the two Wilson
  *   intervals and the phi correlation of the 2×2 table; plus McNemar's exact test (a two-sided binomial
- *   test on the discordant pairs) as a p-value.
+ *   test on the discordant pairs) as a p-value. With no discordant pairs at all the construction collapses to
+ *   [0, 0] (phi = 1): the discordant counts printed beside it say so.
  * - Two reports on different items (unpaired): Newcombe's method 10 for independent proportions (Newcombe
  *   1998, Statistics in Medicine 17:873), the same construction with phi = 0.
  */
