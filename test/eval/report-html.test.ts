@@ -60,6 +60,25 @@ for (let i = 0; i < 10; i++) {
   records.push(record(i, "direct", category, i < 2 || (i >= 5 && i < 8), 1));
 }
 
+interface Bar {
+  mode: string | null;
+  category: string | null;
+  turns: string | null;
+  height: number;
+}
+
+interface PageFacts {
+  svgs: Array<{ id: string; width: number; height: number }>;
+  accuracy: Bar[];
+  turns: Bar[];
+  points: number;
+  warnings: string[];
+  knobs: string;
+  items: number;
+  injected: number;
+  paired: string;
+}
+
 describe.skipIf(!hasChromium)("the HTML report in Chromium", () => {
   it("renders the warnings, the knobs, three plots with the right bars, and every item, without errors", async () => {
     const report = buildReport({ header, records, modes: ["loop", "direct"], expected: 20 });
@@ -79,13 +98,14 @@ describe.skipIf(!hasChromium)("the HTML report in Chromium", () => {
       const requests: string[] = [];
       page.on("request", (request) => requests.push(request.url()));
       await page.goto(pathToFileURL(file).href);
-      const seen = await page.evaluate(() => {
-        const bars = (id: string) =>
-          [...document.querySelectorAll(`#${id} rect.bar`)].map((bar) => ({
+      // Runs in the page (the test is compiled without DOM types, so the page code is a string).
+      const seen = (await page.evaluate(`(() => {
+        const bars = (id) =>
+          [...document.querySelectorAll("#" + id + " rect.bar")].map((bar) => ({
             mode: bar.getAttribute("data-mode"),
             category: bar.getAttribute("data-category"),
             turns: bar.getAttribute("data-turns"),
-            height: (bar as SVGRectElement).getBBox().height,
+            height: bar.getBBox().height,
           }));
         const svgs = [...document.querySelectorAll("svg")].map((svg) => {
           const box = svg.getBoundingClientRect();
@@ -102,7 +122,7 @@ describe.skipIf(!hasChromium)("the HTML report in Chromium", () => {
           injected: document.querySelectorAll("#items b").length,
           paired: document.querySelector("#paired")?.textContent ?? "",
         };
-      });
+      })()`)) as PageFacts;
       expect(problems).toEqual([]);
       // Self-contained: the page itself is the only thing it loads.
       expect(requests).toEqual([pathToFileURL(file).href]);
