@@ -25,6 +25,10 @@ export type SquintErrorCode =
   | "OUT_OF_MEMORY_BUDGET"
   | "BUDGET_EXCEEDED"
   | "ABORTED"
+  /** A GUI action's check failed: the point was not on the located element, or the screen did not change. */
+  | "ACTION_NOT_VERIFIED"
+  /** `waitFor` gave up: the statement was still false when its time ran out. */
+  | "WAIT_TIMEOUT"
   | "UNAUTHORIZED"
   | "INTERNAL";
 

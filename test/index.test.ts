@@ -45,6 +45,13 @@ describe("package entry points", () => {
     expect(typeof mcp.serveHttp).toBe("function");
   });
 
+  it("squint/gui exports the GUI helper", async () => {
+    const guiEntry = (await import("../src/gui/index.js")) as Record<string, unknown>;
+    for (const name of ["gui", "Gui", "pageScreen", "isPlaywrightPage", "TargetCache", "GuiTrace", "checkHit"]) {
+      expect(typeof guiEntry[name], name).toBe("function");
+    }
+  });
+
   it("package.json maps each entry point to its built index", () => {
     const pkg = JSON.parse(readFileSync(`${repoRoot}package.json`, "utf8")) as {
       exports: Record<string, { import: string } | string>;
@@ -56,6 +63,7 @@ describe("package entry points", () => {
       ["./tools", "tools/"],
       ["./runtime", "runtime/"],
       ["./mcp", "mcp/"],
+      ["./gui", "gui/"],
     ] as const) {
       const entry = pkg.exports[subpath];
       expect(typeof entry === "object" ? entry.import : entry).toBe(`./dist/${dir}index.js`);
