@@ -8,6 +8,8 @@ import type { ToolDefinition } from "../../src/tools/tool.js";
  */
 /** How many test_wait runs saw their signal abort: proof that a client's cancel reached the tool. */
 export const waitToolAborts = { count: 0 };
+/** How many test_wait runs have started: a test cancels once its call is running on the server. */
+export const waitToolStarts = { count: 0 };
 
 const waitInput = z.object({ steps: z.number().int().min(1).max(20), stepMs: z.number().int().min(1).max(1000) });
 const waitOutput = z.object({ completed: z.number().int() });
@@ -19,6 +21,7 @@ export const waitTool: ToolDefinition<typeof waitInput, typeof waitOutput, ToolC
   inputSchema: waitInput,
   outputSchema: waitOutput,
   async run(input, _context, options) {
+    waitToolStarts.count++;
     for (let step = 1; step <= input.steps; step++) {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, input.stepMs);

@@ -10,7 +10,7 @@ import { type HttpServerHandle, serveHttp } from "../../src/mcp/http.js";
 import { createSquintServer, type ServerTool } from "../../src/mcp/server.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
-import { waitTool, waitToolAborts } from "./fixture-tools.js";
+import { waitTool, waitToolAborts, waitToolStarts } from "./fixture-tools.js";
 import { callTool, connectHttp, type SpawnedHttpServer, spawnHttpServer, textOf } from "./harness.js";
 import { toolExamples } from "./tool-examples.js";
 
@@ -136,11 +136,14 @@ describe("serveHttp in-process", () => {
       expect(seen.slice(0, 2)).toEqual([1, 2]);
 
       const abortsBefore = waitToolAborts.count;
+      const startsBefore = waitToolStarts.count;
       const controller = new AbortController();
       const pending = client.callTool({ name: "test_wait", arguments: { steps: 20, stepMs: 1000 } }, undefined, {
         signal: controller.signal,
       });
-      setTimeout(() => controller.abort("user cancelled"), 50);
+      // Cancel once the call is running on the server.
+      await expect.poll(() => waitToolStarts.count).toBeGreaterThan(startsBefore);
+      controller.abort("user cancelled");
       await expect(pending).rejects.toThrow(/cancelled/);
       // The cancel reached the tool on the server, not just the client's promise.
       await expect.poll(() => waitToolAborts.count).toBeGreaterThan(abortsBefore);

@@ -14,7 +14,7 @@ import { imageInfoTool } from "../../src/tools/image-info.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { zoomTool } from "../../src/tools/zoom.js";
-import { brokenOutputTool, crashTool, waitTool, waitToolAborts } from "./fixture-tools.js";
+import { brokenOutputTool, crashTool, waitTool, waitToolAborts, waitToolStarts } from "./fixture-tools.js";
 
 let base: string;
 let allowed: string;
@@ -222,9 +222,9 @@ describe("squint MCP server (in-process)", () => {
     await expectToolError(await call("image_info", { image: red }), "PATH_NOT_ALLOWED");
     roots = [{ uri: pathToFileURL(shared).href, name: "shared" }];
     await client.sendRootsListChanged();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The server asks for the new roots in the background; poll until a call sees them.
+    await expect.poll(async () => (await call("image_info", { image: red })).isError).toBeFalsy();
     const result = await call("image_info", { image: red });
-    expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ width: 40, height: 30 });
   });
 
@@ -237,11 +237,14 @@ describe("squint MCP server (in-process)", () => {
     expect(seen.slice(0, 2)).toEqual([1, 2]); // the last note may race the result (SDK issue #2580)
 
     const abortsBefore = waitToolAborts.count;
+    const startsBefore = waitToolStarts.count;
     const controller = new AbortController();
     const pending = client.callTool({ name: "test_wait", arguments: { steps: 20, stepMs: 1000 } }, undefined, {
       signal: controller.signal,
     });
-    setTimeout(() => controller.abort("user cancelled"), 30);
+    // Cancel once the call is running on the server.
+    await expect.poll(() => waitToolStarts.count).toBeGreaterThan(startsBefore);
+    controller.abort("user cancelled");
     await expect(pending).rejects.toThrow(/cancelled/);
     // The cancel reached the tool on the server, not just the client's promise.
     await expect.poll(() => waitToolAborts.count).toBeGreaterThan(abortsBefore);

@@ -6,7 +6,7 @@ import { groundingPrompt, locateTool, textTarget } from "../../src/tools/locate.
 import type { OcrLine, OcrResult } from "../../src/tools/ocr/types.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { createToolContext } from "../../src/tools/context.js";
-import { hasSharedData, hopInnPath, marker, noteMissingShared, sharedData } from "./images.js";
+import { hasSharedData, hopInnPath, marker, noteMissingShared } from "./images.js";
 import { codeOf, contextWithImage, callTool } from "./tool-context.js";
 
 noteMissingShared();
@@ -227,23 +227,5 @@ describe("locate without a model (OCR)", () => {
     const second = await callTool(locateTool, { query: "Forgot", image: original.id }, context);
     expect(second.structured.matches[0]!.box!.pixels).toEqual([20, 100, 80, 120]);
     expect(reads).toBe(1);
-  });
-
-  it.skipIf(!hasSharedData)("finds words with the real OCR engine (tesseract.js test page)", async () => {
-    const store = new ImageStore();
-    const testPage = await store.ingest(fs.readFileSync(`${sharedData}/ocr/tesseractjs-testocr.png`));
-    // No ocr in the context: locate falls back to the built-in engine from src/tools/ocr.
-    const context = createToolContext({ store });
-    const result = await callTool(locateTool, { query: 'the words "file format"', image: testPage.id }, context);
-    expect(result.structured.method).toBe("ocr");
-    expect(result.structured.matches).toHaveLength(1);
-    // Line 3 of the 640×480 page, "of file format.": the match lies in the left part of that line's band.
-    const [x1, y1, x2, y2] = result.structured.matches[0]!.box!.originalPixels;
-    expect(y1).toBeGreaterThan(140);
-    expect(y2).toBeLessThan(200);
-    expect(x1).toBeGreaterThan(40);
-    expect(x2).toBeLessThan(320);
-    const missing = await callTool(locateTool, { query: '"zebra crossing"', image: testPage.id }, context);
-    expect(missing.structured.found).toBe(false);
   });
 });

@@ -9,6 +9,8 @@ const BODY = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
 let server: Server;
 let origin: string;
 let port: number;
+/** How many /slow downloads the server has begun answering. */
+let slowStarted = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -24,6 +26,7 @@ beforeAll(async () => {
       for (let i = 0; i < 10; i++) res.write(Buffer.alloc(500));
       res.end();
     } else if (path === "/slow") {
+      slowStarted++;
       res.writeHead(200, { "content-type": "image/png" });
       const timer = setInterval(() => res.write(Buffer.alloc(1)), 100);
       res.on("close", () => clearInterval(timer));
@@ -156,10 +159,14 @@ describe("fetchImageUrl", () => {
 
   it("reports a cancelled download as ABORTED", async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
-    const error = await failure(
+    const before = slowStarted;
+    const pending = failure(
       fetchImageUrl(new URL(`${origin}/slow`), trustLocal({ fetchTimeoutMs: 5000 }), { signal: controller.signal }),
     );
+    // Cancel mid-download: once the server has started sending the body.
+    await expect.poll(() => slowStarted).toBeGreaterThan(before);
+    controller.abort();
+    const error = await pending;
     expect(error.code).toBe("ABORTED");
   });
 });

@@ -1,0 +1,35 @@
+import fs from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { createToolContext } from "../../src/tools/context.js";
+import { locateTool } from "../../src/tools/locate.js";
+import { closeDefaultOcrEngine } from "../../src/tools/ocr/ocr-tool.js";
+import { ImageStore } from "../../src/tools/store/image-store.js";
+import { hasSharedData, noteMissingShared, sharedData } from "./images.js";
+import { callTool } from "./tool-context.js";
+
+// Integration (vitest.config.ts): this runs the built-in PP-OCR models through ONNX Runtime.
+noteMissingShared();
+
+afterAll(async () => {
+  await closeDefaultOcrEngine();
+});
+
+describe("locate without a model, with the built-in OCR engine", () => {
+  it.skipIf(!hasSharedData)("finds words with the real OCR engine (tesseract.js test page)", async () => {
+    const store = new ImageStore();
+    const testPage = await store.ingest(fs.readFileSync(`${sharedData}/ocr/tesseractjs-testocr.png`));
+    // No ocr in the context: locate falls back to the built-in engine from src/tools/ocr.
+    const context = createToolContext({ store });
+    const result = await callTool(locateTool, { query: 'the words "file format"', image: testPage.id }, context);
+    expect(result.structured.method).toBe("ocr");
+    expect(result.structured.matches).toHaveLength(1);
+    // Line 3 of the 640×480 page, "of file format.": the match lies in the left part of that line's band.
+    const [x1, y1, x2, y2] = result.structured.matches[0]!.box!.originalPixels;
+    expect(y1).toBeGreaterThan(140);
+    expect(y2).toBeLessThan(200);
+    expect(x1).toBeGreaterThan(40);
+    expect(x2).toBeLessThan(320);
+    const missing = await callTool(locateTool, { query: '"zebra crossing"', image: testPage.id }, context);
+    expect(missing.structured.found).toBe(false);
+  });
+});
