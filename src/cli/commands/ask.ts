@@ -156,6 +156,46 @@ export async function backendFor(
 
 const dim = (text: string, tty: boolean) => (tty ? `\x1b[2m${text}\x1b[22m` : text);
 
+/** How often a line on stderr says how a long generation is going. */
+const PROGRESS_INTERVAL_MS = 5000;
+
+/**
+ * Generation speed on stderr, so a slow model is visibly working: while a turn streams, a line every
+ * PROGRESS_INTERVAL_MS with the pieces streamed so far and their rate (a streamed piece is about one
+ * token); when the turn ends, the exact count the backend reports and tokens/s.
+ */
+export function generationProgress(
+  io: CliIO,
+  now: () => number = performance.now.bind(performance),
+): (event: AgentEvent) => void {
+  let started = 0;
+  let lastLine = 0;
+  let pieces = 0;
+  return (event) => {
+    if (event.type === "step-start") {
+      started = now();
+      lastLine = started;
+      pieces = 0;
+    } else if (event.type === "reasoning-delta" || event.type === "text-delta") {
+      pieces++;
+      const t = now();
+      if (t - lastLine >= PROGRESS_INTERVAL_MS) {
+        lastLine = t;
+        const rate = (pieces * 1000) / Math.max(1, t - started);
+        io.stderr.write(dim(`… turn ${event.step}: ~${pieces} tokens, ${rate.toFixed(1)} tokens/s\n`, io.isTTY));
+      }
+    } else if (event.type === "step-finish") {
+      const rate = (event.completionTokens * 1000) / Math.max(1, event.modelMs);
+      io.stderr.write(
+        dim(
+          `turn ${event.step}: ${event.completionTokens} tokens in ${(event.modelMs / 1000).toFixed(1)} s (${rate.toFixed(1)} tokens/s), prompt ${event.promptTokens} tokens\n`,
+          io.isTTY,
+        ),
+      );
+    }
+  };
+}
+
 /** One line for a tool call as it starts, and its outcome once it returns. */
 function printEvent(event: AgentEvent, io: CliIO, state: { inReasoning: boolean; inText: boolean }): void {
   const out = io.stdout;
@@ -249,7 +289,9 @@ export async function askWithBackend(
     const run = agent.run({ images: args.images, prompt: args.question, signal: controller.signal });
     const events: AgentEvent[] = [];
     const state = { inReasoning: false, inText: false };
+    const progress = generationProgress(io);
     for await (const event of run.events) {
+      progress(event);
       if (args.json) {
         if (!event.type.endsWith("-delta")) events.push(event);
       } else printEvent(event, io, state);

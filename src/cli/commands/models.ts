@@ -1,4 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { SquintError } from "../../errors.js";
@@ -6,6 +8,7 @@ import { archOverrideSchema, makeTinyCheckpoint } from "../../model/checkpoint/t
 import { buildModel } from "../../model/graph/build.js";
 import { buildDtypeSchema, graphMutationSchema } from "../../model/graph/contract.js";
 import type { Int4AccuracyLevel } from "../../model/graph/linear.js";
+import { CHECKPOINT_SIDE_FILES } from "../../runtime/local/model-files.js";
 import type { CliIO, Command } from "../command.js";
 import { modelsList } from "./models-list.js";
 import { modelsPull } from "./models-pull.js";
@@ -40,7 +43,7 @@ Options:
 `;
 
 const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4] [--last-token-logits]
-                            [--int4-block-size N] [--int4-accuracy 0-4] [--attention plain|gqa|gqa-shared]
+                            [--int4-block-size N] [--int4-accuracy 0-4] [--attention plain|gqa|gqa-shared|append]
 
 Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
 embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
@@ -51,9 +54,14 @@ Options:
   --int4-block-size N    int4 quantization block size along K (default 32)
   --int4-accuracy L      MatMulNBits accuracy_level: 4 (default: int8 activations, integer dot products,
                          fastest on CPUs) or 0 (float32 compute, exact to the stored int4 weights)
-  --attention A          plain (default: standard ops, any padding) or gqa (ORT GroupQueryAttention:
-                         fused and faster, right padding only) or gqa-shared (gqa over a fixed-capacity
-                         cache that past and present share: no per-step cache copy on CPU)
+  --attention A          plain (default: standard ops, any padding, every provider) or gqa (ORT
+                         GroupQueryAttention: fused, right padding only) or gqa-shared (gqa over a
+                         fixed-capacity cache that past and present share) or append (the decoder reads
+                         an engine-owned cache and returns only the new positions: no per-step cache
+                         copy anywhere; CPU provider; the fastest CPU decode)
+
+The output folder runs as is (squint ask --model <out-dir>): the checkpoint's config.json, tokenizer and
+processor files are copied beside the graphs.
 `;
 
 const positiveInt = (flag: string) =>
@@ -176,7 +184,7 @@ const build: ModelsSubcommand = {
           .optional(),
         mutation: graphMutationSchema.optional(),
         attention: z
-          .enum(["plain", "gqa", "gqa-shared"], { error: "--attention is plain, gqa or gqa-shared" })
+          .enum(["plain", "gqa", "gqa-shared", "append"], { error: "--attention is plain, gqa, gqa-shared or append" })
           .optional(),
       })
       .safeParse({
@@ -198,6 +206,12 @@ const build: ModelsSubcommand = {
       mutation: parsed.data.mutation,
       attention: parsed.data.attention,
     });
+    // Beside the graphs, what loading needs from the checkpoint (config, tokenizer, processor), so the
+    // folder is a complete model on its own.
+    for (const file of CHECKPOINT_SIDE_FILES) {
+      const from = join(parsed.data.checkpoint, file);
+      if (existsSync(from)) await copyFile(from, join(parsed.data.out, file));
+    }
     const graphs = Object.values(manifest.graphs)
       .map((graph) => graph.file)
       .join(", ");

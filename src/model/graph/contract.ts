@@ -64,7 +64,7 @@ import { z } from "zod";
  */
 
 /** Decoder attention variants (see the file comment); "gqa-shared" was added for issue 4's no-copy cache. */
-export const attentionSchema = z.enum(["plain", "gqa", "gqa-shared"]);
+export const attentionSchema = z.enum(["plain", "gqa", "gqa-shared", "append"]);
 export type Attention = z.infer<typeof attentionSchema>;
 
 export const GRAPH_FILES = {

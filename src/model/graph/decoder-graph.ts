@@ -66,6 +66,105 @@ function additiveMask(g: GraphBuilder, attentionMask: string, total: string, pas
   return g.node("Where", [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
 }
 
+/**
+ * The two additive biases of "append" attention: over the cache buffer [B, 1, 1, 1, maxSeq] (key j allowed
+ * when j < past and attention_mask[b, j] = 1; the buffer's unused tail is masked) and over the new keys
+ * [B, 1, 1, S, S] (causal, and attention_mask[b, past + j]).
+ */
+function appendMasks(
+  g: GraphBuilder,
+  attentionMask: string,
+  past: string,
+  total: string,
+  cacheBuffer: string,
+): { cache: string; fresh: string } {
+  const maxSeq = g.node("Gather", [g.node("Shape", [cacheBuffer]), g.int64([2], [])], { axis: attr.int(0) });
+  const zero = g.int64([0]);
+  const pastEnd = g.node("Unsqueeze", [past, zero]);
+  const pastMask = g.node("Slice", [attentionMask, zero, pastEnd, g.int64([1])]);
+  // Positions at or past `past` are outside the cache: padding with 0 ("padded") gives the mask [B, maxSeq].
+  const tail = g.node("Unsqueeze", [g.node("Sub", [maxSeq, past]), zero]);
+  const padded = g.node("Pad", [
+    pastMask,
+    g.node("Concat", [g.int64([0, 0, 0]), tail], { axis: attr.int(0) }),
+    g.int64([0], []),
+  ]);
+  const inCache = g.node("Cast", [padded], { to: attr.int(9) });
+  const cacheAllowed = g.node("Unsqueeze", [inCache, g.int64([1, 2, 3])]);
+  const newMask = g.node(
+    "Cast",
+    [g.node("Slice", [attentionMask, pastEnd, g.node("Unsqueeze", [total, zero]), g.int64([1])])],
+    {
+      to: attr.int(9),
+    },
+  );
+  const seq = g.node("Sub", [total, past]);
+  const newPos = g.node("Range", [g.int64([0], []), seq, g.int64([1], [])]);
+  const causal = g.node("LessOrEqual", [
+    g.node("Unsqueeze", [newPos, g.int64([0])]),
+    g.node("Unsqueeze", [newPos, g.int64([1])]),
+  ]);
+  const freshAllowed = g.node("And", [causal, g.node("Unsqueeze", [newMask, g.int64([1, 2, 3])])]);
+  const bias = (allowed: string) => g.node("Where", [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
+  return { cache: bias(cacheAllowed), fresh: bias(freshAllowed) };
+}
+
+/**
+ * Attention for "append" decoders, in two parts so the cache is never concatenated with the new keys: scores
+ * against the cache buffer (read in place, transposed inside the GEMM) and against the S new keys, one softmax
+ * over both, and the two weighted sums added. q [B, nh, S, hd] is viewed as [B, kvh, groups·S, hd] so each KV
+ * head serves its query group in one batched product. Returns [B·S, nh·hd].
+ */
+function appendAttention(
+  g: GraphBuilder,
+  q: string,
+  k: string,
+  v: string,
+  cacheKeys: string,
+  cacheValues: string,
+  bias: { cache: string; fresh: string },
+  dims: { nh: number; kvh: number; hd: number },
+): string {
+  const { nh, kvh, hd } = dims;
+  const groups = nh / kvh;
+  const qGrouped = g.node("Reshape", [q, g.int64([0, kvh, -1, hd])]);
+  const scores = (keys: string) =>
+    g.node(
+      "FusedMatMul",
+      [qGrouped, keys],
+      { transB: attr.int(1), alpha: attr.float(hd ** -0.5) },
+      { domain: "com.microsoft" },
+    );
+  // [B, kvh, groups·S, T] → [B, kvh, groups, S, T] so the [.., S, T] biases broadcast over the group.
+  const lastDim = (x: string, axis: number) => g.node("Shape", [x], { start: attr.int(axis) });
+  const split5 = (x: string) =>
+    g.node("Reshape", [x, g.node("Concat", [g.int64([0, kvh, groups, -1]), lastDim(x, 3)], { axis: attr.int(0) })]);
+  const cacheScores = g.node("Add", [split5(scores(cacheKeys)), bias.cache]);
+  const freshScores = g.node("Add", [split5(scores(k)), bias.fresh]);
+  const probs = g.node("Softmax", [g.node("Concat", [cacheScores, freshScores], { axis: attr.int(-1) })], {
+    axis: attr.int(-1),
+  });
+  const cacheLength = lastDim(cacheScores, 4);
+  const freshLength = lastDim(freshScores, 4);
+  const [pCache, pFresh] = g.nodeMulti(
+    "Split",
+    [probs, g.node("Concat", [cacheLength, freshLength], { axis: attr.int(0) })],
+    { axis: attr.int(-1) },
+    { outputs: 2 },
+  );
+  const merge4 = (x: string) =>
+    g.node("Reshape", [x, g.node("Concat", [g.int64([0, kvh, -1]), lastDim(x, 4)], { axis: attr.int(0) })]);
+  const context = g.node("Add", [
+    g.node("MatMul", [merge4(pCache!), cacheValues]),
+    g.node("MatMul", [merge4(pFresh!), v]),
+  ]);
+  // [B, kvh, groups·S, hd] = [B, nh, S, hd] → [B, S, nh, hd] → [B·S, nh·hd]
+  return g.node("Reshape", [
+    g.node("Transpose", [g.node("Reshape", [context, g.int64([0, nh, -1, hd])])], { perm: attr.ints([0, 2, 1, 3]) }),
+    g.int64([-1, nh * hd]),
+  ]);
+}
+
 export async function buildDecoderGraph(
   ckpt: Checkpoint,
   outDir: string,
@@ -109,8 +208,11 @@ export async function buildDecoderGraph(
   const deepstack = g.input(DECODER_INPUTS.deepstackEmbeds, "float32", ["B", "S", D * H]);
   // The shared-buffer variant's cache has a capacity (maxSeq) instead of a length; the graph is gqa's.
   const shared = options.attention === "gqa-shared";
-  const pastDim = shared ? "maxSeq" : "past";
-  const presentDim = shared ? "maxSeq" : "past+S";
+  // "append": the cache inputs are the engine's fixed-capacity buffers, read but never written or returned;
+  // the outputs are only the S new positions, which the engine appends itself (contract.ts).
+  const append = options.attention === "append";
+  const pastDim = shared || append ? "maxSeq" : "past";
+  const presentDim = shared ? "maxSeq" : append ? "S" : "past+S";
   const pastKeys: string[] = [];
   const pastValues: string[] = [];
   for (let i = 0; i < t.numLayers; i++) {
@@ -137,7 +239,8 @@ export async function buildDecoderGraph(
     );
   }
   // Additive mask [B, 1, 1, S, T]: causal over absolute positions, and padding from attention_mask.
-  const maskBias = gqa ? "" : additiveMask(g, attentionMask, total, past);
+  const maskBias = gqa || append ? "" : additiveMask(g, attentionMask, total, past);
+  const appendBias = append ? appendMasks(g, attentionMask, past, total, pastKeys[0]!) : undefined;
   // GroupQueryAttention takes per-row lengths instead: seqlens_k = (real tokens) − 1, and T.
   const seqlensK = gqa
     ? g.node(
@@ -189,7 +292,7 @@ export async function buildDecoderGraph(
     const layer = options.mutation === "deepstack-wrong-layer" ? Math.min(i + 1, t.numLayers - 1) : i;
     injectAfter.set(layer, [...(injectAfter.get(layer) ?? []), chunk]);
   });
-  const scale = gqa ? "" : g.float32([hd ** -0.5], []);
+  const scale = gqa || append ? "" : g.float32([hd ** -0.5], []);
   const presentSpecs: TensorSpec[] = [];
   for (let i = 0; i < t.numLayers; i++) {
     const p = `${TEXT}.layers.${i}`;
@@ -219,6 +322,15 @@ export async function buildDecoderGraph(
       merged = g.node("Reshape", [out!, g.int64([-1, nh * hd])]);
       presentKey = pk!;
       presentValue = pv!;
+    } else if (append) {
+      const q = rotary(toBNSH(await heads("q_proj", nh, "q_norm")));
+      presentKey = rotary(toBNSH(await heads("k_proj", kvh, "k_norm")));
+      presentValue = toBNSH(await heads("v_proj", kvh, undefined));
+      merged = appendAttention(g, q, presentKey, presentValue, pastKeys[i]!, pastValues[i]!, appendBias!, {
+        nh,
+        kvh,
+        hd,
+      });
     } else {
       const q = rotary(toBNSH(await heads("q_proj", nh, "q_norm")));
       const k = rotary(toBNSH(await heads("k_proj", kvh, "k_norm")));

@@ -42,8 +42,9 @@ export interface EngineOptions {
   /** Tokens per prefill call. Default 512, or 128 when the decoder returns logits for every position. */
   prefillChunkTokens?: number;
   /**
-   * "gqa-shared" decoders only: positions to allocate the shared cache buffers for on first use (default:
-   * what the first request needs, doubling on growth). Capped by maxCacheBytes.
+   * "gqa-shared" and "append" decoders only: positions to allocate the cache buffers for on first use
+   * (default: what the first request needs, plus headroom; gqa-shared doubles on growth, append grows by an
+   * eighth). Capped by maxCacheBytes.
    */
   cacheCapacityTokens?: number;
   /** One line per notable event (provider fallbacks). Default: stderr. */
@@ -113,19 +114,19 @@ export class LocalEngine implements GenerationEngine {
     const m = files.manifest.model;
     this.maxCacheBytes = options.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES;
     const bytesPerToken = 2 * m.numLayers * m.numKeyValueHeads * m.headDim * 4;
-    // A "gqa-shared" decoder writes its cache in place: the engine owns fixed-capacity buffers (contract.ts).
-    const shared =
-      files.manifest.attention === "gqa-shared"
-        ? {
-            maxTokens: Math.max(1, Math.floor(this.maxCacheBytes / bytesPerToken)),
-            ...(options.cacheCapacityTokens !== undefined ? { initialTokens: options.cacheCapacityTokens } : {}),
-          }
-        : undefined;
+    // "gqa-shared" and "append" decoders read the cache from fixed-capacity buffers the engine owns
+    // (contract.ts): the first writes into them in place, the second returns only the new positions.
+    const attention = files.manifest.attention;
+    const limits = {
+      maxTokens: Math.max(1, Math.floor(this.maxCacheBytes / bytesPerToken)),
+      ...(options.cacheCapacityTokens !== undefined ? { initialTokens: options.cacheCapacityTokens } : {}),
+    };
     this.cache = new KvCache({
       numLayers: m.numLayers,
       numKeyValueHeads: m.numKeyValueHeads,
       headDim: m.headDim,
-      ...(shared ? { shared } : {}),
+      ...(attention === "gqa-shared" ? { shared: limits } : {}),
+      ...(attention === "append" ? { append: limits } : {}),
     });
     this.zeroDeepstackStep = new ort.Tensor("float32", new Float32Array(m.deepstackLayers * m.hiddenSize), [
       1,
@@ -145,8 +146,8 @@ export class LocalEngine implements GenerationEngine {
     const open = async (graph: "vision" | "embedding" | "decoder", deviceOutputs: string[] = []) => {
       // The embedding graph is one Gather: a single thread, and none left spinning after it.
       const small = graph === "embedding";
-      // The shared-buffer decoder writes into CPU tensors the engine owns: CPU EP only (contract.ts).
-      const sharedDecoder = graph === "decoder" && m.attention === "gqa-shared";
+      // The buffered decoders read (and gqa-shared writes) CPU tensors the engine owns: CPU EP only (contract.ts).
+      const sharedDecoder = graph === "decoder" && (m.attention === "gqa-shared" || m.attention === "append");
       const opened = await openSession(
         sharedDecoder ? ["cpu"] : candidates,
         {
@@ -165,7 +166,7 @@ export class LocalEngine implements GenerationEngine {
       presentValueName(l),
     ]).flat();
     // One at a time: loading three sessions at once only contends for the same cores and memory.
-    const decoder = await open("decoder", m.attention === "gqa-shared" ? [] : presents);
+    const decoder = await open("decoder", m.attention === "gqa-shared" || m.attention === "append" ? [] : presents);
     const embedding = await open("embedding");
     const vision = await open("vision");
     return new LocalEngine(
@@ -374,7 +375,8 @@ export class LocalEngine implements GenerationEngine {
       [DECODER_INPUTS.deepstackEmbeds]: deepstack,
     };
     const shared = this.files.manifest.attention === "gqa-shared";
-    if (shared) this.cache.reserve(total);
+    const append = this.files.manifest.attention === "append";
+    this.cache.reserve(total);
     // Shared-buffer decoder: the same tensors are the past inputs and the preallocated present outputs, so
     // ORT's GroupQueryAttention writes the new positions in place (past_present_share_buffer). The binding
     // (onnxruntime-node 1.30) still returns a fresh copy of each present output; those copies are dropped.
@@ -392,6 +394,7 @@ export class LocalEngine implements GenerationEngine {
     const keys = Array.from({ length: m.numLayers }, (_, l) => out[presentKeyName(l)] as ort.Tensor);
     const values = Array.from({ length: m.numLayers }, (_, l) => out[presentValueName(l)] as ort.Tensor);
     if (shared) this.cache.advanceShared(keys, values, tokens, visualKeys);
+    else if (append) this.cache.append(keys, values, tokens, visualKeys);
     else this.cache.advance(keys, values, tokens, visualKeys);
     if (!logitsTensor || !(logitsTensor.data instanceof Float32Array)) {
       throw new SquintError("BACKEND_FAILED", "The decoder returned no float32 logits.", {

@@ -18,6 +18,18 @@ export interface CacheShape {
    * capacity grows (doubling, up to `maxTokens`) only when a request needs more, never per step.
    */
   shared?: { maxTokens: number; initialTokens?: number };
+  /**
+   * Set for an "append" decoder (contract.ts): the same [1, kvh, capacity, hd] buffers, but the decoder only
+   * reads them; it returns the S new positions and `append` writes them in (S × kvh × hd values per layer,
+   * never the cache). Capacity grows by an eighth (at least 256 positions) when a request needs more, so the
+   * masked tail the attention reads past the cache stays small and a growth copy comes once per many steps.
+   */
+  append?: { maxTokens: number; initialTokens?: number };
+}
+
+/** Positions an "append" cache grows by beyond what is needed: an eighth, at least 256, whole 64s. */
+function appendHeadroom(total: number): number {
+  return Math.ceil(Math.max(256, total / 8) / 64) * 64;
 }
 
 export class KvCache {
@@ -51,9 +63,14 @@ export class KvCache {
     return new ort.Tensor("float32", new Float32Array(0), [1, this.shape.numKeyValueHeads, 0, this.shape.headDim]);
   }
 
-  /** Positions the shared-buffer tensors can hold (0 when not shared or not allocated yet). */
+  /** Whether the tensors are fixed-capacity buffers the engine owns ("gqa-shared" or "append"). */
+  get buffered(): boolean {
+    return this.shape.shared !== undefined || this.shape.append !== undefined;
+  }
+
+  /** Positions the buffers can hold (0 when not buffered or not allocated yet). */
   get capacity(): number {
-    return this.shape.shared ? (this.keys[0]?.dims[2] ?? 0) : 0;
+    return this.buffered ? (this.keys[0]?.dims[2] ?? 0) : 0;
   }
 
   /**
@@ -61,12 +78,13 @@ export class KvCache {
    * when a request outgrows the capacity (a once-per-growth copy of the kept positions, never per step).
    */
   reserve(total: number): void {
-    const shared = this.shape.shared;
-    if (!shared) return;
+    const limits = this.shape.shared ?? this.shape.append;
+    if (!limits) return;
     const current = this.capacity;
     if (total <= current) return;
-    const wanted = Math.max(total, shared.initialTokens ?? 0, 2 * current);
-    const capacity = Math.max(total, Math.min(wanted, shared.maxTokens));
+    const growth = this.shape.shared ? 2 * current : total + appendHeadroom(total);
+    const wanted = current === 0 ? Math.max(total, limits.initialTokens ?? growth) : growth;
+    const capacity = Math.max(total, Math.min(wanted, limits.maxTokens));
     const { numKeyValueHeads: kvh, headDim: hd } = this.shape;
     const kept = this.length;
     const grow = (tensor: ort.Tensor): ort.Tensor => {
@@ -119,11 +137,45 @@ export class KvCache {
     }
   }
 
+  /**
+   * Append mode: the decoder ran over `tokens` and returned their keys and values ([1, kvh, S, hd] per
+   * layer); they are written into the buffers at the current length. Only these S positions are copied.
+   */
+  append(keys: ort.Tensor[], values: ort.Tensor[], tokens: ArrayLike<number>, visualKeys: ArrayLike<number>): void {
+    const s = tokens.length;
+    const at = this.length;
+    const capacity = this.capacity;
+    const { numKeyValueHeads: kvh, headDim: hd, numLayers } = this.shape;
+    const fits = (got: ort.Tensor[]) =>
+      got.length === numLayers &&
+      got.every((t) => t.dims[1] === kvh && t.dims[2] === s && t.dims[3] === hd && t.data instanceof Float32Array);
+    if (at + s > capacity || !fits(keys) || !fits(values)) {
+      throw new SquintError(
+        "BACKEND_FAILED",
+        `The decoder returned new keys/values of shape [${keys[0]?.dims.join(", ")}], expected [1, ${kvh}, ${s}, ${hd}] per layer.`,
+        { hint: "The graphs do not follow the append decoder contract; rebuild them with `squint models build`." },
+      );
+    }
+    const write = (buffers: ort.Tensor[], fresh: ort.Tensor[]) => {
+      for (let l = 0; l < numLayers; l++) {
+        const into = buffers[l]!.data as Float32Array;
+        const from = fresh[l]!.data as Float32Array;
+        for (let h = 0; h < kvh; h++) into.set(from.subarray(h * s * hd, (h + 1) * s * hd), (h * capacity + at) * hd);
+      }
+    };
+    write(this.keys, keys);
+    write(this.values, values);
+    for (let i = 0; i < s; i++) {
+      this.tokens.push(tokens[i]);
+      this.visualKeys.push(visualKeys[i]);
+    }
+  }
+
   /** Drops everything (device buffers included). */
   reset(): void {
     this.disposeTensors();
-    // Shared buffers are kept on reset: they are reused by the next request (only the length matters).
-    if (this.shape.shared && this.capacity > 0) {
+    // Fixed-capacity buffers are kept on reset: they are reused by the next request (only the length matters).
+    if (this.buffered && this.capacity > 0) {
       this.tokens.length = 0;
       this.visualKeys.length = 0;
       return;
@@ -169,7 +221,7 @@ export class KvCache {
    */
   truncate(length: number): number {
     if (length >= this.length) return this.length;
-    if (this.shape.shared) {
+    if (this.buffered) {
       // Positions past `length` are simply overwritten by the next run; the buffers stay.
       this.tokens.length = length;
       this.visualKeys.length = length;

@@ -3,8 +3,18 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { buildModel } from "../../model/graph/build.js";
-import { type BuildDtype, buildDtypeSchema, MANIFEST_FILE } from "../../model/graph/contract.js";
+import { type Attention, type BuildDtype, buildDtypeSchema, MANIFEST_FILE } from "../../model/graph/contract.js";
+import { providerCandidates } from "../local/execution-provider.js";
 import { CHECKPOINT_SIDE_FILES } from "../local/model-files.js";
+
+/**
+ * The decoder attention a store build gets: "append" (no per-step cache copy, CPU only) where the engine
+ * would run on the CPU anyway, "plain" (runs on every provider, the cache stays on the device) where a GPU
+ * provider is there to use.
+ */
+export function storeAttention(): Attention {
+  return providerCandidates("auto")[0] === "cpu" ? "append" : "plain";
+}
 
 /**
  * Builds a checkpoint into a store folder that runs on its own: the graphs and manifest, the checkpoint's
@@ -39,7 +49,7 @@ export async function buildIntoStore(
   await mkdir(dirname(outDir), { recursive: true });
   try {
     onProgress?.({ stage: "build", message: `building ${dtype} graphs from ${checkpointDir}` });
-    await buildModel(checkpointDir, scratch, { dtype, lastTokenLogits: true });
+    await buildModel(checkpointDir, scratch, { dtype, lastTokenLogits: true, attention: storeAttention() });
     for (const file of CHECKPOINT_SIDE_FILES) {
       const from = join(checkpointDir, file);
       if (existsSync(from)) await copyFile(from, join(scratch, file));

@@ -142,16 +142,15 @@ describe("squint ask", () => {
     expect(local.stderr).toMatch(/squint ask: .*"\/nowhere".*\(NOT_FOUND\) — /);
   });
 
-  it("--model runs the in-process engine (a tiny random model: plumbing only, not answers)", async () => {
-    const { tinyBuilt } = await import("../../runtime/local/engine-fixture.js");
-    const { checkpoint, built } = await tinyBuilt("fp32");
-    // A built directory that also carries the checkpoint's config and tokenizer, as `squint models build` leaves it.
-    const model = mkdtempSync(path.join(tmpdir(), "squint-ask-model-"));
-    for (const name of readdirSync(built)) symlinkSync(path.join(built, name), path.join(model, name));
-    const taken = new Set(readdirSync(built));
-    for (const name of readdirSync(checkpoint).filter((name) => !name.endsWith(".safetensors") && !taken.has(name))) {
-      symlinkSync(path.join(checkpoint, name), path.join(model, name));
-    }
+  it("--model runs what `squint models build` wrote, as is, and reports tokens/s (a tiny random model: plumbing only)", async () => {
+    const { tinyCheckpoint, tokenizerFixture } = await import("../../support/tiny-checkpoint.js");
+    const checkpoint = await tinyCheckpoint({ seed: 1, tokenizer: tokenizerFixture });
+    const model = path.join(mkdtempSync(path.join(tmpdir(), "squint-ask-model-")), "built");
+    const build = await runSquint(["models", "build", checkpoint, model, "--dtype", "int4", "--attention", "append"]);
+    expect(build.stderr).toBe("");
+    expect(build.code).toBe(0);
+    // The checkpoint's config and tokenizer went beside the graphs: the folder is a model on its own.
+    expect(readdirSync(model)).toEqual(expect.arrayContaining(["config.json", "tokenizer.json", "manifest.json"]));
     // Small, so the tiny model's CPU prefill stays short (256×256 is 64 visual tokens).
     const image = await syntheticPhotoFile(256, 256);
     const run = await runSquint([
@@ -171,10 +170,39 @@ describe("squint ask", () => {
     // Progress lines while the model loads, one per stage on a non-terminal.
     expect(run.stderr).toMatch(/loading vision \(cpu\)/);
     expect(run.stderr).toMatch(/ready: local:/);
+    expect(run.stderr).toMatch(/turn 1: \d+ tokens in \d+\.\d s \(\d+\.\d tokens\/s\), prompt \d+ tokens/);
     const json = JSON.parse(run.stdout) as { status: string; steps: Array<{ completionTokens: number }> };
     // Random weights say nothing useful: whatever the status, the engine produced tokens for the first step.
     expect(["answered", "failed", "exhausted"]).toContain(json.status);
     expect(json.steps[0].completionTokens).toBeGreaterThan(0);
     expect(json.steps[0].completionTokens).toBeLessThanOrEqual(6);
   }, 240_000);
+});
+
+describe("generationProgress", () => {
+  it("writes a line every 5 s while a turn streams, and the exact tokens/s when it ends", async () => {
+    const { generationProgress } = await import("../../../src/cli/commands/ask.js");
+    const { io, err } = captureIO(false);
+    let clock = 0;
+    const progress = generationProgress(io, () => clock);
+    progress({ type: "step-start", step: 1, finalTurn: false });
+    for (let i = 0; i < 30; i++) {
+      clock += 250; // 4 pieces a second
+      progress({ type: "reasoning-delta", step: 1, text: "x" });
+    }
+    progress({
+      type: "step-finish",
+      step: 1,
+      finishReason: "length",
+      promptTokens: 70,
+      completionTokens: 30,
+      durationMs: 7600,
+      modelMs: 7500,
+    });
+    const lines = err().trimEnd().split("\n");
+    expect(lines).toEqual([
+      "… turn 1: ~20 tokens, 4.0 tokens/s",
+      "turn 1: 30 tokens in 7.5 s (4.0 tokens/s), prompt 70 tokens",
+    ]);
+  });
 });

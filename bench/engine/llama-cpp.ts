@@ -1,0 +1,219 @@
+/**
+ * Squint's int4 engine against llama.cpp Q4_0 on the same random weights at the Qwen3-VL-2B text shape
+ * (bench/engine/_bench-2b.ts), same thread count, CPU only (issue 9). The bench makes everything it needs:
+ *  - the random checkpoint and Squint's int4 build (BENCH_BUILD, default "int4-append": accuracy_level 4,
+ *    the no-copy cache);
+ *  - a GGUF Q4_0 file of the same checkpoint (bench/engine/_gguf-q4.ts);
+ *  - node-llama-cpp, pinned, installed into bench/out/llama-cpp (not a dependency of the package).
+ * Each measurement runs in its own process (one model in memory, no second thread pool spinning), the two
+ * engines alternate and swap order every round, and the table reports each round's ratio: the machine is
+ * shared, so absolute numbers move and the ratios are what to read.
+ *
+ *   node --import tsx bench/engine/llama-cpp.ts
+ *   BENCH_CONTEXTS=1024,4096 BENCH_ROUNDS=2 BENCH_THREADS=2 BENCH_STEPS=16 BENCH_BUILD=int4-gqa
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Attention, BuildDtype } from "../../src/model/graph/contract.js";
+import { greedySampling, Sampler } from "../../src/model/sampling.js";
+import { LocalEngine } from "../../src/runtime/local/engine.js";
+import { loadModelFiles } from "../../src/runtime/local/model-files.js";
+import { BENCH_2B_ROOT, built2b, checkpoint2b } from "./_bench-2b.js";
+import { writeGgufQ4_0 } from "./_gguf-q4.js";
+
+const NODE_LLAMA_CPP_VERSION = "3.21.1";
+const scratch = join(BENCH_2B_ROOT, "..", `llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
+const CONTEXTS = (process.env.BENCH_CONTEXTS ?? "1024,4096").split(",").map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const STEPS = Number(process.env.BENCH_STEPS ?? 16);
+const BUILD = process.env.BENCH_BUILD ?? "int4-append";
+
+interface Measured {
+  prefillMs: number;
+  /** Median decode step (one token fed, next token out). */
+  stepMs: number;
+  steps: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Deterministic text-range token ids (below the control tokens), as in decode.ts. */
+function promptIds(length: number): number[] {
+  let state = 12345;
+  return Array.from({ length }, () => {
+    state = (state * 1103515245 + 12345) >>> 0;
+    return 1000 + (state % 100_000);
+  });
+}
+
+async function squintBuild(): Promise<{ built: string; checkpoint: string }> {
+  const [dtype, attention] = BUILD.split("-", 2) as [BuildDtype, Attention];
+  return built2b(BUILD, { dtype, attention });
+}
+
+async function runSquint(context: number): Promise<Measured> {
+  const { built, checkpoint } = await squintBuild();
+  const files = await loadModelFiles(built, checkpoint);
+  const engine = await LocalEngine.open(files, {
+    executionProvider: "cpu",
+    threads: THREADS,
+    log: () => {},
+  });
+  await engine.prefill(promptIds(16), []);
+  await engine.step(1000);
+  engine.cache.reset();
+  const sampler = new Sampler(greedySampling);
+  const t0 = performance.now();
+  const prefill = await engine.prefill(promptIds(context), []);
+  const prefillMs = performance.now() - t0;
+  let token = sampler.sample(prefill.logits);
+  const times: number[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    const t = performance.now();
+    token = sampler.sample(await engine.step(token));
+    times.push(performance.now() - t);
+  }
+  await engine.close();
+  return { prefillMs, stepMs: median(times), steps: STEPS };
+}
+
+interface LlamaModule {
+  getLlama(options: Record<string, unknown>): Promise<{
+    loadModel(options: { modelPath: string }): Promise<{
+      createContext(options: Record<string, unknown>): Promise<{
+        getSequence(): {
+          evaluateWithoutGeneratingNewTokens(tokens: number[]): Promise<void>;
+          evaluate(tokens: number[], options: Record<string, unknown>): AsyncGenerator<number, void, void>;
+          clearHistory(): Promise<void>;
+        };
+        dispose(): Promise<void>;
+      }>;
+      dispose(): Promise<void>;
+    }>;
+  }>;
+}
+
+async function runLlama(context: number): Promise<Measured> {
+  const { getLlama } = (await import(
+    pathToFileURL(join(scratch, "node_modules", "node-llama-cpp", "dist", "index.js")).href
+  )) as LlamaModule;
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error", maxThreads: THREADS });
+  const model = await llama.loadModel({ modelPath: await ggufFile() });
+  const ctx = await model.createContext({
+    contextSize: context + STEPS + 32,
+    batchSize: 512,
+    threads: { ideal: THREADS, min: THREADS },
+  });
+  const sequence = ctx.getSequence();
+  const decode = async (first: number, steps: number, times?: number[]) => {
+    const it = sequence.evaluate([first], { temperature: 0 });
+    for (let i = 0; i < steps; i++) {
+      const t = performance.now();
+      const next = await it.next();
+      times?.push(performance.now() - t);
+      if (next.done) throw new Error("llama.cpp stopped generating");
+    }
+    await it.return();
+  };
+  await sequence.evaluateWithoutGeneratingNewTokens(promptIds(16));
+  await decode(1000, 1);
+  await sequence.clearHistory();
+  const ids = promptIds(context);
+  const t0 = performance.now();
+  await sequence.evaluateWithoutGeneratingNewTokens(ids.slice(0, -1));
+  const prefillMs = performance.now() - t0;
+  const times: number[] = [];
+  // The last prompt token is fed as the first decode step, as Squint's prefill returns its logits.
+  await decode(ids.at(-1)!, STEPS, times);
+  await ctx.dispose();
+  await model.dispose();
+  return { prefillMs, stepMs: median(times.slice(1)), steps: STEPS - 1 };
+}
+
+async function ggufFile(): Promise<string> {
+  const file = join(BENCH_2B_ROOT, "checkpoint-2b-q4_0.gguf");
+  if (!existsSync(file)) {
+    const partial = `${file}.partial`;
+    await writeGgufQ4_0(await checkpoint2b(), partial);
+    const { renameSync } = await import("node:fs");
+    renameSync(partial, file);
+  }
+  return file;
+}
+
+/** node-llama-cpp at the pinned version, with only the CPU prebuilt binary for this platform. */
+function installLlama(): void {
+  if (existsSync(join(scratch, "node_modules", "node-llama-cpp", "package.json"))) return;
+  mkdirSync(scratch, { recursive: true });
+  writeFileSync(join(scratch, "package.json"), '{"name":"squint-bench-llama-cpp","private":true}\n');
+  const binary = `@node-llama-cpp/${process.platform === "darwin" ? "mac" : process.platform}-${process.arch}`;
+  const result = spawnSync(
+    "npm",
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      "--omit=optional",
+      `node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`,
+      `${binary}@${NODE_LLAMA_CPP_VERSION}`,
+    ],
+    { cwd: scratch, stdio: "inherit" },
+  );
+  if (result.status !== 0) throw new Error(`npm install of node-llama-cpp@${NODE_LLAMA_CPP_VERSION} failed`);
+}
+
+function child(engine: "squint" | "llama.cpp", context: number): Measured {
+  const result = spawnSync(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), "--child", engine, String(context)],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 },
+  );
+  if (result.status !== 0) throw new Error(`${engine} at ${context} exited with ${result.status}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Measured;
+}
+
+async function parent(): Promise<void> {
+  installLlama();
+  await squintBuild();
+  await ggufFile();
+  const rows: string[] = [];
+  const f = (v: number, d = 1) => v.toFixed(d);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const context of CONTEXTS) {
+      const order: ("squint" | "llama.cpp")[] = round % 2 === 0 ? ["squint", "llama.cpp"] : ["llama.cpp", "squint"];
+      const got = new Map(order.map((engine) => [engine, child(engine, context)]));
+      const s = got.get("squint")!;
+      const l = got.get("llama.cpp")!;
+      rows.push(
+        `| ${round + 1} | ${context} | ${order[0]} | ${f(l.stepMs)} | ${f(s.stepMs)} | **${f(s.stepMs / l.stepMs, 2)}×** | ${f((context / l.prefillMs) * 1000, 0)} | ${f((context / s.prefillMs) * 1000, 0)} | ${f(s.prefillMs / l.prefillMs, 2)}× |`,
+      );
+      console.error(rows.at(-1));
+    }
+  }
+  console.log(
+    `Qwen3-VL-2B text shape, random weights, CPU, ${THREADS} threads; Squint build ${BUILD}; llama.cpp via node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (Q4_0, f16 KV); decode = median of ${STEPS} steps`,
+  );
+  console.log("");
+  console.log(
+    "| round | context | first | llama.cpp ms/token | Squint ms/token | decode Squint/llama.cpp | llama.cpp prefill tok/s | Squint prefill tok/s | prefill time Squint/llama.cpp |",
+  );
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+  console.log(rows.join("\n"));
+}
+
+const at = process.argv.indexOf("--child");
+if (at >= 0) {
+  const engine = process.argv[at + 1];
+  const context = Number(process.argv[at + 2]);
+  const measured = engine === "squint" ? await runSquint(context) : await runLlama(context);
+  process.stdout.write(`${JSON.stringify(measured)}\n`);
+} else {
+  await parent();
+}
