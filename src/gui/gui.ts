@@ -323,7 +323,9 @@ export class Gui {
       cache.stats.misses++;
     }
     const located = await this.#locateFresh(trimmed, shot, options, outcome, checks);
-    if (cache && located.found && located.verified !== false && located.box) {
+    // Only what passed its checks is remembered (a screen without a document has none to pass).
+    const checked = located.verified || this.screen.elementAt === undefined;
+    if (cache && located.found && checked && located.box) {
       const internal = this.#internal.get(located)!;
       const box = { x1: located.box[0], y1: located.box[1], x2: located.box[2], y2: located.box[3] };
       const target = internal.hit?.target;
@@ -419,8 +421,9 @@ export class Gui {
     const box = { x1: best.box[0], y1: best.box[1], x2: best.box[2], y2: best.box[3] };
     const center = boxCenter(box);
     const hit = this.screen.elementAt ? await this.screen.elementAt(center.x, center.y) : undefined;
-    if (this.screen.elementAt) checks.push(...checkHit(box, hit, text));
-    const verified = this.screen.elementAt !== undefined && checks.every((c) => c.ok);
+    const hitChecks = this.screen.elementAt ? checkHit(box, hit, text) : [];
+    checks.push(...hitChecks);
+    const verified = hitChecks.length > 0 && hitChecks.every((c) => c.ok);
     const located: Located = {
       found: true,
       query,

@@ -171,7 +171,9 @@ export function renderTraceHtml(steps: readonly TraceStep[]): string {
       const checks = step.checks
         .map((c) => `<li class="${c.ok ? "ok" : "fail"}">${escapeHtml(c.name)}: ${escapeHtml(c.detail)}</li>`)
         .join("");
-      const error = step.error ? `<p class="error">${escapeHtml(step.error.code)}: ${escapeHtml(step.error.message)}</p>` : "";
+      const error = step.error
+        ? `<p class="error">${escapeHtml(step.error.code)}: ${escapeHtml(step.error.message)}</p>`
+        : "";
       return `<section id="step-${step.index}" class="${step.ok ? "ok" : "fail"}"><h2>${step.index}. ${escapeHtml(step.action)}${step.query ? ` “${escapeHtml(step.query)}”` : ""}</h2><p>${facts.join(" · ")}</p>${hit}${error}<ul>${checks}</ul>${renderShot(step, "before")}${renderShot(step, "after")}</section>`;
     })
     .join("\n");

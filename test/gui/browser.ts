@@ -1,15 +1,13 @@
-import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
+import { CHROMIUM, hasChromium } from "../support/chromium.js";
 
 /**
- * The system's Chromium (Debian's `chromium` package), never a downloaded one. Playwright gives each launch a
- * fresh temporary profile (its own --user-data-dir); the flags keep it off the network and quiet.
+ * One browser per test file, many contexts (one per device-pixel ratio). `chromium.launch` gives each launch a
+ * fresh temporary profile of its own; the flags keep the system Chromium off the network and quiet.
  */
-export const chromiumPath = process.env.SQUINT_CHROMIUM ?? "/usr/bin/chromium";
+export { hasChromium };
 
-export const hasChromium = existsSync(chromiumPath);
-
-export const CHROMIUM_ARGS = [
+export const GUI_CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -22,13 +20,11 @@ export const CHROMIUM_ARGS = [
 
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = await import("playwright-core");
-  return chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, args: GUI_CHROMIUM_ARGS });
 }
 
 export function noteMissingChromium(): void {
   if (!hasChromium) {
-    console.warn(
-      `GUI tests skipped: no Chromium at ${chromiumPath} (apt-get install chromium, or set SQUINT_CHROMIUM).`,
-    );
+    console.warn(`GUI tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set SQUINT_CHROMIUM).`);
   }
 }
