@@ -71,7 +71,7 @@ function promptOf(request: GenerateRequest): string {
 async function imageOf(request: GenerateRequest): Promise<RawImage> {
   const content = request.messages[0]!.content;
   const part = typeof content === "string" ? undefined : content.find((p) => p.type === "image");
-  if (!part || part.type !== "image") throw new Error("the fake model was sent no image");
+  if (part?.type !== "image") throw new Error("the fake model was sent no image");
   return request.resolveImage(part.image);
 }
 
