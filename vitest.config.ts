@@ -32,6 +32,8 @@ export const integrationTests = [
   "test/tools/ocr/engine.test.ts",
   "test/tools/ocr/ocr-tool.test.ts",
   "test/tools/locate-builtin-ocr.test.ts",
+  "test/eval/report-html.test.ts",
+  "test/eval/suites.test.ts",
 ];
 
 export default defineConfig({

@@ -238,7 +238,9 @@ export function loadSuite(target: string): Suite {
       "INVALID_ARGUMENT",
       `The suite has ${errors.length} bad line${errors.length === 1 ? "" : "s"}:\n${[...shown, ...more].join("\n")}`,
       {
-        hint: "Fix the lines listed (the format is in the README, section `squint eval`).",
+        hint: errors.some((error) => error.message.startsWith("image not found"))
+          ? "Fix the lines listed. The needle suite renders its images on your machine first: npm run suites."
+          : "Fix the lines listed (the format is in the README, section `squint eval`).",
         details: { errors },
       },
     );

@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { loadSuite } from "../../src/eval/suite.js";
+import { DPRS, VIEWPORT } from "../../scripts/eval-suites/gui.js";
+import { needleJsonl, planNeedles, renderNeedle, SIGN_RED, TARGET_MAGENTA } from "../../scripts/eval-suites/needle.js";
+import { sharedDataItems } from "../../scripts/eval-suites/shared-data.js";
+import { repoRoot, sharedRoot } from "../support/cli.js";
+
+const suites = path.join(repoRoot, "suites");
+
+function rgb(hex: string): [number, number, number] {
+  return [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16)) as [number, number, number];
+}
+
+describe("the shipped suites", () => {
+  it("needle: the committed JSONL is what the generator makes from its seed", () => {
+    expect(readFileSync(path.join(suites, "needle/needle.jsonl"), "utf8")).toBe(needleJsonl());
+  });
+
+  it("needle: the target is where the truth says, and nowhere else has its colour", async () => {
+    const plans = planNeedles(7, 4);
+    // Item 0: a word on a red sign; item 3: a magenta shape. Both on 3840×2160 canvases.
+    for (const plan of [plans[0], plans[3]]) {
+      if (!plan) throw new Error("missing plan");
+      const colour = rgb(plan.kind === "word" ? SIGN_RED : TARGET_MAGENTA);
+      const { data, info } = await sharp(await renderNeedle(plan.svg))
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([plan.size.width, plan.size.height]);
+      const [x1, y1, x2, y2] = plan.box;
+      let inside = 0;
+      let outside = 0;
+      for (let y = 0; y < info.height; y++) {
+        for (let x = 0; x < info.width; x++) {
+          const at = (y * info.width + x) * 3;
+          const near =
+            Math.abs((data[at] ?? 0) - colour[0]) < 40 &&
+            Math.abs((data[at + 1] ?? 0) - colour[1]) < 40 &&
+            Math.abs((data[at + 2] ?? 0) - colour[2]) < 40;
+          if (!near) continue;
+          if (x >= x1 - 1 && x <= x2 + 1 && y >= y1 - 1 && y <= y2 + 1) inside++;
+          else outside++;
+        }
+      }
+      expect(outside).toBe(0);
+      // The target fills a good part of its box (a sign: most of it; a shape: at least its inner half).
+      expect(inside).toBeGreaterThan(0.3 * (x2 - x1) * (y2 - y1));
+    }
+  }, 60_000);
+
+  it("gui: pinned screenshots at DPR 1/2/3, viewport × DPR pixels, boxes = CSS boxes × DPR", async () => {
+    const suite = loadSuite(path.join(suites, "gui"));
+    expect(suite.items.length).toBe(45);
+    const byTarget = new Map<string, Map<number, number[]>>();
+    for (const item of suite.items) {
+      const meta = JSON.parse(
+        readFileSync(path.join(suites, "gui/gui.jsonl"), "utf8").split("\n")[item.origin.line - 1] as string,
+      ).meta as { dpr: number; cssBox: number[] };
+      const image = await sharp(item.images[0]).metadata();
+      expect([image.width, image.height]).toEqual([VIEWPORT.width * meta.dpr, VIEWPORT.height * meta.dpr]);
+      expect(item.category).toBe(`gui-dpr${meta.dpr}`);
+      if (item.truth.type !== "point") throw new Error("gui items are point items");
+      const box = item.truth.boxes[0] as number[];
+      expect(box).toEqual(meta.cssBox.map((value) => Math.round(value * meta.dpr * 100) / 100));
+      expect(box[2]).toBeLessThanOrEqual(image.width ?? 0);
+      expect(box[3]).toBeLessThanOrEqual(image.height ?? 0);
+      const key = item.id.replace(/-dpr\d/, "");
+      const perDpr = byTarget.get(key) ?? new Map<number, number[]>();
+      perDpr.set(meta.dpr, meta.cssBox);
+      byTarget.set(key, perDpr);
+    }
+    // The same element has the same CSS box at every DPR (layout does not depend on it), to a pixel.
+    for (const perDpr of byTarget.values()) {
+      expect([...perDpr.keys()].sort()).toEqual([...DPRS]);
+      const one = perDpr.get(1) as number[];
+      for (const dpr of DPRS) {
+        const box = perDpr.get(dpr) as number[];
+        expect(Math.max(...box.map((value, k) => Math.abs(value - (one[k] ?? 0))))).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it.skipIf(!existsSync(path.join(sharedRoot, "data/MANIFEST.json")))(
+    "shared-data: the committed suite is the manifest's truth, and it loads with every image pinned",
+    () => {
+      const data = path.join(sharedRoot, "data");
+      const manifest = JSON.parse(readFileSync(path.join(data, "MANIFEST.json"), "utf8")) as unknown;
+      const items = sharedDataItems(manifest, data, "../../../shared/data");
+      for (const [name, lines] of Object.entries(items)) {
+        const committed = readFileSync(path.join(suites, `shared-data/${name}.jsonl`), "utf8");
+        expect(committed).toBe(`${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
+      }
+      const suite = loadSuite(path.join(suites, "shared-data"));
+      const count = (category: string) => suite.items.filter((item) => item.category === category).length;
+      expect(count("detail")).toBe(4);
+      expect(count("grounding")).toBe(6);
+      expect(count("gui")).toBeGreaterThan(300);
+      expect(count("ocr")).toBe(12);
+      expect(suite.items.find((item) => item.id.includes("bank-statement"))).toBeUndefined();
+    },
+  );
+});
