@@ -30,6 +30,14 @@ export type SquintErrorCode =
   /** `waitFor` gave up: the statement was still false when its time ran out. */
   | "WAIT_TIMEOUT"
   | "UNAUTHORIZED"
+  /** A server's admission queue is full: retry after the time it gives (HTTP 429 + Retry-After). */
+  | "QUEUE_FULL"
+  /** A server's model is still loading or warming up, or failed to (HTTP 503). */
+  | "NOT_READY"
+  /** A request over a server's body, image-count or pixel limit, refused before any work (HTTP 413). */
+  | "REQUEST_TOO_LARGE"
+  /** A request ran past its time limit (HTTP 504). */
+  | "TIMEOUT"
   | "INTERNAL";
 
 export interface SquintErrorOptions {

@@ -43,13 +43,9 @@ describe("package entry points", () => {
     expect(typeof mcp.createSquintServer).toBe("function");
     expect(typeof mcp.serveStdio).toBe("function");
     expect(typeof mcp.serveHttp).toBe("function");
-  });
-
-  it("squint/gui exports the GUI helper", async () => {
-    const guiEntry = (await import("../src/gui/index.js")) as Record<string, unknown>;
-    for (const name of ["gui", "Gui", "pageScreen", "isPlaywrightPage", "TargetCache", "GuiTrace", "checkHit"]) {
-      expect(typeof guiEntry[name], name).toBe("function");
-    }
+    const http = (await import("../src/http/index.js")) as Record<string, unknown>;
+    expect(typeof http.serve).toBe("function");
+    expect(typeof http.createServeApp).toBe("function");
   });
 
   it("package.json maps each entry point to its built index", () => {
@@ -63,7 +59,7 @@ describe("package entry points", () => {
       ["./tools", "tools/"],
       ["./runtime", "runtime/"],
       ["./mcp", "mcp/"],
-      ["./gui", "gui/"],
+      ["./http", "http/"],
     ] as const) {
       const entry = pkg.exports[subpath];
       expect(typeof entry === "object" ? entry.import : entry).toBe(`./dist/${dir}index.js`);

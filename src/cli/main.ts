@@ -12,6 +12,7 @@ async function loadCommands(): Promise<Command[]> {
     import("./commands/models.js").then((m) => m.modelsCommand),
     import("./commands/ask.js").then((m) => m.askCommand),
     import("./commands/eval.js").then((m) => m.evalCommand),
+    import("./commands/serve.js").then((m) => m.serveCommand),
   ]);
   return commands;
 }

@@ -90,6 +90,7 @@ const matchSchema = z.object({
   point: pointRegionSchema.optional(),
   center: z.tuple([z.number(), z.number()]).describe("Centre on the original image, in pixels (where to click)."),
   refined: z.boolean().describe("Whether the answer came from a second look inside a crop."),
+  clamped: z.boolean().optional().describe("Whether the model's answer reached past the image and was clamped to it."),
 });
 
 const outputSchema = z.object({
@@ -110,6 +111,7 @@ interface Found {
   text?: string;
   confidence?: number;
   refined: boolean;
+  clamped?: boolean;
 }
 
 function toMatch(image: StoredImage, found: Found): Match {
@@ -123,6 +125,7 @@ function toMatch(image: StoredImage, found: Found): Match {
     ...(found.point ? { point: describePoint(image, found.point) } : {}),
     center: [roundTo(centreOnOriginal.x, 2), roundTo(centreOnOriginal.y, 2)],
     refined: found.refined,
+    ...(found.clamped ? { clamped: true } : {}),
   };
 }
 
@@ -131,6 +134,8 @@ function readAnswer(reply: string, size: { width: number; height: number }): Fou
   // A Thinking model's reply carries its reasoning before </think>; only the answer after it counts.
   const parsed = parseReply(reply, { thinking: reply.includes("</think>") });
   const found: Found[] = [];
+  // parseBox/parsePoint clamp answers that reach a little past the edge (Qwen3-VL #1035); say so.
+  const outside = (values: readonly number[]) => values.some((v) => v < 0 || v > 1000);
   for (const item of parsed.grounding as GroundingItem[]) {
     try {
       if (item.kind === "box") {
@@ -138,12 +143,14 @@ function readAnswer(reply: string, size: { width: number; height: number }): Fou
           box: parseBox(item.bbox, "rel1000", size),
           ...(item.label ? { label: item.label } : {}),
           refined: false,
+          ...(outside(item.bbox) ? { clamped: true } : {}),
         });
       } else {
         found.push({
           point: parsePoint(item.point, "rel1000", size),
           ...(item.label ? { label: item.label } : {}),
           refined: false,
+          ...(outside(item.point) ? { clamped: true } : {}),
         });
       }
     } catch (error) {
