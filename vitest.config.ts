@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
  */
 export const integrationTests = [
   "test/index.test.ts",
+  "test/http/**/*.test.ts",
   "test/parity/**/*.test.ts",
   "test/cli/**/*.test.ts",
   "test/examples/**/*.test.ts",
