@@ -8,7 +8,8 @@ import { defineConfig } from "vitest/config";
  * the OCR models), or starts Chromium. Everything else is a unit test and runs in `npm run check`, which
  * must stay under 30 s on two cores; `npm test` runs both projects.
  *
- * A test file that does one of these itself is found by what it imports or calls (`integrationMarkers`);
+ * A test file that does one of these itself is found by what it imports or calls (`integrationMarkers`: a
+ * helper that starts a process is named `spawn...`, `runSquint` or `connectStdio`);
  * the list names those that do it through a helper or through src/ (the OCR engine, a graph build).
  */
 const listedIntegrationTests = [
@@ -31,7 +32,7 @@ const listedIntegrationTests = [
 ];
 
 const integrationMarkers =
-  /from "node:child_process"|from "onnxruntime-node"|from "playwright-core"|process\.execPath|\b(runSquint|spawnHttpServer|connectStdio)\(|support\/(chromium|tiny-checkpoint)\.js"/;
+  /from "node:child_process"|from "onnxruntime-node"|from "playwright-core"|process\.execPath|\b(runSquint|spawn[A-Z]\w*|connectStdio)\(|support\/(chromium|tiny-checkpoint)\.js"/;
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
