@@ -241,6 +241,8 @@ export async function createServeApp(options: ServeOptions = {}): Promise<{ app:
     // Our own handler answers client mistakes; a stack trace never leaves the process.
     disableRequestLogging: !options.requestLog,
     return503OnClosing: true,
+    // close() ends keep-alive sockets too, so a stopping server does not wait for idle clients.
+    forceCloseConnections: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -225,8 +225,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     limits: serveLimits(args),
     log,
   });
+  const stopped = untilSignal();
   log(`listening on ${handle.url}${args.token ? " (bearer token required)" : ""}`);
-  await untilSignal();
+  await stopped;
   await handle.close();
   const { closeDefaultOcrEngine } = await import("../../tools/ocr/ocr-tool.js");
   await closeDefaultOcrEngine();
