@@ -120,7 +120,11 @@ export function parseAskArgs(argv: string[]): AskArgs {
 
 /** The backend the model flags name (shared with `squint eval`). */
 export async function backendFor(
-  args: Pick<AskArgs, "model" | "baseUrl" | "apiKey" | "modelName">,
+  args: Pick<AskArgs, "model" | "baseUrl" | "apiKey" | "modelName"> & {
+    /** The server's processor pixel budget (vLLM --mm-processor-kwargs), for visual-token accounting. */
+    minPixels?: number;
+    maxPixels?: number;
+  },
   io: CliIO,
 ): Promise<Backend> {
   if (!args.baseUrl) {
@@ -150,6 +154,8 @@ export async function backendFor(
   return createRemoteBackend({
     ...(args.baseUrl === undefined ? {} : { baseUrl: args.baseUrl }),
     ...(apiKey ? { apiKey } : {}),
+    ...(args.minPixels === undefined ? {} : { minPixels: args.minPixels }),
+    ...(args.maxPixels === undefined ? {} : { maxPixels: args.maxPixels }),
     model: args.modelName,
   });
 }

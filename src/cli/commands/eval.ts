@@ -27,6 +27,8 @@ Model (one of):
   --model-name NAME    the model name on that server
   --model-revision REV the model's revision or commit, recorded in the report (a pulled Hub id knows its own)
   --random-weights     the model is a random test checkpoint (tiny checkpoints are recognised by themselves)
+  --min-pixels N, --max-pixels N  the server's image pixel budget, as vLLM was started with it
+                       (--mm-processor-kwargs); recorded in the report and used to count visual tokens
 
 Run:
   --mode loop|direct|both  loop: the agent with tools; direct: one question, no tools; both (default): both,
@@ -58,6 +60,8 @@ const argsSchema = z.object({
   modelName: z.string().optional(),
   modelRevision: z.string().optional(),
   randomWeights: z.boolean(),
+  minPixels: positiveInt("--min-pixels").optional(),
+  maxPixels: positiveInt("--max-pixels").optional(),
   mode: z.enum(["loop", "direct", "both"], { error: "--mode is loop, direct or both" }),
   out: z.string().optional(),
   concurrency: positiveInt("--concurrency").optional(),
@@ -100,6 +104,8 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
       "model-name": { type: "string" },
       "model-revision": { type: "string" },
       "random-weights": { type: "boolean", default: false },
+      "min-pixels": { type: "string" },
+      "max-pixels": { type: "string" },
       mode: { type: "string", default: "both" },
       out: { type: "string" },
       concurrency: { type: "string" },
@@ -130,6 +136,8 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
     modelName: values["model-name"],
     modelRevision: values["model-revision"],
     randomWeights: values["random-weights"],
+    minPixels: values["min-pixels"],
+    maxPixels: values["max-pixels"],
     mode: values.mode,
     out: values.out,
     concurrency: values.concurrency,
@@ -147,6 +155,15 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
     throw new SquintError("INVALID_ARGUMENT", `${issue?.path.join(".") || "arguments"}: ${issue?.message}`, {
       hint: "Write: squint eval suites/needle --base-url http://127.0.0.1:8000/v1 --model-name Qwen/Qwen3-VL-8B-Thinking",
     });
+  }
+  if (!parsed.data.baseUrl && (parsed.data.minPixels !== undefined || parsed.data.maxPixels !== undefined)) {
+    throw new SquintError(
+      "INVALID_ARGUMENT",
+      "--min-pixels and --max-pixels describe a server: use them with --base-url.",
+      {
+        hint: "A local model reads its pixel budget from its own preprocessor_config.json.",
+      },
+    );
   }
   if (parsed.data.model && parsed.data.baseUrl) {
     throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url, not both.", {

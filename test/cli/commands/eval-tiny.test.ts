@@ -118,6 +118,8 @@ describe("squint eval on a tiny random checkpoint", () => {
       "--model-name",
       "squint-tiny-random",
       "--random-weights",
+      "--max-pixels",
+      "200704",
       "--out",
       out,
       ...FLAGS,
@@ -126,6 +128,7 @@ describe("squint eval on a tiny random checkpoint", () => {
     const report = JSON.parse(readFileSync(path.join(out, "report.json"), "utf8")) as EvalReport;
     expectEveryFigure(report);
     expect(report.knobs.model.backend).toMatch(/^remote:/);
+    expect(report.knobs.maxPixels).toBe(200_704);
     // Direct: one request per item; loop: at least one per item.
     expect(server.requests).toBeGreaterThanOrEqual(10);
   }, 240_000);
