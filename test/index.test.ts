@@ -48,6 +48,13 @@ describe("package entry points", () => {
     expect(typeof http.createServeApp).toBe("function");
   });
 
+  it("squint/gui exports the GUI helper", async () => {
+    const guiEntry = (await import("../src/gui/index.js")) as Record<string, unknown>;
+    for (const name of ["gui", "Gui", "pageScreen", "isPlaywrightPage", "TargetCache", "GuiTrace", "checkHit"]) {
+      expect(typeof guiEntry[name], name).toBe("function");
+    }
+  });
+
   it("package.json maps each entry point to its built index", () => {
     const pkg = JSON.parse(readFileSync(`${repoRoot}package.json`, "utf8")) as {
       exports: Record<string, { import: string } | string>;
@@ -60,6 +67,7 @@ describe("package entry points", () => {
       ["./runtime", "runtime/"],
       ["./mcp", "mcp/"],
       ["./http", "http/"],
+      ["./gui", "gui/"],
     ] as const) {
       const entry = pkg.exports[subpath];
       expect(typeof entry === "object" ? entry.import : entry).toBe(`./dist/${dir}index.js`);
