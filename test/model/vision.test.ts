@@ -226,7 +226,7 @@ describe("resizeBicubic (Pillow BICUBIC)", () => {
   it("keeps pixel centres aligned: a centred step stays centred at any scale", async () => {
     const step = greyRow([0, 0, 0, 0, 255, 255, 255, 255]);
     for (const width of [16, 10, 12, 6, 4]) {
-      const out = redChannel(await resizeBicubic(step, width, 1));
+      const out = redChannel(await resizeBicubic(step, width, 1, "exact"));
       for (let i = 0; i < width; i++) {
         // Mirror symmetry about the middle: out[i] + out[width − 1 − i] = 255 (±1 for rounding).
         expect(Math.abs(out[i] + out[width - 1 - i] - 255)).toBeLessThanOrEqual(1);
@@ -236,7 +236,7 @@ describe("resizeBicubic (Pillow BICUBIC)", () => {
 
   it("antialiases when shrinking (the kernel widens with the scale)", async () => {
     const stripes = greyRow(Array.from({ length: 64 }, (_, i) => (i % 2 === 0 ? 0 : 255)));
-    const out = redChannel(await resizeBicubic(stripes, 16, 1));
+    const out = redChannel(await resizeBicubic(stripes, 16, 1, "exact"));
     // Point-sampling would give only 0s or 255s; averaging over the widened kernel gives mid grey.
     for (const value of out.slice(1, -1)) expect(Math.abs(value - 127.5)).toBeLessThan(3);
   });
@@ -250,6 +250,66 @@ describe("resizeBicubic (Pillow BICUBIC)", () => {
     const wider = await resizeBicubic(image, 70, 30);
     expect([wider.width, wider.height]).toEqual([70, 30]);
     await expect(resizeBicubic(image, 0, 10)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+});
+
+describe("resizeBicubic fast shrink (sharp)", () => {
+  /** A photo-like image: smooth gradients, edges and fine texture (deterministic). */
+  function photoLike(width: number, height: number): RawImage {
+    const data = new Uint8Array(width * height * 3);
+    let state = 7;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        state = (state * 1103515245 + 12345) >>> 0;
+        const noise = (state >>> 24) / 16;
+        const edge = (x * 7 + y * 3) % 211 < 90 ? 60 : 0;
+        const i = (y * width + x) * 3;
+        data[i] = Math.min(255, (x / width) * 180 + edge + noise);
+        data[i + 1] = Math.min(255, (y / height) * 200 + noise);
+        data[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 37) * Math.cos(y / 23) + noise);
+      }
+    }
+    return { width, height, data };
+  }
+
+  it("stays within a mean of 0.01 (in 0..1 pixel units) of the Pillow-exact resize, and matches it in shape", async () => {
+    const image = photoLike(1200, 900);
+    const means: number[] = [];
+    for (const [w, h] of [
+      [640, 480],
+      [1184, 896],
+      [320, 224],
+      [1200, 608],
+    ] as const) {
+      const fast = await resizeBicubic(image, w, h);
+      const exact = await resizeBicubic(image, w, h, "exact");
+      expect([fast.width, fast.height]).toEqual([w, h]);
+      let sum = 0;
+      for (let i = 0; i < fast.data.length; i++) sum += Math.abs(fast.data[i]! - exact.data[i]!);
+      const mean = sum / fast.data.length / 255;
+      console.log(`fast vs exact shrink 1200×900 → ${w}×${h}: mean |Δ| ${mean.toExponential(2)}`);
+      expect(mean).toBeLessThan(0.01);
+      means.push(mean);
+    }
+    // The fast path really is a different computation (else the bound proves nothing).
+    expect(Math.max(...means)).toBeGreaterThan(0);
+  });
+
+  it("upscales stay Pillow-exact (the fast path only shrinks)", async () => {
+    const out = await resizeBicubic(greyRow([0, 255]), 4, 1);
+    expect(redChannel(out)).toEqual([0, 53, 202, 255]);
+    const image = noiseImage(40, 30, 5);
+    const mixed = await resizeBicubic(image, 30, 45);
+    expect(mixed.data).toEqual((await resizeBicubic(image, 30, 45, "exact")).data);
+  });
+
+  it("runs off the event loop: a callback queued after it starts runs before it finishes", async () => {
+    const image = photoLike(2400, 1600);
+    const order: string[] = [];
+    const fast = resizeBicubic(image, 1280, 832).then(() => order.push("fast resize"));
+    setImmediate(() => order.push("event loop"));
+    await fast;
+    expect(order).toEqual(["event loop", "fast resize"]);
   });
 });
 
