@@ -118,4 +118,32 @@ describe.skipIf(!hasChromium)("gui on a real page, text targets by OCR", () => {
       await context.close();
     }
   });
+
+  it("hovers, types and presses Enter, and scrolls, each checked", async () => {
+    const { context, page } = await open(1);
+    try {
+      const ui = gui(page, { settleMs: 50 });
+      const hovered = await ui.hover('"Delete"');
+      expect(hovered.hit?.target.name).toBe("Delete");
+      expect(await page.evaluate("window.__hovered.at(-1)")).toBe("delete");
+      expect(await clicks(page)).toEqual([]);
+
+      const typed = await ui.type('"Full name"', "Grace Hopper");
+      expect(typed.checks.find((c) => c.name === "changed")?.ok).toBe(true);
+      await ui.press("Enter");
+      expect(await page.evaluate("window.__submitted")).toEqual({ name: "Grace Hopper", email: "" });
+
+      const scrolled = await ui.scroll(undefined, { dy: 300 });
+      expect(scrolled.checks.find((c) => c.name === "changed")?.ok).toBe(true);
+      expect(await page.evaluate("window.scrollY")).toBe(300);
+      // At the bottom nothing moves any more: a scroll that was expected to change the screen fails its check.
+      await page.evaluate("window.scrollTo(0, document.body.scrollHeight)");
+      const stuck = (await ui.scroll(undefined, { dy: 300 }).catch((e: unknown) => e)) as SquintError;
+      expect(stuck).toBeInstanceOf(SquintError);
+      expect(stuck.code).toBe("ACTION_NOT_VERIFIED");
+      expect(ui.trace.steps.at(-1)?.after).toBeDefined();
+    } finally {
+      await context.close();
+    }
+  });
 });

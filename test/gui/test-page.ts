@@ -53,7 +53,14 @@ export function testPageHtml(options: PageOptions = {}): string {
   </form>
   <div id="status"></div>
   <div id="report"></div>
+  <div style="height: 1600px"></div>
+  <p>End of the page.</p>
 <script>
+  window.__hovered = [];
+  document.addEventListener("mouseover", (event) => {
+    const el = event.target.closest("[data-id]");
+    if (el) window.__hovered.push(el.dataset.id);
+  }, true);
   window.__clicks = [];
   document.addEventListener("click", (event) => {
     const el = event.target.closest("[data-id]");
