@@ -1,32 +1,19 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { EvalReport } from "../../../src/eval/report.js";
 import { RANDOM_WEIGHTS_WARNING } from "../../../src/eval/report.js";
-import type { Backend } from "../../../src/runtime/backend.js";
 import { syntheticPhoto } from "../../agent/fixtures.js";
-import { startTinyServer, type TinyServer } from "../../eval/openai-server.js";
+import { type SpawnedServe, spawnServe } from "../../http/harness.js";
+import { tinyServeModel } from "../../http/tiny-model.js";
 import { runSquint } from "../../support/cli.js";
 
 /**
  * The harness end to end on a tiny random checkpoint, through the in-process engine and through a loopback
- * OpenAI-compatible server running the same model. Random weights answer nothing: these runs check that the
+ * OpenAI-compatible server running the same model (`squint serve`). Random weights answer nothing: these runs check that the
  * harness goes to the end with every figure present and says the accuracy is meaningless — never a score.
  */
-
-async function tinyModelDir(): Promise<string> {
-  const { tinyBuilt } = await import("../../runtime/local/engine-fixture.js");
-  const { checkpoint, built } = await tinyBuilt("fp32");
-  // A built directory that also carries the checkpoint's config and tokenizer (as in test/cli/commands/ask.test.ts).
-  const model = mkdtempSync(path.join(tmpdir(), "squint-eval-model-"));
-  for (const name of readdirSync(built)) symlinkSync(path.join(built, name), path.join(model, name));
-  const taken = new Set(readdirSync(built));
-  for (const name of readdirSync(checkpoint).filter((name) => !name.endsWith(".safetensors") && !taken.has(name))) {
-    symlinkSync(path.join(checkpoint, name), path.join(model, name));
-  }
-  return model;
-}
 
 /** One item of every truth kind over one small image (256×256: 64 visual tokens, so CPU prefill stays short). */
 async function everyKindSuite(): Promise<string> {
@@ -80,21 +67,12 @@ function expectEveryFigure(report: EvalReport) {
 describe("squint eval on a tiny random checkpoint", () => {
   let model: string;
   let suite: string;
-  let backend: Backend;
-  let server: TinyServer;
 
   beforeAll(async () => {
-    model = await tinyModelDir();
+    // One folder with the graphs and the checkpoint's config and tokenizer (what --model DIR loads).
+    ({ modelDir: model } = await tinyServeModel());
     suite = await everyKindSuite();
-    const { createLocalBackend } = await import("../../../src/runtime/local/index.js");
-    backend = await createLocalBackend({ model });
-    server = await startTinyServer(backend, "squint-tiny-random");
   }, 240_000);
-
-  afterAll(async () => {
-    await server?.close();
-    await backend?.close();
-  });
 
   it("through the in-process engine: runs to the end, every figure present, and says accuracy means nothing", async () => {
     const out = path.join(path.dirname(suite), "local");
@@ -107,29 +85,33 @@ describe("squint eval on a tiny random checkpoint", () => {
     expect(readFileSync(path.join(out, "report.html"), "utf8")).toContain("random weights (a tiny test checkpoint)");
   }, 240_000);
 
-  it("through a loopback OpenAI-compatible server running the same model", async () => {
-    const out = path.join(path.dirname(suite), "remote");
-    mkdirSync(out, { recursive: true });
-    const run = await runSquint([
-      "eval",
-      suite,
-      "--base-url",
-      server.baseUrl,
-      "--model-name",
-      "squint-tiny-random",
-      "--random-weights",
-      "--max-pixels",
-      "200704",
-      "--out",
-      out,
-      ...FLAGS,
-    ]);
-    expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(readFileSync(path.join(out, "report.json"), "utf8")) as EvalReport;
-    expectEveryFigure(report);
-    expect(report.knobs.model.backend).toMatch(/^remote:/);
-    expect(report.knobs.maxPixels).toBe(200_704);
-    // Direct: one request per item; loop: at least one per item.
-    expect(server.requests).toBeGreaterThanOrEqual(10);
+  it("through `squint serve --model` (the project's own OpenAI-compatible server) on the same model", async () => {
+    const out = path.join(path.dirname(suite), "serve");
+    let served: SpawnedServe | undefined;
+    try {
+      served = await spawnServe(["--model", model, "--model-name", "tiny-qwen3-vl", "--max-output-tokens", "64"]);
+      const run = await runSquint([
+        "eval",
+        suite,
+        "--base-url",
+        `${served.url}/v1`,
+        "--model-name",
+        "tiny-qwen3-vl",
+        "--random-weights",
+        "--max-pixels",
+        "200704",
+        "--out",
+        out,
+        ...FLAGS,
+      ]);
+      expect(run.code, `${run.stderr}\n${served.stderr()}`).toBe(0);
+      const report = JSON.parse(readFileSync(path.join(out, "report.json"), "utf8")) as EvalReport;
+      expectEveryFigure(report);
+      expect(report.knobs.model.backend).toMatch(/^remote:/);
+      expect(report.knobs.maxPixels).toBe(200_704);
+      expect(run.stdout).toContain(`warning: ${RANDOM_WEIGHTS_WARNING}`);
+    } finally {
+      await served?.stop();
+    }
   }, 240_000);
 });
