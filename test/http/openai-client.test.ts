@@ -1,8 +1,12 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServeHandle } from "../../src/http/server.js";
 import type { Backend } from "../../src/runtime/backend.js";
 import { createLocalBackend, type LocalEngine } from "../../src/runtime/local/index.js";
+import { runSquint } from "../support/cli.js";
 import { call, pngDataUrl, type SpawnedServe, spawnServe, startServer } from "./harness.js";
 import { tinyServeModel } from "./tiny-model.js";
 
@@ -137,6 +141,65 @@ describe("openai client → squint serve --model (tiny random model)", () => {
     expect(metrics).toMatch(/vllm:generation_tokens_total \d+/);
     expect(metrics).toMatch(/vllm:time_to_first_token_seconds_count \d+/);
     expect(metrics).toMatch(/squint_request_visual_tokens_sum 64/);
+  });
+});
+
+describe("Squint's own remote backend → squint serve (the whole ask loop over HTTP)", () => {
+  it("squint ask --base-url runs every turn through /v1/chat/completions", async () => {
+    const before = (await call(`${spawned.url}/metrics`)).text;
+    const count = (text: string) =>
+      Number(/squint_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} (\d+)/.exec(text)?.[1] ?? 0);
+    const imagePath = join(mkdtempSync(join(tmpdir(), "squint-serve-ask-")), "photo.png");
+    writeFileSync(imagePath, Buffer.from(image.split(",")[1]!, "base64"));
+    const run = await runSquint([
+      "ask",
+      imagePath,
+      "What colour is this?",
+      "--base-url",
+      `${spawned.url}/v1`,
+      "--model-name",
+      "tiny-qwen3-vl",
+      "--max-steps",
+      "2",
+      "--max-new-tokens",
+      "8",
+      // One tool keeps the system prompt short (all of them make ~2.7k tokens: a slow CPU prefill).
+      "--tools",
+      "image_zoom_in_tool",
+      "--json",
+    ]);
+    const json = JSON.parse(run.stdout) as {
+      status: string;
+      steps: Array<{ completionTokens: number; promptTokens: number }>;
+    };
+    // Random weights: whatever the status, every turn went through the server and produced tokens.
+    expect(["answered", "failed", "exhausted"]).toContain(json.status);
+    expect(json.steps.length).toBeGreaterThan(0);
+    expect(json.steps[0]!.completionTokens).toBeGreaterThan(0);
+    expect(json.steps[0]!.promptTokens).toBeGreaterThan(64);
+    const after = (await call(`${spawned.url}/metrics`)).text;
+    expect(count(after) - count(before)).toBe(json.steps.length);
+  });
+
+  it("/v1/ask runs the agent on the server's model", async () => {
+    const reply = await call(`${spawned.url}/v1/ask`, {
+      body: {
+        image,
+        question: "What colour is this?",
+        max_steps: 1,
+        max_output_tokens: 8,
+        tools: ["image_zoom_in_tool"],
+      },
+    });
+    expect(reply.status).toBe(200);
+    const body = reply.body as {
+      status: string;
+      usage: { turns: number; visual_tokens: number; output_tokens: number };
+    };
+    expect(["answered", "failed", "exhausted"]).toContain(body.status);
+    expect(body.usage.turns).toBeGreaterThan(0);
+    expect(body.usage.visual_tokens).toBe(64);
+    expect(body.usage.output_tokens).toBeGreaterThan(0);
   });
 });
 
