@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -7,6 +9,10 @@ import { DPRS, VIEWPORT } from "../../scripts/eval-suites/gui.js";
 import { needleJsonl, planNeedles, renderNeedle, SIGN_RED, TARGET_MAGENTA } from "../../scripts/eval-suites/needle.js";
 import { sharedDataItems } from "../../scripts/eval-suites/shared-data.js";
 import { repoRoot, sharedRoot } from "../support/cli.js";
+import { answerReply, ScriptedBackend } from "../support/scripted-backend.js";
+import { captureIO } from "./fixtures.js";
+import { evalWithBackend, parseEvalArgs } from "../../src/cli/commands/eval.js";
+import type { GenerateRequest } from "../../src/runtime/backend.js";
 
 const suites = path.join(repoRoot, "suites");
 
@@ -103,3 +109,68 @@ describe("the shipped suites", () => {
     },
   );
 });
+
+/** Which GUI item a request is about: its image (by pixel hash) and its instruction. */
+async function guiOracle(mode: "right" | "css-pixels") {
+  const suite = loadSuite(path.join(suites, "gui"));
+  const byImage = new Map<string, string>();
+  for (const file of new Set(suite.items.map((item) => item.images[0] as string))) {
+    const { data } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    byImage.set(createHash("sha1").update(data).digest("hex"), file);
+  }
+  const lines = readFileSync(path.join(suites, "gui/gui.jsonl"), "utf8").trim().split("\n");
+  const cssBox = (line: number) => (JSON.parse(lines[line - 1] as string).meta as { cssBox: number[] }).cssBox;
+  const answer = async (request: GenerateRequest, prompt: string) => {
+    const user = request.messages.find((message) => message.role === "user");
+    const part = Array.isArray(user?.content) ? user.content.find((p) => p.type === "image") : undefined;
+    if (part?.type !== "image") throw new Error("no image");
+    const image = await request.resolveImage(part.image);
+    const file = byImage.get(createHash("sha1").update(image.data).digest("hex"));
+    const item = suite.items.find((entry) => entry.images[0] === file && prompt.includes(entry.question));
+    if (item?.truth.type !== "point") throw new Error("unknown item");
+    const [x1, y1, x2, y2] = mode === "right" ? (item.truth.boxes[0] as number[]) : cssBox(item.origin.line);
+    const x = Math.round((((x1 ?? 0) + (x2 ?? 0)) / 2 / image.width) * 1000);
+    const y = Math.round((((y1 ?? 0) + (y2 ?? 0)) / 2 / image.height) * 1000);
+    return answerReply("Found it.", `{"point_2d": [${x}, ${y}]}`);
+  };
+  return { suite, cssBox, answer };
+}
+
+describe("the GUI suite scored end to end (direct mode, an oracle backend)", () => {
+  it("answers at the truth box centres score 100%; answers in CSS pixels (the DPR bug) score exactly the geometric share", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "squint-gui-oracle-"));
+    const run = async (mode: "right" | "css-pixels") => {
+      const oracle = await guiOracle(mode);
+      const out = path.join(root, mode);
+      const backend = new ScriptedBackend([oracle.answer], { thinking: true });
+      const code = await evalWithBackend(
+        backend,
+        parseEvalArgs([path.join(suites, "gui"), "--mode", "direct", "--out", out]),
+        captureIO(),
+      );
+      expect(code).toBe(0);
+      return { oracle, report: JSON.parse(readFileSync(path.join(out, "report.json"), "utf8")) as EvalReportShape };
+    };
+    const right = await run("right");
+    expect(right.report.overall.direct.accuracy).toMatchObject({ k: 45, n: 45 });
+    expect(right.report.overall.direct.parseFailures).toBe(0);
+    const css = await run("css-pixels");
+    // By hand from the committed boxes: does the CSS centre fall inside the device-pixel box?
+    for (const dpr of DPRS) {
+      const items = css.oracle.suite.items.filter((item) => item.category === `gui-dpr${dpr}`);
+      const hits = items.filter((item) => {
+        const [x1, y1, x2, y2] = css.oracle.cssBox(item.origin.line) as [number, number, number, number];
+        const [cx, cy] = [(x1 + x2) / 2, (y1 + y2) / 2];
+        return cx >= x1 * dpr && cx <= x2 * dpr && cy >= y1 * dpr && cy <= y2 * dpr;
+      }).length;
+      expect(css.report.categories[`gui-dpr${dpr}`]?.direct.accuracy).toMatchObject({ k: hits, n: items.length });
+      if (dpr === 1) expect(hits).toBe(items.length);
+      else expect(hits).toBeLessThan(items.length / 2);
+    }
+  }, 120_000);
+});
+
+interface EvalReportShape {
+  overall: { direct: { accuracy: { k: number; n: number }; parseFailures: number } };
+  categories: Record<string, { direct: { accuracy: { k: number; n: number } } }>;
+}

@@ -120,6 +120,23 @@ describe("squint eval on a scripted backend", () => {
     expect(io.err()).toMatch(/resumed/);
   }, 90_000);
 
+  it("--limit and --mode loop run only those; a terminal gets a progress bar rewritten in place", async () => {
+    const { dir, file } = await writeChoiceSuite(4);
+    const out = path.join(dir, "report");
+    const io = captureIO(true);
+    const backend = controlledBackend(loopRight, directRight);
+    expect(
+      await evalWithBackend(backend, parseEvalArgs([file, "--out", out, "--limit", "2", "--mode", "loop"]), io),
+    ).toBe(0);
+    const report = readReport(out);
+    expect(report.modes).toEqual(["loop"]);
+    expect(report.records.map((record) => record.id)).toEqual(["item-0", "item-1"]);
+    expect(report.paired).toBeNull();
+    expect(backend.requests).toHaveLength(4);
+    expect(io.err()).toContain("\r\x1b[2K[------------------------] 0/2");
+    expect(io.err()).toContain("\r\x1b[2K[########################] 2/2 · 2/2 right this session");
+  });
+
   it("refuses to continue a run with different pinned knobs", async () => {
     const { dir, file } = await writeChoiceSuite(2);
     const out = path.join(dir, "report");
