@@ -1,18 +1,26 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { loadSuite } from "../../src/eval/suite.js";
 import { DPRS, VIEWPORT } from "../../scripts/eval-suites/gui.js";
-import { needleJsonl, planNeedles, renderNeedle, SIGN_RED, TARGET_MAGENTA } from "../../scripts/eval-suites/needle.js";
+import {
+  imageName,
+  needleJsonl,
+  planNeedles,
+  renderNeedle,
+  SIGN_RED,
+  TARGET_MAGENTA,
+} from "../../scripts/eval-suites/needle.js";
 import { sharedDataItems } from "../../scripts/eval-suites/shared-data.js";
 import { repoRoot, sharedRoot } from "../support/cli.js";
-import { answerReply, ScriptedBackend } from "../support/scripted-backend.js";
+import { answerReply, ScriptedBackend, toolCallReply } from "../support/scripted-backend.js";
 import { captureIO } from "./fixtures.js";
 import { evalWithBackend, parseEvalArgs } from "../../src/cli/commands/eval.js";
 import type { GenerateRequest } from "../../src/runtime/backend.js";
+import type { EvalReport } from "../../src/eval/report.js";
 
 const suites = path.join(repoRoot, "suites");
 
@@ -110,13 +118,19 @@ describe("the shipped suites", () => {
   );
 });
 
+/** A screenshot's identity: a hash of its first rows (the pages differ from their side menus down). */
+const pixelKey = (data: Uint8Array) =>
+  createHash("sha1")
+    .update(data.subarray(0, 4 << 20))
+    .digest("hex");
+
 /** Which GUI item a request is about: its image (by pixel hash) and its instruction. */
 async function guiOracle(mode: "right" | "css-pixels") {
   const suite = loadSuite(path.join(suites, "gui"));
   const byImage = new Map<string, string>();
   for (const file of new Set(suite.items.map((item) => item.images[0] as string))) {
     const { data } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    byImage.set(createHash("sha1").update(data).digest("hex"), file);
+    byImage.set(pixelKey(data), file);
   }
   const lines = readFileSync(path.join(suites, "gui/gui.jsonl"), "utf8").trim().split("\n");
   const cssBox = (line: number) => (JSON.parse(lines[line - 1] as string).meta as { cssBox: number[] }).cssBox;
@@ -125,7 +139,7 @@ async function guiOracle(mode: "right" | "css-pixels") {
     const part = Array.isArray(user?.content) ? user.content.find((p) => p.type === "image") : undefined;
     if (part?.type !== "image") throw new Error("no image");
     const image = await request.resolveImage(part.image);
-    const file = byImage.get(createHash("sha1").update(image.data).digest("hex"));
+    const file = byImage.get(pixelKey(image.data));
     const item = suite.items.find((entry) => entry.images[0] === file && prompt.includes(entry.question));
     if (item?.truth.type !== "point") throw new Error("unknown item");
     const [x1, y1, x2, y2] = mode === "right" ? (item.truth.boxes[0] as number[]) : cssBox(item.origin.line);
@@ -142,7 +156,8 @@ describe("the GUI suite scored end to end (direct mode, an oracle backend)", () 
     const run = async (mode: "right" | "css-pixels") => {
       const oracle = await guiOracle(mode);
       const out = path.join(root, mode);
-      const backend = new ScriptedBackend([oracle.answer], { thinking: true });
+      // The oracle decodes the one image it needs; the backend need not decode it again.
+      const backend = new ScriptedBackend([oracle.answer], { thinking: true, resolveImages: false });
       const code = await evalWithBackend(
         backend,
         parseEvalArgs([path.join(suites, "gui"), "--mode", "direct", "--out", out]),
@@ -174,3 +189,79 @@ interface EvalReportShape {
   overall: { direct: { accuracy: { k: number; n: number }; parseFailures: number } };
   categories: Record<string, { direct: { accuracy: { k: number; n: number } } }>;
 }
+
+describe("the needle suite through the loop (a model that sees the target only when it is in view)", () => {
+  it("direct cannot read the 4K–8K target and guesses wrong; the loop zooms to it, finds the target in the crop, and is right", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "squint-needle-"));
+    const lines = needleJsonl().trim().split("\n").slice(0, 3);
+    writeFileSync(path.join(dir, "needle.jsonl"), `${lines.join("\n")}\n`);
+    mkdirSync(path.join(dir, "images"));
+    const plans = planNeedles(7, 3);
+    for (const plan of plans) writeFileSync(path.join(dir, imageName(plan.index)), await renderNeedle(plan.svg));
+    const items = lines.map(
+      (line) =>
+        JSON.parse(line) as { truth: { answer: string }; meta: { canvas: number[]; target: number[]; kind: string } },
+    );
+    const itemOf = (width: number) => items.find((item) => item.meta.canvas[0] === width);
+    const imageParts = (request: GenerateRequest) =>
+      request.messages.flatMap((message) =>
+        Array.isArray(message.content) ? message.content.filter((part) => part.type === "image") : [],
+      );
+    const wrong = (answer: string) => (answer === "A" ? "B" : "A");
+    /** Whether an image shows the target colour (a few pixels are enough to "read" it). */
+    const showsTarget = (image: { data: Uint8Array }, kind: string) => {
+      const [r, g, b] = rgb(kind === "word" ? SIGN_RED : TARGET_MAGENTA);
+      let count = 0;
+      for (let at = 0; at + 2 < image.data.length; at += 3) {
+        if (
+          Math.abs((image.data[at] ?? 0) - r) < 40 &&
+          Math.abs((image.data[at + 1] ?? 0) - g) < 40 &&
+          Math.abs((image.data[at + 2] ?? 0) - b) < 40
+        )
+          count++;
+      }
+      return count > 20;
+    };
+    const backend = new ScriptedBackend([
+      async (request) => {
+        const first = imageParts(request)[0];
+        if (first?.type !== "image") throw new Error("no image");
+        const original = await request.resolveImage(first.image);
+        const item = itemOf(original.width);
+        if (!item) throw new Error("unknown canvas");
+        // Without tools the whole canvas is all there is: the target is a few pixels at any server budget.
+        if (!request.tools) return answerReply("Too small to read.", wrong(item.truth.answer));
+        const [x1, y1, x2, y2] = item.meta.target as [number, number, number, number];
+        const [w, h] = item.meta.canvas as [number, number];
+        const pad = 3 * Math.max(x2 - x1, y2 - y1);
+        const bbox = [x1 - pad, y1 - pad, x2 + pad, y2 + pad].map((value, i) =>
+          Math.round((Math.min(Math.max(value, 0), i % 2 === 0 ? w : h) / (i % 2 === 0 ? w : h)) * 1000),
+        );
+        return toolCallReply("Zoom in on the target.", "image_zoom_in_tool", {
+          bbox_2d: bbox,
+          label: "target",
+          img_idx: 0,
+        });
+      },
+      async (request) => {
+        const parts = imageParts(request);
+        const [first, crop] = [parts[0], parts.at(-1)];
+        if (first?.type !== "image" || crop?.type !== "image" || parts.length < 2) throw new Error("no crop");
+        const item = itemOf((await request.resolveImage(first.image)).width);
+        if (!item) throw new Error("unknown canvas");
+        const seen = showsTarget(await request.resolveImage(crop.image), item.meta.kind);
+        return answerReply(
+          seen ? "Now I can read it." : "Still nothing.",
+          seen ? item.truth.answer : wrong(item.truth.answer),
+        );
+      },
+    ]);
+    const out = path.join(dir, "report");
+    expect(await evalWithBackend(backend, parseEvalArgs([dir, "--out", out]), captureIO())).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, "report.json"), "utf8")) as EvalReport;
+    expect(report.overall.loop?.accuracy).toMatchObject({ k: 3, n: 3 });
+    expect(report.overall.direct?.accuracy).toMatchObject({ k: 0, n: 3 });
+    expect(report.paired?.overall.table).toEqual({ a: 0, b: 3, c: 0, d: 0 });
+    expect(report.overall.loop?.toolCallsByName).toEqual({ image_zoom_in_tool: 3 });
+  }, 120_000);
+});
