@@ -54,6 +54,10 @@ async function main(): Promise<void> {
         { name: "squint screenshot + decode + scale", run: (p) => capture(pageScreen(p), new ImageStore()) },
         // A new gui each round: its OCR memo is empty, so this is a real OCR read of a full screenshot.
         { name: "squint locate by OCR", run: (p) => gui(p, { settleMs: 0 }).locate('"Save"') },
+        {
+          name: "squint locate by OCR, ocrMaxScale 1",
+          run: (p) => gui(p, { settleMs: 0, ocrMaxScale: 1 }).locate('"Save"'),
+        },
         { name: "squint click, element verified", run: (p) => gui(p, { settleMs: 0 }).click(located) },
         {
           name: "squint click, element + change verified",

@@ -4,7 +4,9 @@ import { backendLocateModel, locate as locateInImage } from "../agent/locate.js"
 import { SquintError, toSquintError } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import type { LocateModel, OcrFunction } from "../tools/context.js";
+import sharp from "sharp";
 import {
+  applyToPoint,
   type Box,
   type BoxTuple,
   boxArea,
@@ -12,13 +14,15 @@ import {
   boxToTuple,
   type Point,
   type PointTuple,
+  invert,
   pointToTuple,
+  scaling,
 } from "../tools/geometry.js";
 import { textTarget } from "../tools/locate.js";
 import { defaultOcrFunction } from "../tools/ocr/index.js";
 import type { OcrResult } from "../tools/ocr/types.js";
 import type { RawImage } from "../model/vision.js";
-import { ImageStore } from "../tools/store/image-store.js";
+import { ImageStore, type StoredImage } from "../tools/store/image-store.js";
 import {
   boxToScreenshot,
   boxToViewport,
@@ -68,6 +72,11 @@ export interface GuiOptions {
   store?: ImageStore;
   /** Most tokens the model may write per locate/assert/query answer (default 1024). */
   maxOutputTokens?: number;
+  /**
+   * OCR reads the screenshot at no more than this many pixels per logical pixel: a DPR-3 screenshot read at
+   * scale 1.5 costs a quarter as much, and screen text is large enough at that size. Default: every pixel.
+   */
+  ocrMaxScale?: number;
 }
 
 export type LocateMethod = "auto" | "ocr" | "model";
@@ -264,6 +273,11 @@ export class Gui {
     const cacheOptions = typeof options.cache === "string" ? { path: options.cache } : options.cache || undefined;
     this.#cache = cacheOptions ? TargetCache.open(cacheOptions) : Promise.resolve(undefined);
     this.#cache.then((cache) => (this.#cacheStats = cache?.stats)).catch(() => undefined);
+    if (options.ocrMaxScale !== undefined && !(options.ocrMaxScale > 0)) {
+      throw new SquintError("INVALID_ARGUMENT", `ocrMaxScale must be a number > 0; got ${options.ocrMaxScale}.`, {
+        hint: "Leave it out to read every pixel, or give e.g. 1.5.",
+      });
+    }
     const settle = options.settleMs ?? DEFAULT_SETTLE_MS;
     if (!Number.isFinite(settle) || settle < 0) {
       throw new SquintError("INVALID_ARGUMENT", `settleMs must be a number ≥ 0; got ${settle}.`, {
@@ -358,7 +372,8 @@ export class Gui {
       });
     }
     const useModel = method === "model" || (method === "auto" && this.#options.model !== undefined);
-    const result = await locateInImage(shot.image.id, query, {
+    const image = useModel ? shot.image : await this.#ocrView(shot);
+    const result = await locateInImage(image.id, query, {
       store: this.#store,
       mode: useModel ? "model" : "ocr",
       ...(useModel ? { backend: this.#options.model! } : {}),
@@ -372,10 +387,12 @@ export class Gui {
     const wanted = text === undefined ? "" : normaliseText(text);
     // OCR matches every line that contains the text: "Save" is in "Save draft" too. A line that says exactly
     // the text comes first, then shorter lines (the match is more of what they say).
-    const lines = useModel ? [] : ((await this.#readings.get(this.#store.pixels(shot.image.id)))?.lines ?? []);
+    // Lines are in the pixels OCR read; matches come in the screenshot's (through the view's lineage).
+    const lines = useModel ? [] : ((await this.#readings.get(this.#store.pixels(image.id)))?.lines ?? []);
+    const toRead = invert(image.toOriginal);
     const lineOf = (box: BoxTuple | undefined): string => {
       if (!box) return "";
-      const c = boxCenter(tupleBox(box));
+      const c = applyToPoint(toRead, boxCenter(tupleBox(box)));
       return lines.find((l) => c.x >= l.box.x1 && c.x <= l.box.x2 && c.y >= l.box.y1 && c.y <= l.box.y2)?.text ?? "";
     };
     const ranked = useModel
@@ -446,6 +463,30 @@ export class Gui {
       ...(text === undefined ? {} : { textTarget: text }),
     });
     return located;
+  }
+
+  /** The screenshot as OCR reads it: itself, or a smaller copy (with its lineage) under ocrMaxScale. */
+  async #ocrView(shot: Capture): Promise<StoredImage> {
+    const max = this.#options.ocrMaxScale;
+    if (max === undefined || shot.scale.x <= max) return shot.image;
+    const width = Math.max(1, Math.round(shot.viewport.width * max));
+    const height = Math.max(1, Math.round(shot.viewport.height * max));
+    const source = this.#store.pixels(shot.image.id);
+    const channels = Math.round(source.data.length / (source.width * source.height)) as 1 | 2 | 3 | 4;
+    const { data, info } = await sharp(source.data, { raw: { width: source.width, height: source.height, channels } })
+      .resize(width, height, { kernel: "lanczos3" })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const pixels = {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    };
+    return this.#store.derive(shot.image.id, pixels, {
+      operation: "resize",
+      toParent: scaling(shot.image.width / info.width, shot.image.height / info.height),
+      label: "read by OCR",
+    });
   }
 
   /**

@@ -119,6 +119,18 @@ describe("gui(screen)", () => {
     }
   });
 
+  it("reads a smaller copy under ocrMaxScale and still clicks the right logical point", async () => {
+    const screen = new DrawnScreen(3, [{ x: 50, y: 100, w: 60, h: 20 }]);
+    const reads: { width: number }[] = [];
+    const ui = gui(screen, { ocr: okReader(screen, reads), settleMs: 0, ocrMaxScale: 1.5 });
+    const result = await ui.click('"OK"');
+    expect(reads).toEqual([{ width: 600 }]);
+    expect(screen.clicks).toEqual([[80, 110]]);
+    expect(result.box).toEqual([50, 100, 110, 120]);
+    expect(result.scale).toBe(3);
+    expect(() => gui(screen, { ocrMaxScale: 0 })).toThrow(SquintError);
+  });
+
   it("types after clicking, and fails the check when the screen did not change", async () => {
     const screen = new DrawnScreen(2, [{ x: 50, y: 100, w: 60, h: 20 }]);
     const ui = gui(screen, { ocr: okReader(screen, []), settleMs: 0 });
