@@ -58,6 +58,23 @@ describe.skipIf(!hasChromium)("gui with a model on a real page", () => {
     });
   }
 
+  it("deep: false asks once even for a small target on a large screen; deep: true looks closer", async () => {
+    const { context, page } = await open(2);
+    try {
+      const shallow = fakeGuiModel();
+      const once = await gui(page, { model: shallow, settleMs: 0 }).locate("the trash icon", { deep: false });
+      expect(once.found).toBe(true);
+      expect(shallow.requests.length).toBe(1);
+      const deep = fakeGuiModel();
+      const twice = await gui(page, { model: deep, settleMs: 0 }).locate("the trash icon", { deep: true });
+      expect(deep.requests.length).toBe(2);
+      expect(twice.element?.name).toBe("Trash");
+      expect(twice.verified).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("fills and submits a form by description, then asserts what the page says", async () => {
     // DPR 1 keeps the screenshot under 1000 px wide: one model call per target (the fake reads with OCR).
     const { context, page } = await open(1);

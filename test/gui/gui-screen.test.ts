@@ -131,6 +131,35 @@ describe("gui(screen)", () => {
     expect(() => gui(screen, { ocrMaxScale: 0 })).toThrow(SquintError);
   });
 
+  it("with all, returns every match, an exact line before one that only contains the text", async () => {
+    const screen = new DrawnScreen(2, [
+      { x: 50, y: 100, w: 60, h: 20 },
+      { x: 200, y: 40, w: 90, h: 20 },
+    ]);
+    const ocr: OcrFunction = async (image) => {
+      const line = (text: string, r: { x: number; y: number; w: number; h: number }) => ({
+        text,
+        confidence: 0.9,
+        box: { x1: r.x * 2, y1: r.y * 2, x2: (r.x + r.w) * 2, y2: (r.y + r.h) * 2 },
+        boxRel1000: [0, 0, 0, 0] as [number, number, number, number],
+        words: [],
+        engine: "ppocr" as const,
+      });
+      // The longer line comes first, and reads with more confidence: ranking must still prefer the exact one.
+      return {
+        width: image.width,
+        height: image.height,
+        lines: [line("OK, continue", screen.rects[1]!), line("OK", screen.rects[0]!)],
+      };
+    };
+    const located = await gui(screen, { ocr, settleMs: 0 }).locate('"OK"', { all: true });
+    expect(located.found).toBe(true);
+    expect(located.matches).toHaveLength(2);
+    expect(located.text).toBe("OK");
+    expect(located.box).toEqual([50, 100, 110, 120]);
+    expect(located.matches![1]!.text).toBe("OK, continue");
+  });
+
   it("types after clicking, and fails the check when the screen did not change", async () => {
     const screen = new DrawnScreen(2, [{ x: 50, y: 100, w: 60, h: 20 }]);
     const ui = gui(screen, { ocr: okReader(screen, []), settleMs: 0 });
