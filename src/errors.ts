@@ -24,6 +24,10 @@ export type SquintErrorCode =
   | "MODEL_LOAD_FAILED"
   | "OUT_OF_MEMORY_BUDGET"
   | "BUDGET_EXCEEDED"
+  /** The server is at its work budget (queue full or waited too long): retry later. */
+  | "BUSY"
+  /** The request alone needs more than a configured limit allows: retrying cannot help. */
+  | "RESOURCE_EXHAUSTED"
   | "ABORTED"
   /** A GUI action's check failed: the point was not on the located element, or the screen did not change. */
   | "ACTION_NOT_VERIFIED"

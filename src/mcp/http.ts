@@ -1,4 +1,4 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -25,14 +25,20 @@ export interface HttpOptions {
   allowedHosts?: readonly string[];
   /** Origins (scheme://host[:port]) accepted besides loopback ones. */
   allowedOrigins?: readonly string[];
-  /** Sessions kept; beyond it the least recently used is closed. */
+  /** Sessions open at once; a new one beyond it is refused (503), never made by closing a live one. */
   maxSessions?: number;
+  /** Sessions one client (its address and bearer token together) may hold; beyond it 429. */
+  maxSessionsPerClient?: number;
+  /** A session with no request for this long is closed (milliseconds). */
+  sessionIdleMs?: number;
 }
 
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_HTTP_PORT = 3917;
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
-const DEFAULT_MAX_SESSIONS = 64;
+export const DEFAULT_MAX_SESSIONS = 256;
+export const DEFAULT_MAX_SESSIONS_PER_CLIENT = 64;
+export const DEFAULT_SESSION_IDLE_MS = 10 * 60 * 1000;
 const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
 export interface HttpServerHandle {
@@ -107,10 +113,39 @@ export async function serveHttp(options: HttpOptions): Promise<HttpServerHandle>
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  const maxPerClient = options.maxSessionsPerClient ?? DEFAULT_MAX_SESSIONS_PER_CLIENT;
+  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
   const allowedHosts = new Set((options.allowedHosts ?? []).map((value) => value.toLowerCase()));
   const allowedOrigins = new Set((options.allowedOrigins ?? []).map((value) => value.toLowerCase()));
-  /** Map order is recency order. */
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
+  interface Session {
+    transport: StreamableHTTPServerTransport;
+    server: McpServer;
+    client: string;
+    lastActive: number;
+    /** Requests being answered now (a long tool call keeps its session alive). */
+    inFlight: number;
+  }
+  const sessions = new Map<string, Session>();
+  /** Sessions being initialised or open, per client: counted before the session has an id. */
+  const perClient = new Map<string, number>();
+  let starting = 0;
+
+  const countClient = (client: string, delta: number) => {
+    const next = (perClient.get(client) ?? 0) + delta;
+    if (next <= 0) perClient.delete(client);
+    else perClient.set(client, next);
+  };
+
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, session] of sessions) {
+        if (session.inFlight === 0 && now - session.lastActive > idleMs) void closeSession(id);
+      }
+    },
+    Math.max(1000, Math.min(60_000, Math.floor(idleMs / 4))),
+  );
+  sweeper.unref();
 
   function hostAllowed(hostHeader: string | undefined): boolean {
     if (!hostHeader) return false;
@@ -136,7 +171,15 @@ export async function serveHttp(options: HttpOptions): Promise<HttpServerHandle>
     const session = sessions.get(id);
     if (!session) return;
     sessions.delete(id);
+    countClient(session.client, -1);
     await session.server.close().catch(() => undefined);
+  }
+
+  /** Who a request is from, for the per-client cap: its address and (a hash of) its bearer token. */
+  function clientOf(req: IncomingMessage): string {
+    const auth = req.headers.authorization ?? "";
+    const token = auth === "" ? "" : createHash("sha256").update(auth).digest("hex").slice(0, 16);
+    return `${req.socket.remoteAddress ?? "?"}|${token}`;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -200,31 +243,76 @@ export async function serveHttp(options: HttpOptions): Promise<HttpServerHandle>
         sendJsonRpcError(res, 404, -32001, "Session not found: initialize a new session.");
         return;
       }
-      sessions.delete(sessionId);
-      sessions.set(sessionId, session);
-      await session.transport.handleRequest(req, res, body);
+      // A held-open GET (the standalone event stream) is not activity: it would keep a session forever.
+      const counts = req.method !== "GET";
+      if (counts) {
+        session.lastActive = Date.now();
+        session.inFlight++;
+      }
+      try {
+        await session.transport.handleRequest(req, res, body);
+      } finally {
+        if (counts) {
+          session.inFlight--;
+          session.lastActive = Date.now();
+        }
+      }
       return;
     }
     if (req.method !== "POST" || !isInitializeRequest(body)) {
       sendJsonRpcError(res, 400, -32000, "Bad request: no Mcp-Session-Id; send an initialize request first.");
       return;
     }
+    const client = clientOf(req);
+    if (sessions.size + starting >= maxSessions) {
+      sendJsonRpcError(
+        res,
+        503,
+        -32000,
+        `Server busy: ${maxSessions} sessions are open. Close sessions you no longer use (DELETE /mcp), or retry after idle ones expire.`,
+        { "retry-after": String(Math.ceil(Math.min(idleMs, 60_000) / 1000)) },
+      );
+      return;
+    }
+    if ((perClient.get(client) ?? 0) >= maxPerClient) {
+      sendJsonRpcError(
+        res,
+        429,
+        -32000,
+        `Too many sessions: this client already holds ${maxPerClient}. Reuse one, or close one with DELETE /mcp.`,
+        { "retry-after": String(Math.ceil(Math.min(idleMs, 60_000) / 1000)) },
+      );
+      return;
+    }
+    countClient(client, 1);
+    starting++;
+    let registered = false;
     const server = options.createServer();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server });
-        while (sessions.size > maxSessions) {
-          const oldest = sessions.keys().next().value as string;
-          void closeSession(oldest);
-        }
+        registered = true;
+        starting--;
+        sessions.set(id, { transport, server, client, lastActive: Date.now(), inFlight: 0 });
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+      if (transport.sessionId !== undefined && sessions.has(transport.sessionId)) {
+        sessions.delete(transport.sessionId);
+        countClient(client, -1);
+      }
     };
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+    } finally {
+      if (!registered) {
+        // The initialize failed: nothing was opened for this client after all.
+        starting--;
+        countClient(client, -1);
+        await server.close().catch(() => undefined);
+      }
+    }
   }
 
   const httpServer = createServer((req, res) => {
@@ -250,6 +338,7 @@ export async function serveHttp(options: HttpOptions): Promise<HttpServerHandle>
     url: `http://${urlHost}:${address.port}/mcp`,
     server: httpServer,
     async close() {
+      clearInterval(sweeper);
       await Promise.all([...sessions.keys()].map((id) => closeSession(id)));
       httpServer.closeAllConnections();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));

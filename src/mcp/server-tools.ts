@@ -10,7 +10,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { formatError, SquintError, toSquintError } from "../errors.js";
+import { clipForMessage, formatError, SquintError, toSquintError } from "../errors.js";
 import type { RawImage } from "../model/vision.js";
 import type { ToolDefinition, ToolProgress } from "../tools/tool.js";
 import { imageUri } from "../tools/sources/reference.js";
@@ -201,7 +201,7 @@ export function installTools(server: Server, tools: readonly McpTool[]): void {
     const tool = byName.get(request.params.name);
     if (!tool) {
       // An unknown tool is a protocol error (spec: -32602), not a tool result.
-      const error = new SquintError("UNKNOWN_TOOL", `Unknown tool "${request.params.name}".`, {
+      const error = new SquintError("UNKNOWN_TOOL", `Unknown tool "${clipForMessage(request.params.name)}".`, {
         hint: `Available tools: ${[...byName.keys()].join(", ")}.`,
       });
       throw protocolError(ErrorCode.InvalidParams, error);

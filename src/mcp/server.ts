@@ -1,4 +1,6 @@
+import { realpath } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { isAbsolute, relative, sep } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { z } from "zod";
 import { type ToolContext, type ToolContextOptions, createToolContext } from "../tools/context.js";
@@ -11,22 +13,30 @@ import { ClientRoots } from "./server-roots.js";
 import { installTools, type McpTool, type ResultImages, toolFromDefinition } from "./server-tools.js";
 
 /**
- * The Squint MCP server: any list of ToolDefinitions over MCP, their images kept in one ImageStore and served
- * as squint://images/{id} resources. One McpServer per connection (the SDK allows one transport per server);
- * the store, tools and policy are shared by all of them. Transports live in stdio.ts and http.ts; the agent
- * connects to the same factory in-process.
+ * The Squint MCP server: any list of ToolDefinitions over MCP, their images kept in an ImageStore and served
+ * as squint://images/{id} resources. One McpServer per connection (the SDK allows one transport per server).
+ * Given a store factory, each connection (HTTP session) gets its own store — a session sees only its own
+ * images — while the factory's stores share one pixel memory and one work budget. Transports live in
+ * stdio.ts and http.ts; the agent connects to the same factory in-process with its own store.
  */
 export type ServerTool = ToolDefinition<z.ZodObject, z.ZodObject, ToolContext>;
 
 export interface SquintServerOptions {
   tools: readonly ServerTool[];
-  store: ImageStore;
+  /** One store for every connection (the in-process agent), or a factory: a new store per connection. */
+  store: ImageStore | (() => ImageStore);
   /**
-   * What image arguments may name. Its `allowedDirs` are the configured ones (--allow); the client's roots
-   * are added per call unless `useClientRoots` is false.
+   * What image arguments may name. Its `allowedDirs` are the configured ones (--allow). The client's roots
+   * narrow them per call (only directories both allow are readable) unless `useClientRoots` is false; they
+   * never widen them.
    */
   policy: SourcePolicy;
   useClientRoots?: boolean;
+  /**
+   * With no configured directory at all, let the client's roots alone decide (stdio: the client started the
+   * server as its own user). Off by default: then a server without --allow reads no paths whatever the roots.
+   */
+  rootsGrantWithoutAllow?: boolean;
   /** Put result images inline (hosts outside the process); false for the in-process agent, which reads the store. */
   inlineImages?: boolean;
   inlineLimits?: InlineLimits;
@@ -59,6 +69,43 @@ function resultImagesOf(store: ImageStore): ResultImages & { has(id: string): bo
   };
 }
 
+function isInside(dir: string, candidate: string): boolean {
+  const rel = relative(dir, candidate);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+async function realDir(dir: string): Promise<string | undefined> {
+  try {
+    return await realpath(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The directories a call may read: the configured ones, narrowed by the client's roots (a root inside an
+ * allowed directory, or an allowed directory inside a root). Compared as real paths, so a root that is a
+ * symlink inside an allowed directory cannot point the server elsewhere.
+ */
+export async function readableDirs(
+  allowed: readonly string[],
+  roots: readonly string[],
+  grantWithoutAllow: boolean,
+): Promise<string[]> {
+  if (roots.length === 0) return [...allowed];
+  const realRoots = (await Promise.all(roots.map(realDir))).filter((dir): dir is string => dir !== undefined);
+  if (allowed.length === 0) return grantWithoutAllow ? realRoots : [];
+  const realAllowed = (await Promise.all(allowed.map(realDir))).filter((dir): dir is string => dir !== undefined);
+  const dirs = new Set<string>();
+  for (const root of realRoots) {
+    for (const dir of realAllowed) {
+      if (isInside(dir, root)) dirs.add(root);
+      else if (isInside(root, dir)) dirs.add(dir);
+    }
+  }
+  return [...dirs];
+}
+
 export function createSquintServer(options: SquintServerOptions): McpServer {
   const server = new McpServer(
     { name: "squint", title: "Squint image tools", version: packageVersion },
@@ -74,7 +121,16 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
     },
   );
   const roots = options.useClientRoots === false ? undefined : new ClientRoots(server.server);
-  const images = resultImagesOf(options.store);
+  const store = typeof options.store === "function" ? options.store() : options.store;
+  if (typeof options.store === "function") {
+    // This connection's own store: its pixels go back to the shared memory when the connection closes.
+    const previous = server.server.onclose;
+    server.server.onclose = () => {
+      store.dispose();
+      previous?.();
+    };
+  }
+  const images = resultImagesOf(store);
   const linked = new Set<string>();
   const onImageLinked = (id: string) => {
     linked.delete(id);
@@ -84,9 +140,14 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
 
   const context = async (): Promise<ToolContext> => {
     const rootDirs = roots ? await roots.directories() : [];
+    const allowedDirs = await readableDirs(
+      options.policy.allowedDirs,
+      rootDirs,
+      options.rootsGrantWithoutAllow ?? false,
+    );
     return createToolContext({
-      store: options.store,
-      policy: { ...options.policy, allowedDirs: [...options.policy.allowedDirs, ...rootDirs] },
+      store,
+      policy: { ...options.policy, allowedDirs },
       ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
       ...options.contextExtras,
     });

@@ -136,7 +136,12 @@ export const annotateTool: ToolDefinition<typeof inputSchema, typeof outputSchem
       label: p.label,
       colour: colourOf(p.color),
     }));
-    const pixels = await overlaySvg(context.store.pixels(source.id), annotationSvg(source, boxes, points));
+    const pixels = await context.store.work.run(
+      source.width * source.height * 3 * 3,
+      `Annotating ${source.id}`,
+      () => overlaySvg(context.store.pixels(source.id), annotationSvg(source, boxes, points)),
+      options.signal,
+    );
     const annotated = context.store.derive(source.id, pixels, { operation: "annotate", toParent: identity });
     return {
       structured: {

@@ -89,6 +89,14 @@ export function createToolContext(options: ToolContextOptions): ToolContext {
   };
 }
 
+/**
+ * Longest label a tool call may give an image. Labels are echoed in results, image records and resource
+ * lists; unbounded, one 3 MB label made a reply too large for the client and 30 of 20 MB held 1.1 GiB.
+ */
+export const MAX_LABEL_CHARS = 200;
+
+export const labelSchema = z.string().max(MAX_LABEL_CHARS, `A label is at most ${MAX_LABEL_CHARS} characters.`);
+
 /** The two ways a tool call names its image: `image` (hosts over MCP) or `img_idx` (the model, as trained). */
 export const imageSelectorShape = {
   image: z

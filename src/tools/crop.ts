@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   describeRegion,
   imageSelectorShape,
+  labelSchema,
   imageSummary,
   imageSummarySchema,
   regionSchema,
@@ -23,7 +24,7 @@ const inputSchema = z.object({
     .enum(coordinateSpaces as [CoordinateSpace, ...CoordinateSpace[]])
     .default("rel1000")
     .describe("Units of bbox_2d: rel1000 (0–1000, default), rel999, unit (0–1) or pixel."),
-  label: z.string().optional().describe("What the region shows."),
+  label: labelSchema.optional().describe("What the region shows."),
   ...imageSelectorShape,
 });
 
@@ -45,7 +46,12 @@ export const cropTool: ToolDefinition<typeof inputSchema, typeof outputSchema, T
     const source = await selectImage(input, context, options.signal);
     const box = parseBox(input.bbox_2d, input.space ?? "rel1000", source);
     const rect = pixelRect(box, source);
-    const pixels = cropPixels(context.store.pixels(source.id), rect);
+    const pixels = await context.store.work.run(
+      rect.width * rect.height * 3,
+      `Cropping ${source.id}`,
+      async () => cropPixels(context.store.pixels(source.id), rect),
+      options.signal,
+    );
     const cropped = context.store.derive(source.id, pixels, {
       operation: "crop",
       toParent: cropTransform(rect, rect),

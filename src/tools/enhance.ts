@@ -10,6 +10,12 @@ import type { ToolDefinition } from "./tool.js";
  * places, so the new image's transform to its source is the identity.
  */
 
+/**
+ * Most pixels × sharpen sigma one call may ask for (about 1.5 s of CPU): 8192² up to sigma 1.9, 4096² up to
+ * 7.6, 3578² and smaller up to the schema's 10.
+ */
+export const MAX_SHARPEN_WORK = 128 * 1024 * 1024;
+
 const inputSchema = z.object({
   greyscale: z.boolean().optional().describe("Convert to greyscale."),
   normalize: z.boolean().optional().describe("Stretch the brightness range to full black..white."),
@@ -49,7 +55,34 @@ export const enhanceTool: ToolDefinition<typeof inputSchema, typeof outputSchema
       });
     }
     const source = await selectImage(input, context, options.signal);
-    const pixels = await enhancePixels(context.store.pixels(source.id), input);
+    const pixelCount = source.width * source.height;
+    if (input.sharpen !== undefined && pixelCount * input.sharpen > MAX_SHARPEN_WORK) {
+      // Unsharp masking costs about pixels × sigma (sigma 10 on 8192² took 48 s of CPU): bounded.
+      const largest = Math.floor((MAX_SHARPEN_WORK / pixelCount) * 10) / 10;
+      throw new SquintError(
+        "RESOURCE_EXHAUSTED",
+        `Sharpening ${source.width}×${source.height} px with sigma ${input.sharpen} is over the sharpen limit (pixels × sigma ≤ ${MAX_SHARPEN_WORK}).`,
+        {
+          hint:
+            largest >= 0.3
+              ? `Use sharpen ≤ ${largest} on this image, or crop/zoom into the region first.`
+              : "Crop or zoom into the region first, then sharpen that.",
+          details: {
+            width: source.width,
+            height: source.height,
+            sharpen: input.sharpen,
+            maxSharpenWork: MAX_SHARPEN_WORK,
+          },
+        },
+      );
+    }
+    // The source buffer, libvips' working copies and the result.
+    const pixels = await context.store.work.run(
+      pixelCount * 3 * 3,
+      `Enhancing ${source.id}`,
+      () => enhancePixels(context.store.pixels(source.id), input),
+      options.signal,
+    );
     const enhanced = context.store.derive(source.id, pixels, { operation: "enhance", toParent: identity });
     return {
       structured: { image: imageSummary(enhanced), source: imageSummary(source), applied },

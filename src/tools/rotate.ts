@@ -65,10 +65,13 @@ export const rotateTool: ToolDefinition<typeof inputSchema, typeof outputSchema,
     const angle = ((input.angle % 360) + 360) % 360;
     const source = await selectImage(input, context, options.signal);
     const canvas = rotatedCanvas(source, angle);
-    const pixels = await rotatePixels(
-      context.store.pixels(source.id),
-      angle,
-      parseColour(input.background ?? "#ffffff"),
+    // libvips holds the source, the rotated canvas and about one more canvas while it works.
+    const work = (source.width * source.height + 2 * canvas.size.width * canvas.size.height) * 3;
+    const pixels = await context.store.work.run(
+      work,
+      `Rotating ${source.id}`,
+      () => rotatePixels(context.store.pixels(source.id), angle, parseColour(input.background ?? "#ffffff")),
+      options.signal,
     );
     if (pixels.width !== canvas.size.width || pixels.height !== canvas.size.height) {
       // The transform assumes sharp's canvas; a different canvas would make every mapped box wrong.

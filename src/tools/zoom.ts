@@ -1,9 +1,10 @@
 import { z } from "zod";
 import type { ToolSpec } from "../model/messages.js";
-import { type ResizedSize, resizeBicubic, roundHalfEven, smartResize } from "../model/vision.js";
+import { type ResizedSize, roundHalfEven, smartResize } from "../model/vision.js";
 import {
   describeRegion,
   imageSelectorShape,
+  labelSchema,
   imageSummary,
   imageSummarySchema,
   regionSchema,
@@ -12,6 +13,7 @@ import {
 } from "./context.js";
 import { cropTransform, growSmallBox, parseBox, pixelRect, rectBox } from "./geometry.js";
 import { cropPixels } from "./store/pixel-ops.js";
+import { processResizePool } from "./store/resize-pool.js";
 import type { ToolDefinition } from "./tool.js";
 
 /**
@@ -88,7 +90,7 @@ const inputSchema = z.object({
     .describe(
       "The bounding box of the region to zoom in, as [x1, y1, x2, y2] in 0–1000 relative to the image, where (x1, y1) is the top-left corner and (x2, y2) is the bottom-right corner",
     ),
-  label: z.string().optional().describe("The name or label of the object in the specified bounding box"),
+  label: labelSchema.optional().describe("The name or label of the object in the specified bounding box"),
   ...imageSelectorShape,
 });
 
@@ -114,9 +116,20 @@ export const zoomTool: ToolDefinition<typeof inputSchema, typeof outputSchema, T
     const { box, grown } = growSmallBox(requested, source, ZOOM_MIN_SIDE);
     const rect = pixelRect(box, source);
     const size = zoomedSize(rect.height, rect.width);
-    const cropped = cropPixels(context.store.pixels(source.id), rect);
-    options.signal?.throwIfAborted();
-    const pixels = await resizeBicubic(cropped, size.width, size.height);
+    // Held while it runs: the crop, the horizontal pass (new width × old height) and the result.
+    const work = (rect.width * rect.height + size.width * rect.height + size.width * size.height) * 3;
+    const pixels = await context.store.work.run(
+      work,
+      `Zooming into ${source.id}`,
+      async () => {
+        const whole = context.store.pixels(source.id);
+        const cropped = cropPixels(whole, rect);
+        options.signal?.throwIfAborted();
+        // Off the main thread for anything but tiny crops; a fresh crop is moved there, the store's own copied.
+        return processResizePool().resize(cropped, size.width, size.height, { transfer: cropped !== whole });
+      },
+      options.signal,
+    );
     const zoomed = context.store.derive(source.id, pixels, {
       operation: "zoom",
       toParent: cropTransform(rect, size),

@@ -154,16 +154,26 @@ describe("serveHttp in-process", () => {
     }
   }, 30_000);
 
-  it("closes the least recently used session beyond maxSessions", async () => {
-    const first = await connectHttp(handle.url);
-    const second = await connectHttp(handle.url);
-    const third = await connectHttp(handle.url);
+  it("refuses a session beyond maxSessions instead of closing a live one", async () => {
+    const own = await serveHttp({
+      createServer: () =>
+        createSquintServer({
+          tools: [waitTool] as ServerTool[],
+          store: new ImageStore(),
+          policy: defaultSourcePolicy(),
+        }),
+      port: 0,
+      maxSessions: 2,
+    });
+    const first = await connectHttp(own.url);
+    const second = await connectHttp(own.url);
     try {
-      await expect(first.client.listTools()).rejects.toThrow(/404|Session not found/);
-      expect((await third.client.listTools()).tools).toHaveLength(1);
+      await expect(connectHttp(own.url)).rejects.toThrow(/busy/i);
+      expect((await first.client.listTools()).tools).toHaveLength(1);
       expect((await second.client.listTools()).tools).toHaveLength(1);
     } finally {
-      await Promise.all([first, second, third].map(({ client }) => client.close()));
+      await Promise.all([first, second].map(({ client }) => client.close()));
+      await own.close();
     }
   }, 30_000);
 

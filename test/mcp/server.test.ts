@@ -217,15 +217,22 @@ describe("squint MCP server (in-process)", () => {
     expect((error as McpError).code).toBe(-32002);
   });
 
-  it("reads paths under the client's roots, following roots/list_changed", async () => {
+  it("lets the client's roots narrow --allow but never widen it, following roots/list_changed", async () => {
     const red = join(shared, "red.png");
-    await expectToolError(await call("image_info", { image: red }), "PATH_NOT_ALLOWED");
+    const small = join(allowed, "small.png");
+    expect((await call("image_info", { image: small })).isError).toBeFalsy();
     roots = [{ uri: pathToFileURL(shared).href, name: "shared" }];
     await client.sendRootsListChanged();
-    // The server asks for the new roots in the background; poll until a call sees them.
-    await expect.poll(async () => (await call("image_info", { image: red })).isError).toBeFalsy();
-    const result = await call("image_info", { image: red });
-    expect(result.structuredContent).toMatchObject({ width: 40, height: 30 });
+    // The server asks for the new roots in the background; poll until a call sees them (small becomes refused:
+    // a root outside --allow adds nothing, and it narrows what --allow gave to nothing).
+    await expect.poll(async () => (await call("image_info", { image: small })).isError).toBe(true);
+    await expectToolError(await call("image_info", { image: red }), "PATH_NOT_ALLOWED");
+    await expectToolError(await call("image_info", { image: small }), "PATH_NOT_ALLOWED");
+    roots = [{ uri: pathToFileURL(allowed).href, name: "allowed" }];
+    await client.sendRootsListChanged();
+    await expect.poll(async () => (await call("image_info", { image: small })).isError).toBeFalsy();
+    roots = [];
+    await client.sendRootsListChanged();
   });
 
   it("reports progress and honours cancellation", async () => {

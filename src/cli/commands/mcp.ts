@@ -3,7 +3,15 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { SquintError } from "../../errors.js";
-import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, DEFAULT_MAX_BODY_BYTES, serveHttp } from "../../mcp/http.js";
+import {
+  DEFAULT_HTTP_HOST,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_CLIENT,
+  DEFAULT_SESSION_IDLE_MS,
+  serveHttp,
+} from "../../mcp/http.js";
 import { createModelBackend, type ModelFlags, wantsModel } from "../../mcp/model-backend.js";
 import { createSquintServer, type ServerTool, type SquintServerOptions } from "../../mcp/server.js";
 import { serveStdio } from "../../mcp/stdio.js";
@@ -13,6 +21,10 @@ import { builtinTools } from "../../tools/index.js";
 import { closeDefaultOcrEngine, defaultOcrFunction } from "../../tools/ocr/ocr-tool.js";
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, defaultSourcePolicy } from "../../tools/sources/policy.js";
 import { ImageStore } from "../../tools/store/image-store.js";
+import { DEFAULT_IMAGE_LIMITS } from "../../tools/store/limits.js";
+import { PixelMemory } from "../../tools/store/pixel-memory.js";
+import { configureProcessResizePool } from "../../tools/store/resize-pool.js";
+import { configureProcessWorkBudget, DEFAULT_WORK_BUDGET } from "../../tools/store/work-budget.js";
 import type { CliIO, Command } from "../command.js";
 
 /**
@@ -56,6 +68,19 @@ Options:
   --allow-url-host H      trust this one URL host (name or IP) even if private (repeatable)
   --max-image-mb N        largest image file, download or inline image (default ${DEFAULT_MAX_IMAGE_BYTES / MIB})
   --fetch-timeout-s N     time limit for one image download (default ${DEFAULT_FETCH_TIMEOUT_MS / 1000})
+
+Memory and load (every session together; see README "Limits"):
+  --max-store-mb N        decoded pixels kept for reuse, all sessions together (default ${DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB});
+                          least recently used unpinned images are dropped beyond it
+  --max-work-mb N         pixels held by work in flight (decodes, zooms, OCR, ...) (default ${DEFAULT_WORK_BUDGET.maxBytes / MIB});
+                          more work waits, then gets BUSY
+  --max-queued N          calls that may wait for that memory (default ${DEFAULT_WORK_BUDGET.maxQueued}); one more gets BUSY at once
+  --max-wait-s N          longest wait for that memory before BUSY (default ${DEFAULT_WORK_BUDGET.maxWaitMs / 1000})
+  --resize-threads N      worker threads for zoom resizes (default: cores - 1, 1 to 4)
+  --max-sessions N        HTTP sessions open at once (default ${DEFAULT_MAX_SESSIONS}); more are refused with 503
+  --max-sessions-per-client N
+                          HTTP sessions per client address and token (default ${DEFAULT_MAX_SESSIONS_PER_CLIENT}); more get 429
+  --session-idle-s N      close an HTTP session after this long without a request (default ${DEFAULT_SESSION_IDLE_MS / 1000})
 `;
 
 const positiveNumber = (flag: string) =>
@@ -64,6 +89,13 @@ const positiveNumber = (flag: string) =>
     .regex(/^\d+(\.\d+)?$/, `${flag} takes a number`)
     .transform(Number)
     .pipe(z.number().positive(`${flag} must be greater than zero`));
+
+const wholeNumber = (flag: string, min = 0) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${flag} takes a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${flag} must be at least ${min}`));
 
 const argsSchema = z.object({
   http: z.boolean(),
@@ -84,6 +116,14 @@ const argsSchema = z.object({
   allowUrlHost: z.array(z.string().min(1)),
   maxImageMb: positiveNumber("--max-image-mb").optional(),
   fetchTimeoutS: positiveNumber("--fetch-timeout-s").optional(),
+  maxStoreMb: positiveNumber("--max-store-mb").optional(),
+  maxWorkMb: positiveNumber("--max-work-mb").optional(),
+  maxQueued: wholeNumber("--max-queued").optional(),
+  maxWaitS: positiveNumber("--max-wait-s").optional(),
+  resizeThreads: wholeNumber("--resize-threads", 1).optional(),
+  maxSessions: wholeNumber("--max-sessions", 1).optional(),
+  maxSessionsPerClient: wholeNumber("--max-sessions-per-client", 1).optional(),
+  sessionIdleS: positiveNumber("--session-idle-s").optional(),
   model: z.string().min(1, "--model must not be empty").optional(),
   baseUrl: z
     .url("--base-url must be an http(s) URL")
@@ -124,6 +164,14 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       "allow-url-host": { type: "string", multiple: true, default: [] },
       "max-image-mb": { type: "string" },
       "fetch-timeout-s": { type: "string" },
+      "max-store-mb": { type: "string" },
+      "max-work-mb": { type: "string" },
+      "max-queued": { type: "string" },
+      "max-wait-s": { type: "string" },
+      "resize-threads": { type: "string" },
+      "max-sessions": { type: "string" },
+      "max-sessions-per-client": { type: "string" },
+      "session-idle-s": { type: "string" },
       model: { type: "string" },
       "base-url": { type: "string" },
       "api-key": { type: "string" },
@@ -151,6 +199,14 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     allowUrlHost: values["allow-url-host"],
     maxImageMb: values["max-image-mb"],
     fetchTimeoutS: values["fetch-timeout-s"],
+    maxStoreMb: values["max-store-mb"],
+    maxWorkMb: values["max-work-mb"],
+    maxQueued: values["max-queued"],
+    maxWaitS: values["max-wait-s"],
+    resizeThreads: values["resize-threads"],
+    maxSessions: values["max-sessions"],
+    maxSessionsPerClient: values["max-sessions-per-client"],
+    sessionIdleS: values["session-idle-s"],
     model: values.model,
     baseUrl: values["base-url"],
     apiKey: values["api-key"],
@@ -175,6 +231,9 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       ["--host", args.host],
       ["--max-body-mb", args.maxBodyMb],
       ["--token", values.token],
+      ["--max-sessions", args.maxSessions],
+      ["--max-sessions-per-client", args.maxSessionsPerClient],
+      ["--session-idle-s", args.sessionIdleS],
     ].find(([, value]) => value !== undefined);
     if (httpOnly) {
       throw new SquintError("INVALID_ARGUMENT", `${httpOnly[0]} only applies to --http.`, {
@@ -231,9 +290,13 @@ export function mcpServerOptions(
   model: { locateModel?: LocateModel } = {},
 ): SquintServerOptions {
   const maxBytes = Math.floor((args.maxImageMb ?? DEFAULT_MAX_IMAGE_BYTES / MIB) * MIB);
+  // One pixel memory for every session's store: sessions are isolated, the process is bounded once.
+  const memory = new PixelMemory(Math.floor((args.maxStoreMb ?? DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB) * MIB));
   return {
     tools,
-    store: new ImageStore({ maxInputBytes: maxBytes }),
+    store: () => new ImageStore({ maxInputBytes: maxBytes, memory, ids: "random" }),
+    // stdio: the client started this server as its user, so its roots may grant when no --allow is given.
+    rootsGrantWithoutAllow: !args.http,
     policy: defaultSourcePolicy({
       allowedDirs: args.allow.map(checkedDirectory),
       allowPrivateUrls: args.allowPrivateUrls,
@@ -285,6 +348,13 @@ async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
 
 async function run(argv: string[], io: CliIO): Promise<number> {
   const args = parseMcpArgs(argv);
+  // Before any store exists: every store and tool of this process shares these.
+  configureProcessWorkBudget({
+    ...(args.maxWorkMb === undefined ? {} : { maxBytes: Math.floor(args.maxWorkMb * MIB) }),
+    ...(args.maxQueued === undefined ? {} : { maxQueued: args.maxQueued }),
+    ...(args.maxWaitS === undefined ? {} : { maxWaitMs: Math.round(args.maxWaitS * 1000) }),
+  });
+  if (args.resizeThreads !== undefined) configureProcessResizePool({ threads: args.resizeThreads });
   const model = wantsModel(args) ? await serveModel(args, io) : undefined;
   const options = mcpServerOptions(
     args,
@@ -315,6 +385,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     maxBodyBytes: Math.floor((args.maxBodyMb ?? DEFAULT_MAX_BODY_BYTES / MIB) * MIB),
     allowedHosts: args.allowedHost,
     allowedOrigins: args.allowedOrigin,
+    ...(args.maxSessions === undefined ? {} : { maxSessions: args.maxSessions }),
+    ...(args.maxSessionsPerClient === undefined ? {} : { maxSessionsPerClient: args.maxSessionsPerClient }),
+    ...(args.sessionIdleS === undefined ? {} : { sessionIdleMs: Math.round(args.sessionIdleS * 1000) }),
   });
   io.stderr.write(
     `squint mcp: listening on ${handle.url}${args.token === undefined ? "" : " (bearer token required)"}\n`,

@@ -90,10 +90,16 @@ export const ocrTool: ToolDefinition<typeof inputSchema, typeof outputSchema, To
       input.bbox_2d === undefined
         ? { left: 0, top: 0, width: source.width, height: source.height }
         : pixelRect(parseBox(input.bbox_2d, input.space ?? "rel1000", source), source);
-    const image = cropPixels(pixels, rect);
     const ocr = context.ocr ?? defaultOcrFunction();
     options.onProgress?.({ progress: 0, total: 1, message: "reading text" });
-    const result: OcrResult = await ocr(image, options.signal);
+    // Admitted before the copy is made: each waiting call used to queue ~200 MB for the worker with no limit
+    // (the crop, the copy sent to the thread, and the detector's resized input).
+    const result: OcrResult = await context.store.work.run(
+      rect.width * rect.height * 3 * 3,
+      `Reading text in ${source.id}`,
+      () => ocr(cropPixels(pixels, rect), options.signal),
+      options.signal,
+    );
     options.onProgress?.({ progress: 1, total: 1 });
     const minConfidence = input.min_confidence ?? 0;
     const lines = result.lines

@@ -1,11 +1,13 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import sharp from "sharp";
 import { SquintError } from "../../errors.js";
 import { decodeImage } from "../../model/image-decode.js";
 import type { RawImage } from "../../model/vision.js";
 import { type Affine, compose, identity, type Size } from "../geometry.js";
 import { type ImageLimits, resolveLimits } from "./limits.js";
+import { type PixelHolder, PixelMemory } from "./pixel-memory.js";
 import { formatName, looksTruncated, type SniffedFormat, sniffFormat } from "./sniff.js";
+import { processWorkBudget, type WorkBudget } from "./work-budget.js";
 
 /**
  * The image store: every image a run touches, decoded once into RGB pixels and given an id, with its lineage.
@@ -23,10 +25,15 @@ import { formatName, looksTruncated, type SniffedFormat, sniffFormat } from "./s
  * arguments (createToolContext's resolveImage) are ingested unpinned: a long-running MCP server caches them. Eviction drops pixels only: the
  * record (size, lineage, transforms) stays, so boxes on an evicted crop still map to the original. Records
  * beyond `maxRecords` whose pixels are gone are forgotten, oldest first.
+ *
+ * Several stores may share one PixelMemory (the MCP server: one store per session, one pixel budget per
+ * process) and one WorkBudget (admission for decoding and every tool's pixel work, process-wide by default).
+ * A store that serves strangers hands out unguessable ids (`ids: "random"`), so an id seen in one session's
+ * result means nothing to another session.
  */
 
-/** The shape of the ids this store hands out ("img-12"). */
-export const IMAGE_ID_PATTERN = /^img-[1-9][0-9]*$/;
+/** The shape of the ids stores hand out: "img-12" (sequential) or "img-" and 16 base-36 characters (random). */
+export const IMAGE_ID_PATTERN = /^img-(?:[1-9][0-9]*|[0-9a-z]{16})$/;
 
 export type ImageOperation = "original" | "zoom" | "crop" | "rotate" | "enhance" | "annotate" | (string & {});
 
@@ -61,6 +68,8 @@ export interface IngestOptions {
   pin?: boolean;
   /** Lets this one image be an SVG even when the store refuses SVG by default. */
   allowSvg?: boolean;
+  /** Gives up waiting for decode memory (see WorkBudget). */
+  signal?: AbortSignal;
 }
 
 export interface DeriveOptions {
@@ -73,13 +82,33 @@ export interface DeriveOptions {
 export interface ImageStoreOptions extends Partial<ImageLimits> {
   /** Records kept (pixels or not) before the oldest pixel-less ones are forgotten. */
   maxRecords?: number;
+  /** Pixels counted with other stores' (overrides maxStoreBytes); by default the store has its own. */
+  memory?: PixelMemory;
+  /** Admission for pixel work; by default the process-wide budget (processWorkBudget()). */
+  work?: WorkBudget;
+  /** "sequential" (img-1, img-2, …; the default) or "random" (unguessable, for stores that serve strangers). */
+  ids?: "sequential" | "random";
 }
 
-interface Entry {
-  info: StoredImage;
-  pixels: RawImage | undefined;
-  pins: number;
-  hash?: string;
+class Entry implements PixelHolder {
+  constructor(
+    public info: StoredImage,
+    public pixels: RawImage | undefined,
+    public pins: number,
+    public hash?: string,
+  ) {}
+
+  get heldBytes(): number {
+    return this.pixels?.data.byteLength ?? 0;
+  }
+
+  get pinned(): boolean {
+    return this.pins > 0;
+  }
+
+  drop(): void {
+    this.pixels = undefined;
+  }
 }
 
 export interface ImageStoreStats {
@@ -92,17 +121,23 @@ export interface ImageStoreStats {
 
 export class ImageStore {
   readonly limits: ImageLimits;
+  /** Admission for pixel work done on this store's images (tools use it too). */
+  readonly work: WorkBudget;
+  readonly #memory: PixelMemory;
+  readonly #ids: "sequential" | "random";
   readonly #maxRecords: number;
   /** Map order is recency order: touching an entry moves it to the end. */
   readonly #entries = new Map<string, Entry>();
   readonly #byHash = new Map<string, string>();
   readonly #pending = new Map<string, Promise<StoredImage>>();
-  #bytes = 0;
   #nextId = 1;
 
   constructor(options: ImageStoreOptions = {}) {
-    const { maxRecords, ...limits } = options;
-    this.limits = resolveLimits(limits);
+    const { maxRecords, memory, work, ids, ...limits } = options;
+    this.#memory = memory ?? new PixelMemory(resolveLimits(limits).maxStoreBytes);
+    this.limits = resolveLimits({ ...limits, maxStoreBytes: this.#memory.maxBytes });
+    this.work = work ?? processWorkBudget();
+    this.#ids = ids ?? "sequential";
     this.#maxRecords = maxRecords ?? 10_000;
   }
 
@@ -127,6 +162,7 @@ export class ImageStore {
     if (known?.pixels) {
       if (pin) known.pins++;
       this.#touch(known);
+      this.#memory.touch(known);
       return known.info;
     }
     const inFlight = this.#pending.get(hash);
@@ -144,6 +180,7 @@ export class ImageStore {
       pin,
       options.allowSvg ?? this.limits.allowSvg,
       known,
+      options.signal,
     );
     this.#pending.set(hash, work);
     try {
@@ -161,6 +198,7 @@ export class ImageStore {
     pin: boolean,
     allowSvg: boolean,
     previous: Entry | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<StoredImage> {
     if (format === "svg" && !allowSvg) {
       throw new SquintError("IMAGE_UNSUPPORTED", `The image from ${source} is an SVG, which is refused by default.`, {
@@ -175,7 +213,13 @@ export class ImageStore {
     }
     const header = await this.#readHeader(bytes, format, source);
     this.#checkSize(header, `The image from ${source}`);
-    const pixels = await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels });
+    // libvips holds about the decoded RGB again while it flattens and converts: twice the result, admitted first.
+    const pixels = await this.work.run(
+      header.width * header.height * 3 * 2,
+      `Decoding the image from ${source}`,
+      () => decodeImage(bytes, { maxInputPixels: this.limits.maxPixels }),
+      signal,
+    );
     const id = previous?.info.id ?? this.#newId();
     const info: StoredImage = {
       id,
@@ -191,7 +235,7 @@ export class ImageStore {
       bytes: pixels.data.byteLength,
       ...(header.orientation === undefined ? {} : { exifOrientation: header.orientation }),
     };
-    const entry: Entry = { info, pixels, pins: (previous?.pins ?? 0) + (pin ? 1 : 0), hash };
+    const entry = new Entry(info, pixels, (previous?.pins ?? 0) + (pin ? 1 : 0), hash);
     this.#admit(entry);
     this.#byHash.set(hash, id);
     return info;
@@ -269,7 +313,7 @@ export class ImageStore {
       toOriginal: compose(options.toParent, parent.toOriginal),
       bytes: pixels.data.byteLength,
     };
-    this.#admit({ info, pixels, pins: 0 });
+    this.#admit(new Entry(info, pixels, 0));
     return info;
   }
 
@@ -295,6 +339,7 @@ export class ImageStore {
       });
     }
     this.#touch(entry);
+    this.#memory.touch(entry);
     return entry.pixels;
   }
 
@@ -319,30 +364,44 @@ export class ImageStore {
     const entry = this.#entries.get(id);
     if (!entry || entry.pins === 0) return;
     entry.pins--;
-    this.#evict();
+    this.#memory.evict();
   }
 
   /** Encodes an image for a transport or a file (PNG is lossless; JPEG/WebP for size). */
   async encode(id: string, format: "png" | "jpeg" | "webp" = "png"): Promise<Buffer> {
     const { width, height, data } = this.pixels(id);
-    const pipeline = sharp(data, { raw: { width, height, channels: 3 } });
-    if (format === "jpeg") return pipeline.jpeg({ quality: 90 }).toBuffer();
-    if (format === "webp") return pipeline.webp({ quality: 90 }).toBuffer();
-    return pipeline.png({ compressionLevel: 6 }).toBuffer();
+    return this.work.run(width * height * 3, `Encoding ${id}`, () => {
+      const pipeline = sharp(data, { raw: { width, height, channels: 3 } });
+      if (format === "jpeg") return pipeline.jpeg({ quality: 90 }).toBuffer();
+      if (format === "webp") return pipeline.webp({ quality: 90 }).toBuffer();
+      return pipeline.png({ compressionLevel: 6 }).toBuffer();
+    });
+  }
+
+  /** Forgets every image and gives its pixels back to the shared memory (a closed session's store). */
+  dispose(): void {
+    for (const entry of this.#entries.values()) this.#memory.remove(entry);
+    this.#entries.clear();
+    this.#byHash.clear();
   }
 
   stats(): ImageStoreStats {
     let withPixels = 0;
     let pinned = 0;
+    let bytes = 0;
     for (const entry of this.#entries.values()) {
       if (entry.pixels) withPixels++;
       if (entry.pins > 0) pinned++;
+      bytes += entry.heldBytes;
     }
-    return { images: this.#entries.size, withPixels, pinned, bytes: this.#bytes, maxBytes: this.limits.maxStoreBytes };
+    return { images: this.#entries.size, withPixels, pinned, bytes, maxBytes: this.limits.maxStoreBytes };
   }
 
   #newId(): string {
-    return `img-${this.#nextId++}`;
+    if (this.#ids === "sequential") return `img-${this.#nextId++}`;
+    // 16 base-36 characters from 96 random bits (~82 bits kept): not guessable, short enough for a prompt.
+    const value = BigInt(`0x${randomBytes(12).toString("hex")}`);
+    return `img-${value.toString(36).padStart(16, "0").slice(-16)}`;
   }
 
   #entry(id: string): Entry {
@@ -362,7 +421,7 @@ export class ImageStore {
   }
 
   #admit(entry: Entry): void {
-    const size = entry.pixels?.data.byteLength ?? 0;
+    const size = entry.heldBytes;
     if (size > this.limits.maxStoreBytes) {
       throw new SquintError(
         "OUT_OF_MEMORY_BUDGET",
@@ -371,37 +430,27 @@ export class ImageStore {
       );
     }
     const previous = this.#entries.get(entry.info.id);
-    if (previous?.pixels) this.#bytes -= previous.pixels.data.byteLength;
+    if (previous) this.#memory.remove(previous);
     this.#entries.delete(entry.info.id);
     this.#entries.set(entry.info.id, entry);
-    this.#bytes += size;
-    this.#evict(entry);
-    if (this.#bytes > this.limits.maxStoreBytes) {
+    this.#memory.add(entry);
+    this.#memory.evict(entry);
+    if (this.#memory.usedBytes > this.limits.maxStoreBytes) {
       // Everything else is pinned: take the newcomer out again rather than exceed the budget.
+      this.#memory.remove(entry);
       this.#entries.delete(entry.info.id);
-      this.#bytes -= size;
-      if (previous) this.#entries.set(previous.info.id, { ...previous, pixels: undefined });
+      if (previous)
+        this.#entries.set(previous.info.id, new Entry(previous.info, undefined, previous.pins, previous.hash));
       throw new SquintError(
         "OUT_OF_MEMORY_BUDGET",
-        `The image store is full of pinned images (${this.#bytes} of ${this.limits.maxStoreBytes} bytes).`,
+        `The image store is full of pinned images (${this.#memory.usedBytes} of ${this.limits.maxStoreBytes} bytes).`,
         {
           hint: "Release images that are no longer needed, or raise the store's maxStoreBytes.",
-          details: { bytes: this.#bytes, maxBytes: this.limits.maxStoreBytes },
+          details: { bytes: this.#memory.usedBytes, maxBytes: this.limits.maxStoreBytes },
         },
       );
     }
     this.#forgetOldRecords();
-  }
-
-  /** Drops least-recently-used unpinned pixels until the store fits its budget (never `keep`). */
-  #evict(keep?: Entry): void {
-    if (this.#bytes <= this.limits.maxStoreBytes) return;
-    for (const entry of this.#entries.values()) {
-      if (this.#bytes <= this.limits.maxStoreBytes) break;
-      if (entry === keep || entry.pins > 0 || !entry.pixels) continue;
-      this.#bytes -= entry.pixels.data.byteLength;
-      entry.pixels = undefined;
-    }
   }
 
   #forgetOldRecords(): void {

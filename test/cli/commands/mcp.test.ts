@@ -62,7 +62,8 @@ describe("squint mcp arguments", () => {
       fetchTimeoutMs: 1500,
     });
     expect(options.useClientRoots).toBe(false);
-    expect(options.store.limits.maxInputBytes).toBe(2.5 * 1024 * 1024);
+    const store = typeof options.store === "function" ? options.store() : options.store;
+    expect(store.limits.maxInputBytes).toBe(2.5 * 1024 * 1024);
   });
 
   it.each([

@@ -1,0 +1,62 @@
+/**
+ * The decoded pixels kept by image stores, counted together. A store on its own gets its own PixelMemory
+ * (its `maxStoreBytes`); the MCP server gives every session's store the same one, so sessions are isolated
+ * (each store knows only its own ids) while the process holds at most one budget of pixels: the least
+ * recently used unpinned pixels of any session are dropped first.
+ */
+export interface PixelHolder {
+  /** The pixels' byte length while held; 0 after they were dropped. */
+  readonly heldBytes: number;
+  /** Pinned holders are never dropped. */
+  readonly pinned: boolean;
+  /** Drops the pixels (the store keeps its record without them). */
+  drop(): void;
+}
+
+export class PixelMemory {
+  readonly maxBytes: number;
+  #used = 0;
+  /** Insertion order is recency order: touching a holder moves it to the end. */
+  readonly #holders = new Map<PixelHolder, number>();
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  get usedBytes(): number {
+    return this.#used;
+  }
+
+  /** Counts `holder`'s bytes (again, if it was counted before) as the most recently used. */
+  add(holder: PixelHolder): void {
+    this.remove(holder);
+    this.#holders.set(holder, holder.heldBytes);
+    this.#used += holder.heldBytes;
+  }
+
+  touch(holder: PixelHolder): void {
+    const bytes = this.#holders.get(holder);
+    if (bytes === undefined) return;
+    this.#holders.delete(holder);
+    this.#holders.set(holder, bytes);
+  }
+
+  /** Stops counting `holder` (its pixels were dropped or its store is gone). */
+  remove(holder: PixelHolder): void {
+    const bytes = this.#holders.get(holder);
+    if (bytes === undefined) return;
+    this.#holders.delete(holder);
+    this.#used -= bytes;
+  }
+
+  /** Drops least-recently-used unpinned pixels until the total fits (never `keep`). */
+  evict(keep?: PixelHolder): void {
+    if (this.#used <= this.maxBytes) return;
+    for (const holder of [...this.#holders.keys()]) {
+      if (this.#used <= this.maxBytes) break;
+      if (holder === keep || holder.pinned) continue;
+      this.remove(holder);
+      holder.drop();
+    }
+  }
+}
