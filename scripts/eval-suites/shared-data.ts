@@ -103,16 +103,21 @@ export function sharedDataItems(manifest: unknown, dataDir: string, imagePrefix:
         }
         break;
       }
-      case "gui":
-        valid.forEach((box, i) => {
+      case "gui": {
+        // A label that names several elements (a "1" on each of several carousel dots, a menu entry that is also a
+        // heading) is one item whose every instance counts: asking for one of them alone would be ambiguous.
+        const labels = [...new Set(valid.map((box) => box.label.trim()))];
+        for (const label of labels) {
+          const mine = valid.filter((box) => box.label.trim() === label);
           bucket.push({
-            id: `gui-${stem(entry.file)}-${i}`,
+            id: `gui-${stem(entry.file)}-${valid.indexOf(mine[0] as (typeof valid)[number])}`,
             ...base,
-            question: `Find this element on the screen: ${box.label.trim()}`,
-            truth: { type: "point", boxes: [[box.x1, box.y1, box.x2, box.y2].map(round)] },
+            question: `Find this element on the screen: ${label}`,
+            truth: { type: "point", boxes: mine.map((box) => [box.x1, box.y1, box.x2, box.y2].map(round)) },
           });
-        });
+        }
         break;
+      }
       case "ocr": {
         const qa =
           truth.qa ?? (truth.question && truth.answer ? [{ question: truth.question, answer: truth.answer }] : []);

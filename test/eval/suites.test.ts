@@ -17,7 +17,7 @@ import {
 import { sharedDataItems } from "../../scripts/eval-suites/shared-data.js";
 import { repoRoot, sharedRoot } from "../support/cli.js";
 import { answerReply, ScriptedBackend, toolCallReply } from "../support/scripted-backend.js";
-import { captureIO } from "./fixtures.js";
+import { captureIO, oracleBackend } from "./fixtures.js";
 import { evalWithBackend, parseEvalArgs } from "../../src/cli/commands/eval.js";
 import type { GenerateRequest } from "../../src/runtime/backend.js";
 import type { EvalReport } from "../../src/eval/report.js";
@@ -189,6 +189,34 @@ interface EvalReportShape {
   overall: { direct: { accuracy: { k: number; n: number }; parseFailures: number } };
   categories: Record<string, { direct: { accuracy: { k: number; n: number } } }>;
 }
+
+describe.skipIf(!existsSync(path.join(sharedRoot, "data/MANIFEST.json")))(
+  "the shared-data suite scored end to end",
+  () => {
+    it("an oracle answering each item's truth as Qwen3-VL writes it scores 100% on detail, grounding, ocr and 15 gui items", async () => {
+      const root = mkdtempSync(path.join(tmpdir(), "squint-shared-oracle-"));
+      for (const name of ["detail", "grounding", "ocr", "gui"]) {
+        const file = path.join(suites, `shared-data/${name}.jsonl`);
+        const limit = name === "gui" ? ["--limit", "15"] : [];
+        const suite = loadSuite(file);
+        const backend = await oracleBackend(suite.items.slice(0, name === "gui" ? 15 : undefined));
+        const out = path.join(root, name);
+        expect(
+          await evalWithBackend(
+            backend,
+            parseEvalArgs([file, "--mode", "direct", "--out", out, ...limit]),
+            captureIO(),
+          ),
+        ).toBe(0);
+        const report = JSON.parse(readFileSync(path.join(out, "report.json"), "utf8")) as EvalReport;
+        const direct = report.overall.direct;
+        expect(direct?.parseFailures, name).toBe(0);
+        expect(direct?.accuracy.k, name).toBe(direct?.accuracy.n);
+        expect(direct?.meanScore, name).toBe(1);
+      }
+    }, 120_000);
+  },
+);
 
 describe("the needle suite through the loop (a model that sees the target only when it is in view)", () => {
   it("direct cannot read the 4K–8K target and guesses wrong; the loop zooms to it, finds the target in the crop, and is right", async () => {
