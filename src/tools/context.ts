@@ -11,7 +11,7 @@ import {
   pointToTuple,
   toRel1000Tuple,
 } from "./geometry.js";
-import type { OcrResult } from "./ocr/types.js";
+import type { OcrResult, OcrScriptOption } from "./ocr/types.js";
 import { type ImageSource, loadImageReference } from "./sources/index.js";
 import { defaultSourcePolicy, type SourcePolicy } from "./sources/policy.js";
 import { IMAGE_ID_PATTERN, type ImageStore, type StoredImage } from "./store/image-store.js";
@@ -25,8 +25,15 @@ import { IMAGE_ID_PATTERN, type ImageStore, type StoredImage } from "./store/ima
 /** A vision-language model asked one question about one image; resolves to the reply text. */
 export type LocateModel = (image: RawImage, prompt: string, signal?: AbortSignal) => Promise<string>;
 
-/** OCR over pixels; boxes in pixels of the image it was given (src/tools/ocr's result shape). */
-export type OcrFunction = (image: RawImage, signal?: AbortSignal) => Promise<OcrResult>;
+/**
+ * OCR over pixels; boxes in pixels of the image it was given (src/tools/ocr's result shape). `script` is a
+ * hint a function may ignore: which characters lines may be read with (default "auto", per line).
+ */
+export type OcrFunction = (
+  image: RawImage,
+  signal?: AbortSignal,
+  options?: { script?: OcrScriptOption },
+) => Promise<OcrResult>;
 
 export interface ToolContext {
   store: ImageStore;

@@ -22,9 +22,7 @@ import {
   type Box,
   boxArea,
   boxCenter,
-  boxHeight,
   boxIoU,
-  boxWidth,
   cropTransform,
   expandBox,
   type Point,
@@ -32,11 +30,11 @@ import {
   parsePoint,
   pixelRect,
   roundTo,
-  unionBox,
 } from "./geometry.js";
 import { defaultOcrFunction } from "./ocr/ocr-tool.js";
-import type { OcrLine, OcrResult, OcrWord } from "./ocr/types.js";
+import type { OcrResult } from "./ocr/types.js";
 import { cropPixels } from "./store/pixel-ops.js";
+import { findText, textQuery } from "./text-match.js";
 import type { StoredImage } from "./store/image-store.js";
 import type { ToolDefinition, ToolRunOptions } from "./tool.js";
 
@@ -204,14 +202,6 @@ async function locateWithModel(
   return { found: results, calls };
 }
 
-/** Lower case, compatibility-normalised, letters and digits only (any script): "Sign-in!" → "signin". */
-function normaliseForMatch(text: string): string {
-  return text
-    .normalize("NFKC")
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, "");
-}
-
 /**
  * The text to look for: a quoted part of the query when there is one ('the "Sign in" button' → Sign in).
  * Single quotes count only as a pair around words, so the apostrophe in "don't" is not a quote.
@@ -221,27 +211,6 @@ export function textTarget(query: string): string {
   if (doubled) return doubled[1]!;
   const single = /(?:^|\s)['‘]([^'‘’]+)['’](?=$|[\s.,;:!?])/u.exec(query);
   return single?.[1] ?? query;
-}
-
-/** The shortest run of words in a line whose text contains the target; the whole line when words don't help. */
-function matchInLine(line: OcrLine, target: string): Found | undefined {
-  if (!normaliseForMatch(line.text).includes(target)) return undefined;
-  const words = line.words;
-  let best: OcrWord[] | undefined;
-  for (let start = 0; start < words.length; start++) {
-    let joined = "";
-    for (let end = start; end < words.length; end++) {
-      joined += normaliseForMatch(words[end]!.text);
-      if (joined.includes(target)) {
-        if (!best || end - start + 1 < best.length) best = words.slice(start, end + 1);
-        break;
-      }
-    }
-  }
-  const box = best ? unionBox(best.map((w) => w.box)) : line.box;
-  const text = best ? best.map((w) => w.text).join(" ") : line.text;
-  const confidence = best ? Math.min(...best.map((w) => w.confidence)) : line.confidence;
-  return { box, text, confidence, refined: false };
 }
 
 /**
@@ -272,13 +241,10 @@ async function locateWithOcr(
   context: ToolContext,
   options: ToolRunOptions,
 ): Promise<Found[]> {
-  const target = normaliseForMatch(textTarget(query));
-  if (target === "") return [];
+  const wanted = textTarget(query);
+  if (textQuery(wanted).target === "") return [];
   const result = await readText(ocr, context.store.pixels(image.id), options.signal);
-  return result.lines
-    .map((line) => matchInLine(line, target))
-    .filter((found): found is Found => found !== undefined && boxWidth(found.box!) > 0 && boxHeight(found.box!) > 0)
-    .sort((p, q) => (q.confidence ?? 0) - (p.confidence ?? 0));
+  return findText(result, wanted).map(({ box, text, confidence }) => ({ box, text, confidence, refined: false }));
 }
 
 export const locateTool: ToolDefinition<typeof inputSchema, typeof outputSchema, ToolContext> = {

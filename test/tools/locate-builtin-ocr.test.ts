@@ -4,6 +4,7 @@ import { createToolContext } from "../../src/tools/context.js";
 import { locateTool } from "../../src/tools/locate.js";
 import { closeDefaultOcrEngine } from "../../src/tools/ocr/ocr-tool.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
+import { isHit, loadGuiTextTargets } from "./gui-text-targets.js";
 import { hasSharedData, noteMissingShared, sharedData } from "./images.js";
 import { callTool } from "./tool-context.js";
 
@@ -31,5 +32,34 @@ describe("locate without a model, with the built-in OCR engine", () => {
     expect(x2).toBeLessThan(320);
     const missing = await callTool(locateTool, { query: '"zebra crossing"', image: testPage.id }, context);
     expect(missing.structured.found).toBe(false);
+  });
+});
+
+describe.skipIf(!hasSharedData)("locate without a model on the GUI screenshots (../shared/data/gui)", () => {
+  it("lands on the page's own visible texts at least 90% of the time (before issue 11: 73.8%)", {
+    timeout: 300_000,
+  }, async () => {
+    // One OCR read per screenshot (locate caches it), then every visible text of the page is located.
+    const targets = loadGuiTextTargets();
+    const files = [...new Set(targets.map((t) => t.file))];
+    expect(files).toHaveLength(8);
+    let hits = 0;
+    const misses: string[] = [];
+    for (const file of files) {
+      const store = new ImageStore();
+      const image = await store.ingest(fs.readFileSync(`${sharedData}/${file}`));
+      const context = createToolContext({ store });
+      for (const target of targets.filter((t) => t.file === file)) {
+        const result = await callTool(
+          locateTool,
+          { query: `"${target.label}"`, image: image.id, mode: "ocr" },
+          context,
+        );
+        if (isHit(target, result.structured.matches[0]?.center)) hits++;
+        else misses.push(`${file}: ${target.label}`);
+      }
+    }
+    console.log(`[locate] GUI text hit rate ${hits}/${targets.length}; missed: ${misses.join(" | ")}`);
+    expect(hits / targets.length).toBeGreaterThanOrEqual(0.9);
   });
 });

@@ -114,7 +114,7 @@ export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
   return {
     async recognize(input: OcrInput, recognizeOptions: OcrRecognizeOptions = {}): Promise<OcrResult> {
       if (closed) throw closedError();
-      const { signal } = recognizeOptions;
+      const { signal, script } = recognizeOptions;
       const aborted = () => new SquintError("ABORTED", "OCR was aborted.", { cause: signal?.reason });
       if (signal?.aborted) throw aborted();
       // Copy: the caller keeps its buffer, and the copy is transferred rather than cloned again.
@@ -146,7 +146,7 @@ export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
         });
         signal?.addEventListener("abort", onAbort, { once: true });
         worker.ref();
-        worker.postMessage({ kind: "recognize", id, image }, [buffer as ArrayBuffer]);
+        worker.postMessage({ kind: "recognize", id, image, ...(script ? { script } : {}) }, [buffer as ArrayBuffer]);
       });
     },
     async close() {

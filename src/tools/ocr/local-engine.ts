@@ -4,6 +4,7 @@ import { toRel1000Tuple } from "../geometry.js";
 import { decodeToRgb, toRgb } from "./pixels.js";
 import { PpOcrModel, type PpOcrPaths, packagedPpOcrPaths, type RecognizedLine } from "./ppocr/ppocr-model.js";
 import { defaultPpOcrReadOptions, type PpOcrReadOptions, readLinesWithPpOcr } from "./ppocr/read-lines.js";
+import type { ScriptOption } from "./ppocr/script-filter.js";
 import { readingOrder } from "./reading-order.js";
 import { type RotatedRect, rectBounds } from "./rotated-rect.js";
 import type { OcrImage, OcrLine, OcrResult, OcrWord, PixelBox } from "./types.js";
@@ -13,6 +14,12 @@ export type OcrInput = Uint8Array | { width: number; height: number; data: Uint8
 
 export interface OcrRecognizeOptions {
   signal?: AbortSignal;
+  /**
+   * Which characters lines may be read with: "auto" (default) decides per line, so a Latin line never gains
+   * a Chinese character while Chinese text still reads; "latin" rules Chinese characters out everywhere;
+   * "chinese" allows the whole dictionary on every line (the behaviour before per-line scripts).
+   */
+  script?: ScriptOption;
 }
 
 export interface OcrEngine {
@@ -68,7 +75,13 @@ export function toOcrResult(lines: RecognizedLine[], width: number, height: numb
     const box = clampedBox(line.rect, width, height);
     const words: OcrWord[] = line.words.map((word) => {
       const wordBox = clampedBox(word.rect, width, height);
-      return { text: word.text, confidence: word.confidence, box: wordBox, boxRel1000: toRel1000Tuple(wordBox, size) };
+      return {
+        text: word.text,
+        confidence: word.confidence,
+        box: wordBox,
+        boxRel1000: toRel1000Tuple(wordBox, size),
+        chars: word.chars.map((char) => ({ text: char.text, box: clampedBox(char.rect, width, height) })),
+      };
     });
     return {
       text: line.text,
@@ -77,6 +90,7 @@ export function toOcrResult(lines: RecognizedLine[], width: number, height: numb
       boxRel1000: toRel1000Tuple(box, size),
       words,
       engine: "ppocr",
+      script: line.script,
     };
   });
   // A page read upside down runs right to left and bottom to top in image coordinates.
@@ -101,6 +115,7 @@ export async function createLocalOcrEngine(options: OcrEngineOptions = {}): Prom
       const image = await toOcrImage(input);
       const lines = await readLinesWithPpOcr(model, image, {
         ...read,
+        ...(recognizeOptions.script ? { script: recognizeOptions.script } : {}),
         ...(recognizeOptions.signal ? { signal: recognizeOptions.signal } : {}),
       });
       return toOcrResult(lines, image.width, image.height);

@@ -13,7 +13,7 @@ import { type Box, type CoordinateSpace, coordinateSpaces, parseBox, pixelRect, 
 import { cropPixels } from "../store/pixel-ops.js";
 import type { ToolDefinition } from "../tool.js";
 import { createOcrEngine, type OcrEngine } from "./engine.js";
-import type { OcrResult, PixelBox } from "./types.js";
+import type { OcrLine, OcrResult, PixelBox } from "./types.js";
 
 /**
  * The `ocr` tool: reads the text of an image, or of a region of it, and says where each line (and word)
@@ -33,6 +33,12 @@ const inputSchema = z.object({
     .default("rel1000")
     .describe("Units of bbox_2d: rel1000 (0–1000, default), rel999, unit (0–1) or pixel."),
   words: z.boolean().default(false).describe("Also return each word with its box."),
+  script: z
+    .enum(["auto", "latin", "chinese"])
+    .default("auto")
+    .describe(
+      "Which characters to read: auto (default: per line, Latin lines never gain Chinese characters), latin (Latin letters, digits, punctuation only), chinese (Chinese with Latin mixed in).",
+    ),
   min_confidence: z.number().min(0).max(1).default(0).describe("Leave out lines read with a lower confidence (0–1)."),
 });
 
@@ -40,6 +46,9 @@ const wordSchema = z.object({ text: z.string(), confidence: z.number(), ...regio
 const lineSchema = z.object({
   text: z.string(),
   confidence: z.number(),
+  read_by: z
+    .string()
+    .describe('Which recogniser read the line and with which characters, e.g. "PP-OCRv4, Latin characters".'),
   ...regionSchema.shape,
   words: z.array(wordSchema).optional(),
 });
@@ -53,12 +62,20 @@ const outputSchema = z.object({
 
 let sharedEngine: OcrEngine | undefined;
 
-/** The process-wide OCR engine the tool uses when its context brings none (started on first use). */
+/**
+ * The process-wide OCR engine the tool uses when its context brings none (started on first use). Always the
+ * same function, so what is cached per OCR function (locate reads a screenshot once for many queries) holds.
+ */
+const sharedOcrFunction: OcrFunction = (image, signal, options) => {
+  sharedEngine ??= createOcrEngine();
+  return sharedEngine.recognize(image, {
+    ...(signal ? { signal } : {}),
+    ...(options?.script ? { script: options.script } : {}),
+  });
+};
+
 export function defaultOcrFunction(): OcrFunction {
-  return (image, signal) => {
-    sharedEngine ??= createOcrEngine();
-    return sharedEngine.recognize(image, signal ? { signal } : {});
-  };
+  return sharedOcrFunction;
 }
 
 /** Stops the shared engine's worker (it never keeps the process alive while idle; this frees its memory). */
@@ -75,11 +92,18 @@ function fromCrop(box: PixelBox, offset: { left: number; top: number }): Box {
 
 const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
+/** The recogniser, and for the built-in one the characters it allowed on the line. */
+function readBy(line: OcrLine): string {
+  const engine = line.engine === "ppocr" ? "PP-OCRv4" : line.engine;
+  if (line.script === undefined) return engine;
+  return `${engine}, ${line.script === "latin" ? "Latin characters" : "Chinese and Latin characters"}`;
+}
+
 export const ocrTool: ToolDefinition<typeof inputSchema, typeof outputSchema, ToolContext> = {
   name: "ocr",
   title: "Read text",
   description:
-    "Read the text in an image (or in the region bbox_2d of it, 0–1000 relative) and return each line with its box. Works offline; reads printed text, signs and receipts in English and Chinese.",
+    "Read the text in an image (or in the region bbox_2d of it, 0–1000 relative) and return each line with its box. Works offline; reads printed text, signs and receipts in Latin-script languages and Chinese; each line says which recogniser read it.",
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -97,7 +121,7 @@ export const ocrTool: ToolDefinition<typeof inputSchema, typeof outputSchema, To
     const result: OcrResult = await context.store.work.run(
       rect.width * rect.height * 3 * 3,
       `Reading text in ${source.id}`,
-      () => ocr(cropPixels(pixels, rect), options.signal),
+      () => ocr(cropPixels(pixels, rect), options.signal, { script: input.script ?? "auto" }),
       options.signal,
     );
     options.onProgress?.({ progress: 1, total: 1 });
@@ -107,6 +131,7 @@ export const ocrTool: ToolDefinition<typeof inputSchema, typeof outputSchema, To
       .map((line) => ({
         text: line.text,
         confidence: round3(line.confidence),
+        read_by: readBy(line),
         ...describeRegion(source, fromCrop(line.box, rect)),
         ...(input.words
           ? {

@@ -50,7 +50,10 @@ try {
     pending.set(request.id, controller);
     queue = queue.then(async () => {
       try {
-        const result = await engine.recognize(request.image, { signal: controller.signal });
+        const result = await engine.recognize(request.image, {
+          signal: controller.signal,
+          ...(request.script ? { script: request.script } : {}),
+        });
         send({ kind: "result", id: request.id, result });
       } catch (error) {
         send({ kind: "error", id: request.id, error: wire(error) });

@@ -13,12 +13,25 @@ export interface PixelBox {
 /** [x1, y1, x2, y2] in 0-1000 of the image's width and height (integers, Qwen3-VL's bbox_2d). */
 export type Rel1000Box = [number, number, number, number];
 
+export interface OcrChar {
+  text: string;
+  /** Where the recogniser placed the character (its slice of the line), in pixels. */
+  box: PixelBox;
+}
+
 export interface OcrWord {
   text: string;
   confidence: number;
   box: PixelBox;
   boxRel1000: Rel1000Box;
+  /** The word's characters with their boxes, where the engine knows them (the built-in one does). */
+  chars?: OcrChar[];
 }
+
+/** Which characters a line was read with: `latin` (Chinese ones ruled out) or `chinese` (the whole dictionary). */
+export type OcrScript = "latin" | "chinese";
+/** What a caller may ask for: one script for every line, or `auto` (per line). */
+export type OcrScriptOption = "auto" | OcrScript;
 
 export interface OcrLine {
   text: string;
@@ -31,6 +44,8 @@ export interface OcrLine {
    * results that come from elsewhere (callers may pass their own OCR function to the tools).
    */
   engine: OcrEngineName;
+  /** The built-in engine says which characters it allowed for this line (see `script` in the ocr tool). */
+  script?: OcrScript;
 }
 
 export interface OcrResult {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { scriptOptions } from "./ppocr/script-filter.js";
 
 /**
  * Messages between the OCR worker thread and the engine that owns it. Checked with zod on arrival even
@@ -12,7 +13,12 @@ const pixels = z.object({
 });
 
 export const workerRequestSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("recognize"), id: z.number().int(), image: z.union([z.instanceof(Uint8Array), pixels]) }),
+  z.object({
+    kind: z.literal("recognize"),
+    id: z.number().int(),
+    image: z.union([z.instanceof(Uint8Array), pixels]),
+    script: z.enum(scriptOptions).optional(),
+  }),
   z.object({ kind: z.literal("cancel"), id: z.number().int() }),
   z.object({ kind: z.literal("close") }),
 ]);
@@ -20,7 +26,13 @@ export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
 const box = z.object({ x1: z.number(), y1: z.number(), x2: z.number(), y2: z.number() });
 const rel = z.tuple([z.number(), z.number(), z.number(), z.number()]);
-const word = z.object({ text: z.string(), confidence: z.number(), box, boxRel1000: rel });
+const word = z.object({
+  text: z.string(),
+  confidence: z.number(),
+  box,
+  boxRel1000: rel,
+  chars: z.array(z.object({ text: z.string(), box })).optional(),
+});
 export const ocrResultSchema = z.object({
   width: z.number(),
   height: z.number(),
@@ -32,6 +44,7 @@ export const ocrResultSchema = z.object({
       boxRel1000: rel,
       words: z.array(word),
       engine: z.enum(["ppocr", "tesseract"]),
+      script: z.enum(["latin", "chinese"]).optional(),
     }),
   ),
 });
@@ -69,6 +82,11 @@ export const workerDataSchema = z.object({
       detectionMaxSide: z.number().positive(),
       minConfidence: z.number(),
       wordGapFactor: z.number().positive(),
+      minSpaceProbability: z.number().min(0).max(1),
+      spacePitchRatio: z.number().min(0),
+      sureSpaceProbability: z.number().min(0).max(1),
+      script: z.enum(scriptOptions),
+      fixLetterDigit: z.boolean(),
       batchSize: z.number().int().positive(),
       fixUpsideDown: z.boolean(),
     })

@@ -28,9 +28,10 @@ async function grey(width: number, height: number): Promise<Uint8Array> {
 }
 
 /** Always reads one line "HELLO WORLD" at (10,20)-(50,30) of whatever it is given, and records the sizes. */
-function scriptedOcr(seen: RawImage[], confidence = 0.9): OcrFunction {
-  return async (image) => {
+function scriptedOcr(seen: RawImage[], confidence = 0.9, scripts: (string | undefined)[] = []): OcrFunction {
+  return async (image, _signal, options) => {
     seen.push(image);
+    scripts.push(options?.script);
     const result: OcrResult = {
       width: image.width,
       height: image.height,
@@ -41,6 +42,7 @@ function scriptedOcr(seen: RawImage[], confidence = 0.9): OcrFunction {
           box: { x1: 10, y1: 20, x2: 50, y2: 30 },
           boxRel1000: [0, 0, 0, 0],
           engine: "ppocr",
+          script: "latin",
           words: [
             { text: "HELLO", confidence, box: { x1: 10, y1: 20, x2: 28, y2: 30 }, boxRel1000: [0, 0, 0, 0] },
             { text: "WORLD", confidence, box: { x1: 32, y1: 20, x2: 50, y2: 30 }, boxRel1000: [0, 0, 0, 0] },
@@ -53,6 +55,18 @@ function scriptedOcr(seen: RawImage[], confidence = 0.9): OcrFunction {
 }
 
 describe("ocrTool", () => {
+  it("passes the script option to OCR (auto by default) and says which recogniser read each line", async () => {
+    const store = new ImageStore();
+    const original = await store.ingest(await grey(100, 50));
+    const scripts: (string | undefined)[] = [];
+    const context = createToolContext({ store, ocr: scriptedOcr([], 0.9, scripts) });
+    const first = await ocrTool.run(ocrTool.inputSchema.parse({ image: original.id }), context, {});
+    await ocrTool.run(ocrTool.inputSchema.parse({ image: original.id, script: "chinese" }), context, {});
+    expect(scripts).toEqual(["auto", "chinese"]);
+    expect(first.structured.lines[0]!.read_by).toBe("PP-OCRv4, Latin characters");
+    expect(ocrTool.inputSchema.safeParse({ image: original.id, script: "klingon" }).success).toBe(false);
+  });
+
   it("reads only the region and reports boxes on the named image, in 0-1000 and pixels", async () => {
     const store = new ImageStore();
     const original = await store.ingest(await grey(400, 200));

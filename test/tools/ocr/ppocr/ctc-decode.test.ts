@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ctcGreedyDecode, ctcWords, wordSpans } from "../../../../src/tools/ocr/ppocr/ctc-decode.js";
+import {
+  charSpans,
+  ctcGreedyDecode,
+  ctcWords,
+  insertSpaces,
+  wordSpans,
+} from "../../../../src/tools/ocr/ppocr/ctc-decode.js";
 import type { CtcAlphabet } from "../../../../src/tools/ocr/ppocr/dictionary.js";
 
 const alphabet: CtcAlphabet = { symbols: ["", "a", "b", "c", " "], blank: 0, space: 4 };
@@ -38,9 +44,9 @@ describe("ctcGreedyDecode", () => {
 
   it("wordSpans cuts the line halfway across the gaps and gives the ends to the outer words", () => {
     const words = [
-      { text: "ab", confidence: 1, firstStep: 2, lastStep: 5 },
-      { text: "cd", confidence: 1, firstStep: 9, lastStep: 12 },
-      { text: "e", confidence: 1, firstStep: 16, lastStep: 16 },
+      { text: "ab", confidence: 1, firstStep: 2, lastStep: 5, chars: [] },
+      { text: "cd", confidence: 1, firstStep: 9, lastStep: 12, chars: [] },
+      { text: "e", confidence: 1, firstStep: 16, lastStep: 16, chars: [] },
     ];
     // 8 columns per step, 160 columns of content (the rest of the tensor is padding).
     const spans = wordSpans(words, 8, 160);
@@ -50,5 +56,88 @@ describe("ctcGreedyDecode", () => {
       [(14.5 * 8) / 160, 1],
     ]);
     expect(wordSpans([words[0]], 8, 160).map((s) => [s.from, s.to])).toEqual([[0, 1]]);
+  });
+
+  it("ctcGreedyDecode with a mask puts the best allowed character where a ruled-out one won", () => {
+    // Step 2: class 3 ("c") wins with 0.6, "b" is second with 0.3; with "c" ruled out, "b" is read there.
+    const probs = frames([1, 0, 3, 0, 1]);
+    probs[2 * 5 + 2] = 0.3;
+    probs[2 * 5 + 3] = 0.6;
+    const mask = Uint8Array.from([1, 1, 1, 0, 1]);
+    expect(
+      ctcGreedyDecode(probs, 5, 5, alphabet)
+        .map((c) => c.symbol)
+        .join(""),
+    ).toBe("aca");
+    const masked = ctcGreedyDecode(probs, 5, 5, alphabet, mask);
+    expect(masked.map((c) => c.symbol).join("")).toBe("aba");
+    expect(masked[1]).toMatchObject({ firstStep: 2, lastStep: 2 });
+    expect(masked[1]!.probability).toBeCloseTo(0.3, 6);
+  });
+});
+
+describe("insertSpaces (space decoding from the blank gaps)", () => {
+  /** "ab" then "ca": the space class never wins, but between b and c it reaches `pSpace`. */
+  function twoWords(pSpace: number): Float32Array {
+    // Every class that does not win a step gets 0.001.
+    const probs = frames([1, 0, 2, 0, 0, 0, 3, 0, 1], 0.996);
+    // Step 4 is a blank step in the gap between "b" (step 2) and "c" (step 6).
+    probs[4 * 5 + 0] = 0.996 - pSpace;
+    probs[4 * 5 + 4] = pSpace;
+    return probs;
+  }
+  const decode = (probs: Float32Array, min: number) =>
+    insertSpaces(ctcGreedyDecode(probs, 9, 5, alphabet), probs, 5, alphabet.space, {
+      minProbability: min,
+      sureProbability: 1,
+      minPitchRatio: 0,
+    })
+      .map((c) => c.symbol)
+      .join("");
+
+  it("puts a space where P(space) in the gap reaches the threshold", () => {
+    expect(decode(twoWords(0.02), 0.005)).toBe("ab ca");
+    const spaced = insertSpaces(ctcGreedyDecode(twoWords(0.02), 9, 5, alphabet), twoWords(0.02), 5, alphabet.space, {
+      minProbability: 0.005,
+      sureProbability: 1,
+      minPitchRatio: 0,
+    });
+    expect(spaced[2]).toMatchObject({ symbol: " ", firstStep: 4, lastStep: 4 });
+    expect(ctcWords(spaced).map((w) => w.text)).toEqual(["ab", "ca"]);
+  });
+
+  it("adds none where the space class stays below it, or when the threshold is 1", () => {
+    expect(decode(twoWords(0.002), 0.005)).toBe("abca");
+    expect(decode(twoWords(0.3), 1)).toBe("abca");
+  });
+
+  it("never doubles a space the recogniser emitted itself", () => {
+    // The emitted space's own step has P(space) 0.996: it must not add a second one next to it.
+    const probs = frames([1, 0, 2, 4, 3, 0, 1], 0.996);
+    expect(
+      insertSpaces(ctcGreedyDecode(probs, 7, 5, alphabet), probs, 5, alphabet.space, {
+        minProbability: 0.005,
+        sureProbability: 1,
+        minPitchRatio: 0,
+      })
+        .map((c) => c.symbol)
+        .join(""),
+    ).toBe("ab ca");
+  });
+});
+
+describe("charSpans (sub-word boxes)", () => {
+  it("cuts a word between its characters' steps, the outer ones reaching the word's ends", () => {
+    const chars = ctcGreedyDecode(frames([0, 1, 0, 0, 2, 2, 0, 3, 0, 0]), 10, 5, alphabet);
+    const [word] = ctcWords(chars);
+    // 8 columns per step, 80 columns of content; the word spans the whole line.
+    const spans = charSpans(word!, 0, 1, 8, 80);
+    expect(spans.map((s) => s.char.symbol)).toEqual(["a", "b", "c"]);
+    // a at step 1, b at steps 4-5, c at step 7: cuts at (1+4+1)/2 = 3 and (5+7+1)/2 = 6.5 steps.
+    expect(spans.map((s) => [s.from, s.to])).toEqual([
+      [0, 0.3],
+      [0.3, 0.65],
+      [0.65, 1],
+    ]);
   });
 });
