@@ -783,8 +783,8 @@ export class Gui {
     return this.#model;
   }
 
-  async #ask(prompt: string): Promise<{ reply: string; shot: Capture }> {
-    const model = this.#needModel(prompt.startsWith("You are checking") ? "ui.assert" : "ui.query");
+  async #ask(what: string, prompt: string): Promise<{ reply: string; shot: Capture }> {
+    const model = this.#needModel(what);
     const shot = await capture(this.screen, this.#store);
     this.#modelCalls++;
     const reply = await model(this.#store.pixels(shot.image.id), prompt);
@@ -794,7 +794,7 @@ export class Gui {
   /** Asks the model whether `statement` holds on the screen now: { pass, reason }. */
   async assert(statement: string): Promise<Verdict> {
     const started = performance.now();
-    const { reply, shot } = await this.#ask(assertionPrompt(statement));
+    const { reply, shot } = await this.#ask("ui.assert", assertionPrompt(statement));
     const verdict = readVerdict(reply);
     await this.trace.add({
       action: "assert",
@@ -840,7 +840,7 @@ export class Gui {
   /** Asks the model for structured data about the screen; the answer is checked against `schema`. */
   async query<T>(schema: z.ZodType<T>, question: string): Promise<T> {
     const started = performance.now();
-    const { reply, shot } = await this.#ask(queryPrompt(question, schema));
+    const { reply, shot } = await this.#ask("ui.query", queryPrompt(question, schema));
     let ok = true;
     try {
       return readQueryAnswer(reply, schema);
