@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type AgentResult, createAgent } from "../agent/agent.js";
-import { SquintError, toSquintError } from "../errors.js";
+import { isSquintError, SquintError, toSquintError } from "../errors.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import { visualTokenCount } from "../model/vision.js";
 import type { ServerTool } from "../mcp/server.js";
@@ -71,7 +71,32 @@ function scored(item: SuiteItem, answer: string | null, frames: ImageFrame[]): S
 const backendDown = (code: string) => code === "BACKEND_FAILED" || code === "ABORTED";
 
 export async function runItem(item: SuiteItem, mode: EvalMode, settings: ItemRunSettings): Promise<ItemRecord> {
-  return mode === "loop" ? runLoop(item, settings) : runDirect(item, settings);
+  const started = performance.now();
+  try {
+    return await (mode === "loop" ? runLoop(item, settings) : runDirect(item, settings));
+  } catch (error) {
+    if (error instanceof BackendUnavailable || !isSquintError(error)) throw error;
+    if (backendDown(error.code)) throw new BackendUnavailable(error);
+    // The item itself is at fault (an image that does not decode or is over a limit): it counts as a failure of
+    // this item, recorded with its error, and the run goes on.
+    return record(
+      item,
+      mode,
+      { correct: false, score: 0, answer: null, parsed: null, parseFailure: false, note: "the item could not be run" },
+      {
+        status: "failed",
+        error: { code: error.code, message: error.message },
+        turns: 0,
+        toolCalls: 0,
+        failedToolCalls: 0,
+        toolCallsByName: {},
+        visualTokens: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        latencyMs: Math.round(performance.now() - started),
+      },
+    );
+  }
 }
 
 /** Each image's frame: its size and its map to the caller's image, through the crops the agent made. */

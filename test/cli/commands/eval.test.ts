@@ -137,6 +137,28 @@ describe("squint eval on a scripted backend", () => {
     expect(io.err()).toContain("\r\x1b[2K[########################] 2/2 · 2/2 right this session");
   });
 
+  it("an item whose image is not an image is recorded as failed with its error, and the run goes on", async () => {
+    const { dir, file } = await writeChoiceSuite(3);
+    writeFileSync(path.join(dir, "broken.png"), "not an image at all");
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    lines[1] = (lines[1] as string).replace('"photo.png"', '"broken.png"');
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const out = path.join(dir, "report");
+    const io = captureIO();
+    expect(
+      await evalWithBackend(controlledBackend(loopRight, directRight), parseEvalArgs([file, "--out", out]), io),
+    ).toBe(0);
+    const report = readReport(out);
+    expect(report.recorded).toBe(6);
+    const broken = report.records.filter((record) => record.id === "item-1");
+    expect(broken.map((record) => [record.mode, record.status, record.correct, record.error?.code])).toEqual([
+      ["loop", "failed", false, "IMAGE_UNSUPPORTED"],
+      ["direct", "failed", false, "IMAGE_UNSUPPORTED"],
+    ]);
+    expect(report.overall.loop?.unanswered).toBe(1);
+    expect(report.overall.loop?.accuracy).toMatchObject({ k: 2, n: 3 });
+  });
+
   it("refuses to continue a run with different pinned knobs", async () => {
     const { dir, file } = await writeChoiceSuite(2);
     const out = path.join(dir, "report");
