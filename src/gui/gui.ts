@@ -77,6 +77,8 @@ export interface GuiOptions {
    * scale 1.5 costs a quarter as much, and screen text is large enough at that size. Default: every pixel.
    */
   ocrMaxScale?: number;
+  /** Stops what is under way (a locate, a model call, a waitFor) with an ABORTED error. */
+  abortSignal?: AbortSignal;
 }
 
 export type LocateMethod = "auto" | "ocr" | "model";
@@ -312,6 +314,7 @@ export class Gui {
         hint: 'Say what to act on, e.g. "the Save button" or the text on it.',
       });
     }
+    this.#throwIfAborted();
     const shot = await capture(this.screen, this.#store);
     const cache = options.all || options.cache === false ? undefined : await this.#cache;
     let outcome: CacheOutcome = cache ? "miss" : "off";
@@ -380,6 +383,7 @@ export class Gui {
       ocr: this.#ocr,
       ...(options.deep === undefined ? {} : { deep: options.deep }),
       maxResults: 50,
+      ...(this.#options.abortSignal ? { signal: this.#options.abortSignal } : {}),
     });
     this.#modelCalls += result.modelCalls;
     if (!useModel) this.#ocrReads++;
@@ -774,6 +778,12 @@ export class Gui {
     });
   }
 
+  #throwIfAborted(): void {
+    if (this.#options.abortSignal?.aborted) {
+      throw new SquintError("ABORTED", "The GUI run was aborted.", { hint: "Start a new run if you still want it." });
+    }
+  }
+
   #needModel(what: string): LocateModel {
     if (!this.#model) {
       throw new SquintError("INVALID_ARGUMENT", `${what} needs a vision model.`, {
@@ -785,9 +795,10 @@ export class Gui {
 
   async #ask(what: string, prompt: string): Promise<{ reply: string; shot: Capture }> {
     const model = this.#needModel(what);
+    this.#throwIfAborted();
     const shot = await capture(this.screen, this.#store);
     this.#modelCalls++;
-    const reply = await model(this.#store.pixels(shot.image.id), prompt);
+    const reply = await model(this.#store.pixels(shot.image.id), prompt, this.#options.abortSignal);
     return { reply, shot };
   }
 
@@ -834,6 +845,7 @@ export class Gui {
         );
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      this.#throwIfAborted();
     }
   }
 

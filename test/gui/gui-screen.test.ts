@@ -169,6 +169,15 @@ describe("gui(screen)", () => {
     expect(error.message).toMatch(/did not change/);
   });
 
+  it("an aborted signal stops locating and acting before anything is clicked", async () => {
+    const screen = new DrawnScreen(1, [{ x: 50, y: 100, w: 60, h: 20 }]);
+    const controller = new AbortController();
+    controller.abort();
+    const ui = gui(screen, { ocr: okReader(screen, []), settleMs: 0, abortSignal: controller.signal });
+    await expect(ui.click('"OK"')).rejects.toMatchObject({ code: "ABORTED" });
+    expect(screen.clicks).toEqual([]);
+  });
+
   it("refuses what is not a screen, and actions the screen cannot do", async () => {
     expect(() => gui({ screenshot: async () => new Uint8Array() } as unknown as Screen)).toThrow(SquintError);
     const ui = gui(new DrawnScreen(1, []), { settleMs: 0 });
