@@ -48,6 +48,22 @@ describe("package entry points", () => {
     expect(typeof http.createServeApp).toBe("function");
   });
 
+  it("squint/eval exports the harness", async () => {
+    const evalEntry = (await import("../src/eval/index.js")) as Record<string, unknown>;
+    for (const name of [
+      "loadSuite",
+      "runEval",
+      "buildReport",
+      "renderReportHtml",
+      "compareReports",
+      "scoreAnswer",
+      "pairedDifference",
+      "wilson",
+    ]) {
+      expect(typeof evalEntry[name], name).toBe("function");
+    }
+  });
+
   it("squint/gui exports the GUI helper", async () => {
     const guiEntry = (await import("../src/gui/index.js")) as Record<string, unknown>;
     for (const name of ["gui", "Gui", "pageScreen", "isPlaywrightPage", "TargetCache", "GuiTrace", "checkHit"]) {
@@ -68,6 +84,7 @@ describe("package entry points", () => {
       ["./mcp", "mcp/"],
       ["./http", "http/"],
       ["./gui", "gui/"],
+      ["./eval", "eval/"],
     ] as const) {
       const entry = pkg.exports[subpath];
       expect(typeof entry === "object" ? entry.import : entry).toBe(`./dist/${dir}index.js`);
