@@ -190,6 +190,10 @@ export function formatInterval(accuracy: Proportion): string {
 export function formatDifference(difference: PairedDifference): string {
   if (difference.difference === null || !difference.interval) return "no paired items";
   const { b, c } = difference.table;
+  if (b + c === 0) {
+    // Newcombe's interval collapses to [0, 0] here (phi = 1): say what it means instead of printing certainty.
+    return `±0.0 pts over ${difference.n} paired items: the two modes were right and wrong on exactly the same items (no discordant pairs, so no interval)`;
+  }
   return (
     `${points(difference.difference)} pts, 95% CI [${points(difference.interval.low)}, ${points(difference.interval.high)}] ` +
     `over ${difference.n} paired items (loop only right: ${b}, direct only right: ${c}; McNemar exact p = ${number(difference.mcnemarP, 3)})`

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { formatDifference } from "../../src/eval/report.js";
 import {
   mcnemarExact,
   pairedDifference,
@@ -57,7 +58,9 @@ describe("eval statistics", () => {
     // Perfectly concordant pairs give phi = 1, and the construction collapses to a zero-width interval.
     expect(same.interval?.low).toBeCloseTo(0, 12);
     expect(same.interval?.high).toBeCloseTo(0, 12);
+    expect(formatDifference(same)).toMatch(/no discordant pairs, so no interval/);
     const mixed = pairedDifference({ a: 5, b: 1, c: 1, d: 5 });
+    expect(formatDifference(mixed)).toMatch(/^\+0\.0 pts, 95% CI \[−/);
     expect(mixed.interval?.low).toBeLessThan(0);
     expect(mixed.interval?.high).toBeGreaterThan(0);
     const oneWay = pairedDifference({ a: 0, b: 10, c: 0, d: 0 });
