@@ -370,7 +370,7 @@ export class Gui {
   ): Promise<Located> {
     const method = options.method ?? "auto";
     if (method === "model" && !this.#options.model) {
-      throw new SquintError("INVALID_ARGUMENT", `Locating ${quoted(query)} with method "model" needs a model.`, {
+      throw new SquintError("MODEL_REQUIRED", `Locating ${quoted(query)} with method "model" needs a model.`, {
         hint: 'Pass gui(page, { model }) with a Backend, or use method "ocr" for visible text.',
       });
     }
@@ -786,7 +786,7 @@ export class Gui {
 
   #needModel(what: string): LocateModel {
     if (!this.#model) {
-      throw new SquintError("INVALID_ARGUMENT", `${what} needs a vision model.`, {
+      throw new SquintError("MODEL_REQUIRED", `${what} needs a vision model.`, {
         hint: "Pass gui(page, { model }) with a Backend (createLocalBackend or createRemoteBackend).",
       });
     }

@@ -13,6 +13,8 @@ const STATUS: Record<SquintErrorCode, number> = {
   INVALID_CONFIG: 400,
   NOT_QWEN3_VL: 500,
   NOT_FOUND: 404,
+  // The server runs without a model: not a bad request, and retrying does not help.
+  MODEL_REQUIRED: 501,
   IMAGE_DECODE_FAILED: 400,
   IMAGE_TOO_LARGE: 413,
   IMAGE_UNSUPPORTED: 415,
@@ -39,6 +41,7 @@ const STATUS: Record<SquintErrorCode, number> = {
   NOT_READY: 503,
   REQUEST_TOO_LARGE: 413,
   TIMEOUT: 504,
+  ADDRESS_IN_USE: 500,
   INTERNAL: 500,
 };
 

@@ -69,7 +69,7 @@ export class ModelSlot {
   require(what: string): Backend {
     if (this.#status === "ready" && this.#backend) return this.#backend;
     if (this.#status === "none") {
-      throw new SquintError("INVALID_ARGUMENT", `${what} needs a model, and this server runs without one.`, {
+      throw new SquintError("MODEL_REQUIRED", `${what} needs a model, and this server runs without one.`, {
         hint: "Start squint serve with --model ID|DIR (local engine) or --base-url URL (an OpenAI-compatible server).",
       });
     }

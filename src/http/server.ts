@@ -343,7 +343,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     await app.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
-      throw new SquintError("INVALID_ARGUMENT", `Port ${options.port} on ${host} is already in use.`, {
+      throw new SquintError("ADDRESS_IN_USE", `Port ${options.port} on ${host} is already in use.`, {
         hint: "Pick another --port (0 picks a free one).",
       });
     }

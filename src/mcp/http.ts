@@ -324,7 +324,7 @@ export async function serveHttp(options: HttpOptions): Promise<HttpServerHandle>
     httpServer.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         error.code === "EADDRINUSE"
-          ? new SquintError("INVALID_ARGUMENT", `Port ${options.port} on ${host} is already in use.`, {
+          ? new SquintError("ADDRESS_IN_USE", `Port ${options.port} on ${host} is already in use.`, {
               hint: "Pick another --port (0 picks a free one).",
             })
           : error,

@@ -38,7 +38,8 @@ export async function servedModelName(baseUrl: string, apiKey?: string): Promise
       bodyTimeout: MODEL_LIST_TIMEOUT_MS,
     });
     const text = await response.body.text();
-    if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
+    if (response.statusCode !== 200)
+      throw new SquintError("BACKEND_FAILED", `HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
     body = JSON.parse(text);
   } catch (error) {
     throw new SquintError("BACKEND_FAILED", `Could not list the models at ${url}: ${(error as Error).message}`, {

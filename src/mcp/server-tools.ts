@@ -45,6 +45,19 @@ export interface ToolBridgeOptions<TContext> {
   inlineLimits?: InlineLimits;
   /** Told about every image id a result links to (the resource list shows them). */
   onImageLinked?(id: string): void;
+  /**
+   * Longest one call may run, in ms (none when undefined): past it the tool's signal aborts and the call
+   * fails with TOOL_TIMEOUT, even if the tool does not stop.
+   */
+  timeoutMs?: number;
+}
+
+/** Rejects with the signal's reason once it aborts (never resolves). */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }
 
 /** The error result a host shows the model: message, code and hint as text; the same as JSON in _meta. */
@@ -69,7 +82,7 @@ function withHint(error: SquintError, toolName: string): SquintError {
 function jsonSchemaOf(schema: z.ZodObject, io: "input" | "output"): Tool["inputSchema"] {
   // "any" for what JSON Schema cannot say (a refinement, a transform): the zod schema still validates it here.
   const json = z.toJSONSchema(schema, { target: "draft-7", io, unrepresentable: "any" }) as Record<string, unknown>;
-  if (json.type !== "object") throw new Error("tool schemas must be z.object");
+  if (json.type !== "object") throw new SquintError("INTERNAL", "Tool schemas must be z.object.");
   return json as Tool["inputSchema"];
 }
 
@@ -135,6 +148,9 @@ export function toolFromDefinition<TContext>(
   return {
     listing,
     async call(args, extra) {
+      const timeLimit = options.timeoutMs;
+      const timeout = timeLimit === undefined ? undefined : AbortSignal.timeout(timeLimit);
+      const signal = timeout ? AbortSignal.any([extra.signal, timeout]) : extra.signal;
       try {
         const parsed = definition.inputSchema.safeParse(args);
         if (!parsed.success) {
@@ -148,11 +164,10 @@ export function toolFromDefinition<TContext>(
         }
         const context = await options.context(extra);
         const onProgress = progressSender(extra);
-        const result = await definition.run(parsed.data, context, {
-          signal: extra.signal,
-          ...(onProgress ? { onProgress } : {}),
-        });
-        extra.signal.throwIfAborted();
+        const running = definition.run(parsed.data, context, { signal, ...(onProgress ? { onProgress } : {}) });
+        if (timeout) running.catch(() => undefined); // a tool that stops late must not reject unheard
+        const result = await (timeout ? Promise.race([running, untilAborted(timeout)]) : running);
+        signal.throwIfAborted();
         const structured = definition.outputSchema.safeParse(result.structured);
         if (!structured.success) {
           throw new SquintError(
@@ -175,6 +190,14 @@ export function toolFromDefinition<TContext>(
           return errorResult(
             new SquintError("ABORTED", `${definition.name} was cancelled.`, {
               hint: "Call it again if you still need the result.",
+            }),
+          );
+        }
+        if (timeout?.aborted) {
+          return errorResult(
+            new SquintError("TOOL_TIMEOUT", `${definition.name} ran past this server's limit of ${timeLimit} ms.`, {
+              hint: "Ask for less in one call (a smaller region or image), or raise the server's toolTimeoutMs.",
+              details: { timeoutMs: timeLimit },
             }),
           );
         }

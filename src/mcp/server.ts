@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { isAbsolute, relative, sep } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { z } from "zod";
+import { SquintError } from "../errors.js";
 import { type ToolContext, type ToolContextOptions, createToolContext } from "../tools/context.js";
 import type { SourcePolicy } from "../tools/sources/policy.js";
 import type { ImageStore } from "../tools/store/image-store.js";
@@ -42,6 +43,11 @@ export interface SquintServerOptions {
   inlineLimits?: InlineLimits;
   /** Largest single message this server sends (resource reads); keep under the client's limit (SDK stdio: 10 MiB). */
   maxMessageBytes?: number;
+  /**
+   * Longest one tool call may run, in ms (default 10 minutes; 0 for no limit). Past it the call fails with
+   * TOOL_TIMEOUT and the tool's signal aborts.
+   */
+  toolTimeoutMs?: number;
   /** What relative image paths are relative to. */
   baseDir?: string;
   /** Model-backed parts of the tool context (grounding model, OCR, the conversation's images). */
@@ -54,6 +60,8 @@ export interface SquintServerOptions {
 
 /** 8 MiB of payload stays under the SDK's default 10 MiB stdio line after base64 and JSON framing. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** Ten minutes: an ask_image run of a large model on a CPU fits; a tool stuck for good does not hold a slot forever. */
+export const DEFAULT_TOOL_TIMEOUT_MS = 10 * 60 * 1000;
 const MAX_LINKED_IDS = 1000;
 
 const packageVersion = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -152,6 +160,12 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
       ...options.contextExtras,
     });
   };
+  const toolTimeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  if (!Number.isInteger(toolTimeoutMs) || toolTimeoutMs < 0 || toolTimeoutMs > 2 ** 31 - 1) {
+    throw new SquintError("INVALID_ARGUMENT", `toolTimeoutMs must be a whole number of ms ≥ 0, got ${toolTimeoutMs}.`, {
+      hint: "Give 0 for no limit, or a limit in milliseconds up to about 24 days.",
+    });
+  }
   const tools = options.tools.map((definition) =>
     toolFromDefinition(definition, {
       context,
@@ -159,6 +173,7 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
       inlineImages: options.inlineImages ?? true,
       ...(options.inlineLimits ? { inlineLimits: options.inlineLimits } : {}),
       onImageLinked,
+      ...(toolTimeoutMs === 0 ? {} : { timeoutMs: toolTimeoutMs }),
     }),
   );
   installTools(server.server, [...tools, ...(options.rawTools ?? [])]);

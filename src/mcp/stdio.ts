@@ -3,6 +3,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { deserializeMessage, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { SquintError, toSquintError } from "../errors.js";
 
 /**
  * `squint mcp` over stdio: one server, one client, newline-delimited JSON-RPC on stdin/stdout.
@@ -95,7 +96,7 @@ export class StdioLineTransport implements Transport {
   /** Answers a request that was too long to read, so the client gets an error now rather than a timeout. */
   #answerDropped(): void {
     const message = `Message over ${this.#maxLineBytes} bytes dropped; send large images by path or URL instead of inline data.`;
-    this.onerror?.(new Error(message));
+    this.onerror?.(new SquintError("REQUEST_TOO_LARGE", message));
     const { head, tail } = this.#droppedEnds;
     const id = requestIdOf(head.toString("latin1")) ?? requestIdOf(tail.toString("latin1"));
     this.#droppedEnds = { head: Buffer.alloc(0), tail: Buffer.alloc(0) };
@@ -119,7 +120,7 @@ export class StdioLineTransport implements Transport {
     try {
       message = deserializeMessage(line);
     } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      this.onerror?.(toSquintError(error, "INVALID_ARGUMENT"));
       return;
     }
     this.onmessage?.(message);

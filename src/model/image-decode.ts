@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { SquintError } from "../errors.js";
+import { isSquintError, SquintError } from "../errors.js";
 import type { RawImage } from "./vision.js";
 
 /**
@@ -56,7 +56,7 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeIma
 }
 
 function mapSharpError(error: unknown, input: Uint8Array | string, maxInputPixels: number): SquintError {
-  if (error instanceof SquintError) return error;
+  if (isSquintError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   const what = typeof input === "string" ? `"${input}"` : `the image (${input.byteLength} bytes)`;
   if (/pixel limit/i.test(message)) {

@@ -1,5 +1,5 @@
 import { Template } from "@huggingface/jinja";
-import { SquintError } from "../errors.js";
+import { isSquintError, SquintError } from "../errors.js";
 import type { ContentPart, Message, ToolSpec } from "./messages.js";
 
 /**
@@ -86,7 +86,7 @@ export function renderChatTemplate(source: string, messages: Message[], options:
       // raise_exception is built into @huggingface/jinja; what it throws is reported below.
     });
   } catch (error) {
-    if (error instanceof SquintError) throw error;
+    if (isSquintError(error)) throw error;
     throw new SquintError("TEMPLATE_FAILED", `The chat template failed to render: ${(error as Error).message}`, {
       hint: "Use the checkpoint's chat_template unchanged, or omit it to use Squint's native Qwen3-VL renderer.",
       cause: error,

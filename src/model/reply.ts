@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type GroundingItem, parseGrounding } from "./grounding.js";
 import type { ToolCall } from "./messages.js";
 import { parseToolCallBlock } from "./tool-call-repair.js";
+import { SquintError } from "../errors.js";
 
 /**
  * Splits a Qwen3-VL reply into reasoning, answer text and tool calls, as vLLM's qwen3 reasoning parser and
@@ -70,7 +71,7 @@ export class ReplyParser {
 
   /** Adds a chunk of decoded text; returns what became certain. */
   feed(chunk: string): ReplyEvent[] {
-    if (this.ended) throw new Error("ReplyParser.feed called after end()");
+    if (this.ended) throw new SquintError("INTERNAL", "ReplyParser.feed called after end().");
     this.pending += chunk;
     const events: ReplyEvent[] = [];
     this.process(events, false);

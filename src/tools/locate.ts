@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SquintError } from "../errors.js";
+import { isSquintError, SquintError } from "../errors.js";
 import type { GroundingItem } from "../model/grounding.js";
 import { parseReply } from "../model/reply.js";
 import type { RawImage } from "../model/vision.js";
@@ -152,7 +152,7 @@ function readAnswer(reply: string, size: { width: number; height: number }): Fou
         });
       }
     } catch (error) {
-      if (!(error instanceof SquintError)) throw error;
+      if (!isSquintError(error)) throw error;
     }
   }
   return found;
@@ -264,7 +264,7 @@ export const locateTool: ToolDefinition<typeof inputSchema, typeof outputSchema,
     }
     const mode = input.mode ?? "auto";
     if (mode === "model" && !context.locateModel) {
-      throw new SquintError("INVALID_ARGUMENT", "mode is model, but no vision model is available here.", {
+      throw new SquintError("MODEL_REQUIRED", "mode is model, but no vision model is available here.", {
         hint: 'Use mode "ocr" to find text, or run with a model (squint mcp --model …).',
       });
     }

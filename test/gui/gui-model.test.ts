@@ -134,7 +134,7 @@ describe.skipIf(!hasChromium)("gui with a model on a real page", () => {
       ]) {
         const error = await call().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(SquintError);
-        expect((error as SquintError).code).toBe("INVALID_ARGUMENT");
+        expect((error as SquintError).code).toBe("MODEL_REQUIRED");
       }
     } finally {
       await context.close();

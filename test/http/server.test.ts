@@ -257,8 +257,8 @@ describe("bad input", () => {
     {
       name: "method model without a model",
       request: async () => ({ path: "/v1/locate", body: { image, query: "the cat", method: "model" } }),
-      status: 400,
-      code: "INVALID_ARGUMENT",
+      status: 501,
+      code: "MODEL_REQUIRED",
     },
     {
       name: "unknown route",

@@ -8,6 +8,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ListRootsRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { createSquintServer, type ServerTool } from "../../src/mcp/server.js";
 import { cropTool } from "../../src/tools/crop.js";
 import { imageInfoTool } from "../../src/tools/image-info.js";
@@ -257,5 +258,57 @@ describe("squint MCP server (in-process)", () => {
     await expect.poll(() => waitToolAborts.count).toBeGreaterThan(abortsBefore);
     const next = await call("test_wait", { steps: 1, stepMs: 1 });
     expect(next.structuredContent).toEqual({ completed: 1 });
+  });
+});
+
+describe("the server's time limit for one tool call", () => {
+  const stuckInput = z.object({});
+  /** A tool that ignores its signal and never answers. */
+  const stuckTool: ServerTool = {
+    name: "test_stuck",
+    title: "Stuck",
+    description: "Never answers and ignores cancellation.",
+    inputSchema: stuckInput,
+    outputSchema: z.object({}),
+    run: () => new Promise(() => {}),
+  };
+
+  async function limitedClient(toolTimeoutMs: number): Promise<Client> {
+    const tools = [waitTool, stuckTool] as ServerTool[];
+    const server = createSquintServer({ tools, store: new ImageStore(), policy: defaultSourcePolicy(), toolTimeoutMs });
+    return connect(server, false);
+  }
+
+  it("fails a call past toolTimeoutMs with TOOL_TIMEOUT and aborts the tool's signal", async () => {
+    const limited = await limitedClient(200);
+    const abortsBefore = waitToolAborts.count;
+    const result = (await limited.callTool({
+      name: "test_wait",
+      arguments: { steps: 20, stepMs: 1000 },
+    })) as CallToolResult;
+    await expectToolError(result, "TOOL_TIMEOUT");
+    expect(result._meta?.["squint/error"]).toMatchObject({ details: { timeoutMs: 200 } });
+    expect(waitToolAborts.count).toBeGreaterThan(abortsBefore);
+    // A call within the limit is untouched.
+    const quick = await limited.callTool({ name: "test_wait", arguments: { steps: 1, stepMs: 1 } });
+    expect(quick.structuredContent).toEqual({ completed: 1 });
+    await limited.close();
+  });
+
+  it("answers at the limit even when the tool ignores its signal", async () => {
+    const limited = await limitedClient(200);
+    await expectToolError(
+      (await limited.callTool({ name: "test_stuck", arguments: {} })) as CallToolResult,
+      "TOOL_TIMEOUT",
+    );
+    await limited.close();
+  });
+
+  it("refuses a limit that is not a whole number of ms ≥ 0", () => {
+    for (const toolTimeoutMs of [-1, 1.5, Number.NaN, 2 ** 40]) {
+      expect(() =>
+        createSquintServer({ tools: [], store: new ImageStore(), policy: defaultSourcePolicy(), toolTimeoutMs }),
+      ).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    }
   });
 });

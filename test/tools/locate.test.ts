@@ -144,7 +144,7 @@ describe("locate with a model", () => {
   it("refuses mode model without a model", async () => {
     const { context, original } = await contextWithImage(marker(10, 10, 0, 0, 1));
     expect(await codeOf(callTool(locateTool, { query: "x", mode: "model", image: original.id }, context))).toBe(
-      "INVALID_ARGUMENT",
+      "MODEL_REQUIRED",
     );
   });
 });

@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { SquintError, toSquintError } from "../../errors.js";
 
 /**
  * A stdio client transport for servers whose replies carry images. The SDK's own keeps the unread output in
@@ -41,7 +42,7 @@ export class LineStdioTransport implements Transport {
   }
 
   start(): Promise<void> {
-    if (this.#child) throw new Error("LineStdioTransport already started");
+    if (this.#child) throw new SquintError("INTERNAL", "LineStdioTransport already started.");
     return new Promise((resolve, reject) => {
       const child = spawn(this.#options.command, this.#options.args, {
         env: this.#options.env,
@@ -86,7 +87,11 @@ export class LineStdioTransport implements Transport {
       if (this.#pendingBytes > this.#options.maxLineBytes) {
         this.#pending = [];
         this.#pendingBytes = 0;
-        this.onerror?.(new Error(`a message from the server exceeds ${this.#options.maxLineBytes} bytes`));
+        this.onerror?.(
+          new SquintError("TOOL_FAILED", `A message from the server exceeds ${this.#options.maxLineBytes} bytes.`, {
+            hint: "Raise maxLineBytes for this server, or have it return images as links.",
+          }),
+        );
         void this.close();
         return;
       }
@@ -100,13 +105,13 @@ export class LineStdioTransport implements Transport {
     try {
       this.onmessage?.(JSONRPCMessageSchema.parse(JSON.parse(text)));
     } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      this.onerror?.(toSquintError(error, "TOOL_FAILED"));
     }
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     const child = this.#child;
-    if (!child) return Promise.reject(new Error("Not connected"));
+    if (!child) return Promise.reject(new SquintError("INTERNAL", "LineStdioTransport.send before start()."));
     return new Promise((resolve) => {
       if (child.stdin.write(`${JSON.stringify(message)}\n`)) resolve();
       else child.stdin.once("drain", () => resolve());

@@ -2,6 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { z } from "zod";
 import { parseImageUri } from "../../tools/sources/reference.js";
 import type { ImageStore } from "../../tools/store/image-store.js";
+import { SquintError } from "../../errors.js";
 
 /**
  * Turns an MCP tool result into what the agent hands the model: text, plus images that are real entries of the
@@ -77,7 +78,9 @@ export async function convertToolResult(
           client.readResource({ uri }, options.signal ? { signal: options.signal } : undefined).then((read) => {
             const blob = read.contents.find((item) => "blob" in item && typeof item.blob === "string");
             if (!blob || !("blob" in blob) || typeof blob.blob !== "string") {
-              throw new Error(`resource ${uri} has no binary content`);
+              throw new SquintError("TOOL_FAILED", `The resource ${uri} has no binary content.`, {
+                hint: "The MCP server linked an image it does not serve as a blob.",
+              });
             }
             return ingest(blob.blob);
           }),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { SquintError } from "../../errors.js";
+import { isSquintError, SquintError } from "../../errors.js";
 import type { PreprocessorConfig } from "../../model/config.js";
 import type { Message, ToolSpec } from "../../model/messages.js";
 import { renderPrompt } from "../../model/prompt.js";
@@ -44,7 +44,7 @@ async function resolve(reference: string, resolveImage: PreparePromptOptions["re
   try {
     return await resolveImage(reference);
   } catch (error) {
-    if (error instanceof SquintError) throw error;
+    if (isSquintError(error)) throw error;
     throw new SquintError("IMAGE_DECODE_FAILED", `Could not load the image "${reference.slice(0, 80)}".`, {
       hint: "Check that the image reference (store id, path or URL) is still valid.",
       cause: error,

@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { downloadFile, fileDownloadInfo, type ListFileEntry, listFiles, modelInfo } from "@huggingface/hub";
 import { z } from "zod";
-import { SquintError } from "../../errors.js";
+import { isSquintError, SquintError } from "../../errors.js";
 import type { BuildDtype } from "../../model/graph/contract.js";
 import { buildIntoStore, isBuiltDir } from "./build-into-store.js";
 import { DEFAULT_MODEL_DTYPE, parseHubId, storePaths } from "./store-paths.js";
@@ -70,7 +70,7 @@ const VERIFIED_FILE = ".squint-verified.json";
 const verifiedSchema = z.record(z.string(), z.string());
 
 function hubError(error: unknown, what: string): SquintError {
-  if (error instanceof SquintError) return error;
+  if (isSquintError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   const status =
     typeof error === "object" && error !== null && "statusCode" in error

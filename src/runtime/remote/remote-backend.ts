@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher, request } from "undici";
 import { z } from "zod";
-import { SquintError } from "../../errors.js";
+import { isSquintError, SquintError } from "../../errors.js";
 import { DEFAULT_PREPROCESSOR_CONFIG } from "../../model/config.js";
 import type { ImagePart } from "../../model/messages.js";
 import { resolveSampling, type SamplingOptions } from "../../model/sampling.js";
@@ -232,7 +232,7 @@ class RemoteBackend implements Backend {
           yield { type: "finish", reason: "aborted" };
           return;
         }
-        if (error instanceof SquintError) throw error;
+        if (isSquintError(error)) throw error;
         if (!yielded && attempt < retries && isRetryableNetworkError(error)) {
           if (!(await this.wait(attempt, undefined, signal))) {
             yield { type: "finish", reason: "aborted" };

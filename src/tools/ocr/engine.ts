@@ -103,7 +103,7 @@ export function createOcrEngine(options: OcrEngineOptions = {}): OcrEngine {
     };
     spawned.on("error", died);
     spawned.on("exit", (code) => {
-      if (!closed) died(new Error(`exit code ${code}`));
+      if (!closed) died({ exitCode: code });
     });
     return current;
   };

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { toSquintError } from "../../errors.js";
+import { SquintError, toSquintError } from "../../errors.js";
 import { createLocalOcrEngine } from "./local-engine.js";
 import { type WireError, type WorkerResponse, workerDataSchema, workerRequestSchema } from "./worker-protocol.js";
 
@@ -7,7 +7,7 @@ import { type WireError, type WorkerResponse, workerDataSchema, workerRequestSch
  * The OCR worker thread: loads the models once, then reads images one at a time (ONNX Runtime already
  * uses the cores it is given, so running two at once would only make both slower).
  */
-if (parentPort === null) throw new Error("ocr-worker must run as a worker thread.");
+if (parentPort === null) throw new SquintError("INTERNAL", "ocr-worker must run as a worker thread.");
 const port = parentPort;
 const send = (message: WorkerResponse) => port.postMessage(message);
 const wire = (error: unknown): WireError => {

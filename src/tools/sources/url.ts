@@ -2,7 +2,7 @@ import type { LookupAddress } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { Agent, request } from "undici";
-import { SquintError } from "../../errors.js";
+import { isSquintError, SquintError } from "../../errors.js";
 import { blockedAddressReason } from "./address.js";
 import type { SourcePolicy } from "./policy.js";
 import { shorten } from "./reference.js";
@@ -219,7 +219,7 @@ export async function fetchImageUrl(
       };
     }
   } catch (error) {
-    if (error instanceof SquintError) throw error;
+    if (isSquintError(error)) throw error;
     const blocked = findCause(error, BlockedAddressError);
     if (blocked) {
       throw urlNotAllowed(url, `${blocked.hostname} resolves to ${blocked.address}, a ${blocked.reason} address`, {

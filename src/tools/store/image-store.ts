@@ -248,7 +248,7 @@ export class ImageStore {
   ): Promise<{ width: number; height: number; orientation?: number }> {
     try {
       const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-      if (!meta.width || !meta.height) throw new Error("no dimensions in the header");
+      if (!meta.width || !meta.height) throw new SquintError("IMAGE_DECODE_FAILED", "no dimensions in the header");
       return {
         width: meta.width,
         height: meta.height,
