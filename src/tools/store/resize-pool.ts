@@ -145,7 +145,7 @@ export class ResizePool {
     };
     slot.worker.on("error", died);
     slot.worker.on("exit", (code) => {
-      if (!this.#closed) died(new Error(`exit code ${code}`));
+      if (!this.#closed) died({ exitCode: code });
     });
     return slot;
   }

@@ -1,11 +1,12 @@
 import { parentPort } from "node:worker_threads";
+import { SquintError } from "../../errors.js";
 import { resizeBicubicSync } from "../../model/vision.js";
 
 /**
  * One resize thread of the pool (resize-pool.ts): Pillow-exact bicubic on pixels it is handed (transferred,
  * not copied), the result transferred back. The main thread's event loop never runs these loops.
  */
-if (parentPort === null) throw new Error("resize-worker must run as a worker thread.");
+if (parentPort === null) throw new SquintError("INTERNAL", "resize-worker must run as a worker thread.");
 const port = parentPort;
 
 interface ResizeRequest {
