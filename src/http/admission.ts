@@ -69,17 +69,25 @@ export class FairQueue {
     return Math.max(1, Math.ceil((((this.#waiting + 1) / this.concurrency) * mean) / 1000));
   }
 
+  /** Whether a request arriving now would be refused (every place taken, the queue at its limit). */
+  get full(): boolean {
+    return !(this.#running < this.concurrency && this.#waiting === 0) && this.#waiting >= this.maxQueued;
+  }
+
+  /** The QUEUE_FULL error a refused request gets, with its Retry-After estimate. */
+  fullError(): SquintError {
+    const retryAfter = this.retryAfterSeconds();
+    return new SquintError("QUEUE_FULL", `The queue for ${this.name} is full (${this.maxQueued} waiting).`, {
+      hint: `Retry after ${retryAfter} s (Retry-After), or raise the server's queue limit.`,
+      details: { retryAfterSeconds: retryAfter, waiting: this.#waiting, running: this.#running },
+    });
+  }
+
   /** A place for `client`, or QUEUE_FULL thrown synchronously. */
   enqueue(client: string, signal?: AbortSignal): Ticket {
     if (signal?.aborted) throw new SquintError("ABORTED", "The client went away before the request was admitted.");
     const direct = this.#running < this.concurrency && this.#waiting === 0;
-    if (!direct && this.#waiting >= this.maxQueued) {
-      const retryAfter = this.retryAfterSeconds();
-      throw new SquintError("QUEUE_FULL", `The queue for ${this.name} is full (${this.maxQueued} waiting).`, {
-        hint: `Retry after ${retryAfter} s (Retry-After), or raise the server's queue limit.`,
-        details: { retryAfterSeconds: retryAfter, waiting: this.#waiting, running: this.#running },
-      });
-    }
+    if (!direct && this.#waiting >= this.maxQueued) throw this.fullError();
     const enqueuedAt = performance.now();
     let state: "waiting" | "running" | "done" = "waiting";
     let startedAt = enqueuedAt;

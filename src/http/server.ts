@@ -104,6 +104,8 @@ declare module "fastify" {
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
 const UNAUTHENTICATED = new Set(["/health", "/ready"]);
+/** Routes that always need the model (locate may not: its lane is known only from its body). */
+const MODEL_ROUTES = new Set(["/v1/chat/completions", "/v1/ask"]);
 
 export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.test(host);
@@ -238,8 +240,6 @@ export async function createServeApp(options: ServeOptions = {}): Promise<{ app:
       return typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    // Our own handler answers client mistakes; a stack trace never leaves the process.
-    disableRequestLogging: !options.requestLog,
     return503OnClosing: true,
     // close() ends keep-alive sockets too, so a stopping server does not wait for idle clients.
     forceCloseConnections: true,
@@ -287,6 +287,12 @@ export async function createServeApp(options: ServeOptions = {}): Promise<{ app:
           }),
         );
       }
+    }
+    // A full model queue refuses chat and ask before their bodies are even read: under a flood of clients
+    // that do not back off, the refusals must cost next to nothing, or they starve the generation itself.
+    const path = request.url.split("?")[0]!;
+    if (request.method === "POST" && MODEL_ROUTES.has(path) && model.status === "ready" && lanes.model.full) {
+      return sendError(context, request, reply, lanes.model.fullError());
     }
     return undefined;
   });

@@ -82,9 +82,13 @@ export async function* runChat(
   );
   const stop = request.stop === null || request.stop === undefined ? [] : [request.stop].flat();
   const filter = new StopFilter(stop);
-  // The stop filter ends the generation early; its own controller keeps "stopped" apart from "client gone".
+  // The stop filter ends the generation early through its own controller, which also follows the request's
+  // signal ("stopped" stays apart from "client gone"; one listener is cheaper than AbortSignal.any on Node 20).
   const stopper = new AbortController();
-  const generationSignal = AbortSignal.any([signal, stopper.signal]);
+  const follow = () => stopper.abort(signal.reason);
+  if (signal.aborted) follow();
+  else signal.addEventListener("abort", follow, { once: true });
+  const generationSignal = stopper.signal;
   const thinking = request.chat_template_kwargs?.enable_thinking ?? backend.info.thinking;
   const visualTokens = images.reduce(
     (sum, image) =>
@@ -129,7 +133,8 @@ export async function* runChat(
           tick();
           const text = filter.push(event.text);
           if (text !== "") yield { kind: "content", text };
-          if (filter.stopped && !stopper.signal.aborted) stopper.abort();
+          if (filter.stopped && !stopper.signal.aborted)
+            stopper.abort(new SquintError("ABORTED", "A stop string ended the answer."));
           break;
         }
         case "tool-call":
@@ -165,6 +170,8 @@ export async function* runChat(
     }
   } catch (error) {
     throw signal.aborted ? toSquintError(signal.reason) : toSquintError(error, "BACKEND_FAILED");
+  } finally {
+    signal.removeEventListener("abort", follow);
   }
   if (signal.aborted) throw toSquintError(signal.reason);
   const tail = filter.flush();
