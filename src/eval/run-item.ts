@@ -75,6 +75,10 @@ export async function runItem(item: SuiteItem, mode: EvalMode, settings: ItemRun
   try {
     return await (mode === "loop" ? runLoop(item, settings) : runDirect(item, settings));
   } catch (error) {
+    // Stopped from outside (Ctrl-C): whatever the abort surfaced as, the item is unfinished, not failed.
+    if (settings.signal?.aborted && !(error instanceof BackendUnavailable)) {
+      throw new BackendUnavailable(toSquintError(settings.signal.reason ?? error, "ABORTED"));
+    }
     if (error instanceof BackendUnavailable || !isSquintError(error)) throw error;
     if (backendDown(error.code)) throw new BackendUnavailable(error);
     // The item itself is at fault (an image that does not decode or is over a limit): it counts as a failure of

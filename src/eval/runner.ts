@@ -26,6 +26,8 @@ import type { Suite } from "./suite.js";
 
 export const RESULTS_FILE = "results.jsonl";
 
+const RESUME_HINT = "The results so far are kept; run the same command again to continue where it stopped.";
+
 export interface EvalModel {
   /** What the user named: a Hub id, a directory, or the model name on a server. */
   id: string;
@@ -133,14 +135,21 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
   const worker = async () => {
     for (let next = pending.shift(); next && !stoppedBy; next = pending.shift()) {
       if (options.signal?.aborted) {
-        stoppedBy = new SquintError("ABORTED", `The run was stopped (${String(options.signal.reason ?? "abort")}).`);
+        const reason = options.signal.reason;
+        stoppedBy = new SquintError(
+          "ABORTED",
+          `The run was stopped (${reason instanceof Error ? reason.message : String(reason ?? "abort")}).`,
+          { hint: RESUME_HINT },
+        );
         return;
       }
+      // Each item listens to its own signal, linked to the run's: whatever an item's agent, tools and backend
+      // attach to it goes away with the item instead of piling up on the run's signal.
+      const item = new AbortController();
+      const forward = () => item.abort(options.signal?.reason);
+      options.signal?.addEventListener("abort", forward, { once: true });
       try {
-        const record = await runItem(next.item, next.mode, {
-          ...options,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+        const record = await runItem(next.item, next.mode, { ...options, signal: item.signal });
         appendLine(file, record);
         done.set(recordKey(record.id, record.mode), record);
         finished++;
@@ -150,11 +159,13 @@ export async function runEval(options: RunEvalOptions): Promise<EvalRun> {
           stoppedBy ??= new SquintError(
             error.error.code,
             `Stopped at item ${next.item.id} (${next.mode}): ${error.error.message}`,
-            { hint: "The results so far are kept; run the same command again to continue where it stopped." },
+            { hint: RESUME_HINT },
           );
           return;
         }
         throw error;
+      } finally {
+        options.signal?.removeEventListener("abort", forward);
       }
     }
   };

@@ -272,7 +272,7 @@ export async function evalWithBackend(backend: Backend, args: EvalArgs, io: CliI
   const outDir = args.out ?? path.join("eval-report", path.basename(suite.path).replace(/\.jsonl$/, ""));
   const tools = await pickTools(args.tools);
   const controller = new AbortController();
-  const onSigint = () => controller.abort("interrupted (Ctrl-C)");
+  const onSigint = () => controller.abort(new SquintError("ABORTED", "interrupted (Ctrl-C)"));
   process.once("SIGINT", onSigint);
   const progress = progressPrinter(io);
   try {

@@ -159,6 +159,41 @@ describe("squint eval on a scripted backend", () => {
     expect(report.overall.loop?.accuracy).toMatchObject({ k: 2, n: 3 });
   });
 
+  it("Ctrl-C stops the run cleanly: an unfinished report, exit 1, and the hint to rerun", async () => {
+    const { dir, file } = await writeChoiceSuite(20);
+    const out = path.join(dir, "report");
+    const results = path.join(out, "results.jsonl");
+    const child = spawn(process.execPath, ["--import", "tsx", "test/cli/commands/eval-child.ts", file, out, "30"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const recorded = () => (existsSync(results) ? readFileSync(results, "utf8").split("\n").length - 2 : 0);
+    const deadline = Date.now() + 60_000;
+    while (recorded() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill("SIGINT");
+    expect(await exited, stderr).toBe(1);
+    expect(existsSync(path.join(out, "report.json")), stderr).toBe(true);
+    const report = readReport(out);
+    expect(report.complete).toBe(false);
+    expect(report.recorded).toBeLessThan(40);
+    expect(report.warnings.join("\n")).toMatch(/The run is unfinished: \d+ of 40/);
+    expect(stdout).toMatch(/warning: The run is unfinished/);
+    // Items attach their listeners to their own signals, not the run's: no pile-up warning.
+    expect(stderr).not.toMatch(/MaxListenersExceededWarning|triggerUncaughtException/);
+    expect(stderr).toMatch(
+      /interrupted \(Ctrl-C\).*\(ABORTED\) — The results so far are kept; run the same command again/,
+    );
+  }, 90_000);
+
   it("refuses to continue a run with different pinned knobs", async () => {
     const { dir, file } = await writeChoiceSuite(2);
     const out = path.join(dir, "report");
