@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { SquintError } from "../errors.js";
+import { parseWith, SquintError } from "../errors.js";
 import { type EvalReport, formatInterval, reportFileSchema } from "./report.js";
 import { type EvalMode, type ItemRecord, itemRecordSchema, knobDifferences } from "./results-log.js";
 import {
@@ -32,14 +32,12 @@ export function loadReport(target: string): EvalReport {
   } catch {
     throw new SquintError("INVALID_ARGUMENT", `${file} is not JSON.`, { hint: "Give a report.json from squint eval." });
   }
-  const parsed = reportFileSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new SquintError("INVALID_ARGUMENT", `${file} is not a squint eval report.`, {
-      hint: "Give a report.json written by squint eval.",
-    });
-  }
+  const hint = "Give a report.json written by squint eval.";
+  const parsed = parseWith(reportFileSchema, value, `${file} is not a squint eval report`, { hint });
   const report = value as EvalReport;
-  report.records = parsed.data.records.map((record) => itemRecordSchema.parse(record));
+  report.records = parsed.records.map((record) =>
+    parseWith(itemRecordSchema, record, `${file} holds a record that is not a squint eval item`, { hint }),
+  );
   return report;
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseWith } from "../errors.js";
 import type { ElementHit, ElementInfo } from "./screen.js";
 
 /**
@@ -115,9 +116,15 @@ export const elementInfoSchema = z.object({
 export const elementHitSchema = z.object({ element: elementInfoSchema, target: elementInfoSchema });
 
 export function readElementInfo(value: unknown): ElementInfo | undefined {
-  return value === null || value === undefined ? undefined : elementInfoSchema.parse(value);
+  return value === null || value === undefined
+    ? undefined
+    : parseWith(elementInfoSchema, value, "The page's element probe answered in an unknown shape", {
+        code: "INTERNAL",
+      });
 }
 
 export function readElementHit(value: unknown): ElementHit | undefined {
-  return value === null || value === undefined ? undefined : elementHitSchema.parse(value);
+  return value === null || value === undefined
+    ? undefined
+    : parseWith(elementHitSchema, value, "The page's hit probe answered in an unknown shape", { code: "INTERNAL" });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseWith } from "../errors.js";
 
 /**
  * Every limit `squint serve` enforces, in one place, with its default and its flag. Admission uses them
@@ -66,5 +67,7 @@ export type ServeLimits = z.infer<typeof serveLimitsSchema>;
 export type ServeLimitsInput = z.input<typeof serveLimitsSchema>;
 
 export function resolveServeLimits(input: ServeLimitsInput = {}): ServeLimits {
-  return serveLimitsSchema.parse(input);
+  return parseWith(serveLimitsSchema, input, "Invalid serve limits", {
+    hint: "Limits are whole numbers above zero (see squint serve --help).",
+  });
 }

@@ -10,7 +10,7 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { clipForMessage, formatError, SquintError, toSquintError } from "../errors.js";
+import { clipForMessage, formatError, SquintError, toSquintError, zodError } from "../errors.js";
 import type { RawImage } from "../model/vision.js";
 import type { ToolDefinition, ToolProgress } from "../tools/tool.js";
 import { imageUri } from "../tools/sources/reference.js";
@@ -86,12 +86,6 @@ function jsonSchemaOf(schema: z.ZodObject, io: "input" | "output"): Tool["inputS
   return json as Tool["inputSchema"];
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(arguments)"}: ${issue.message}`)
-    .join("; ");
-}
-
 function progressSender(extra: ToolCallExtra): ((progress: ToolProgress) => void) | undefined {
   const token = extra._meta?.progressToken;
   if (token === undefined) return undefined;
@@ -154,13 +148,9 @@ export function toolFromDefinition<TContext>(
       try {
         const parsed = definition.inputSchema.safeParse(args);
         if (!parsed.success) {
-          throw new SquintError(
-            "INVALID_ARGUMENT",
-            `Invalid arguments for ${definition.name}: ${describeIssues(parsed.error)}.`,
-            {
-              hint: "Fix the arguments to match the tool's input schema (tools/list shows it).",
-            },
-          );
+          throw zodError(parsed.error, `Invalid arguments for ${definition.name}`, {
+            hint: "Fix the arguments to match the tool's input schema (tools/list shows it).",
+          });
         }
         const context = await options.context(extra);
         const onProgress = progressSender(extra);
@@ -170,10 +160,11 @@ export function toolFromDefinition<TContext>(
         signal.throwIfAborted();
         const structured = definition.outputSchema.safeParse(result.structured);
         if (!structured.success) {
-          throw new SquintError(
-            "INTERNAL",
-            `${definition.name} produced a result that does not match its output schema: ${describeIssues(structured.error)}.`,
+          throw zodError(
+            structured.error,
+            `${definition.name} produced a result that does not match its output schema`,
             {
+              code: "INTERNAL",
               hint: "This is a bug in the tool; please report it with the arguments you used.",
             },
           );

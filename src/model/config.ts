@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SquintError } from "../errors.js";
+import { SquintError, zodError } from "../errors.js";
 
 /**
  * Qwen3-VL checkpoint configuration: the zod schemas for the three JSON files a Hugging Face checkpoint
@@ -128,17 +128,10 @@ export interface ModelConfig {
 
 const QWEN3_VL_MODEL_TYPES = new Set(["qwen3_vl"]);
 
-function describeIssue(file: string, issue: z.core.$ZodIssue): string {
-  const path = issue.path.length > 0 ? issue.path.join(".") : "(root)";
-  return `${file}: field "${path}": ${issue.message}`;
-}
-
 function invalid(file: string, error: z.ZodError): SquintError {
-  const first = error.issues[0];
-  const message = first ? describeIssue(file, first) : `${file} is invalid`;
-  return new SquintError("INVALID_CONFIG", message, {
+  return zodError(error, file, {
+    code: "INVALID_CONFIG",
     hint: `Check ${file} against the checkpoint's original; Squint reads Qwen3-VL dense checkpoints.`,
-    details: { issues: error.issues.map((issue) => describeIssue(file, issue)) },
   });
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SquintError } from "../errors.js";
+import { parseWith, SquintError } from "../errors.js";
 
 /**
  * Next-token selection over a row of logits. The order of the steps follows vLLM/transformers:
@@ -65,17 +65,13 @@ export const greedySampling: SamplingOptions = {
   repetitionPenalty: 1.0,
 };
 
+const SAMPLING_HINT =
+  "Use temperature >= 0, topK >= 0, 0 < topP <= 1, 0 <= minP <= 1, -2 <= presencePenalty <= 2, repetitionPenalty > 0.";
+
 /** The preset for a checkpoint edition, with the caller's overrides validated on top. */
 export function resolveSampling(thinking: boolean, overrides: Partial<SamplingOptions> = {}): SamplingOptions {
   const merged = { ...(thinking ? thinkingSampling : instructSampling), ...overrides };
-  const parsed = samplingOptionsSchema.safeParse(merged);
-  if (!parsed.success) {
-    throw new SquintError("INVALID_ARGUMENT", `Invalid sampling options: ${parsed.error.issues[0]?.message}`, {
-      hint: "Use temperature >= 0, topK >= 0, 0 < topP <= 1, 0 <= minP <= 1, -2 <= presencePenalty <= 2, repetitionPenalty > 0.",
-      details: { issues: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) },
-    });
-  }
-  return parsed.data;
+  return parseWith(samplingOptionsSchema, merged, "Invalid sampling options", { hint: SAMPLING_HINT });
 }
 
 /**
@@ -291,7 +287,7 @@ export class Sampler {
   private readonly random: SeededRandom;
 
   constructor(options: SamplingOptions) {
-    this.options = samplingOptionsSchema.parse(options);
+    this.options = parseWith(samplingOptionsSchema, options, "Invalid sampling options", { hint: SAMPLING_HINT });
     this.random = new SeededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 

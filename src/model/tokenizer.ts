@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { z } from "zod";
-import { SquintError } from "../errors.js";
+import { SquintError, zodError } from "../errors.js";
 
 /**
  * The Qwen3-VL tokenizer: byte-level BPE from a checkpoint's tokenizer.json, with no BOS (spec §1.3), the
@@ -96,16 +96,16 @@ export class QwenTokenizer {
     const source = options.source ?? "tokenizer.json";
     const parsedJson = tokenizerJsonSchema.safeParse(tokenizerJson);
     if (!parsedJson.success) {
-      throw new SquintError("TOKENIZER_FAILED", `${source} is not a Hugging Face tokenizer.json.`, {
+      throw zodError(parsedJson.error, `${source} is not a Hugging Face tokenizer.json`, {
+        code: "TOKENIZER_FAILED",
         hint: "Point at a checkpoint directory that contains the model's tokenizer.json.",
-        details: { issue: parsedJson.error.issues[0]?.message },
       });
     }
     const parsedConfig = tokenizerConfigSchema.safeParse(tokenizerConfig ?? {});
     if (!parsedConfig.success) {
-      throw new SquintError("TOKENIZER_FAILED", `tokenizer_config.json beside ${source} is malformed.`, {
+      throw zodError(parsedConfig.error, `tokenizer_config.json beside ${source} is malformed`, {
+        code: "TOKENIZER_FAILED",
         hint: "Use the tokenizer_config.json that ships with the checkpoint.",
-        details: { issue: parsedConfig.error.issues[0]?.message },
       });
     }
     const added = new Map(parsedJson.data.added_tokens.map((token) => [token.content, token]));

@@ -94,6 +94,6 @@ describe("squint eval compare", () => {
     const bad = captureIO();
     writeFileSync(path.join(root, "junk.json"), "{}");
     expect(await main(["eval", "compare", a, path.join(root, "junk.json")], bad)).toBe(1);
-    expect(bad.err()).toMatch(/is not a squint eval report\. \(INVALID_ARGUMENT\)/);
+    expect(bad.err()).toMatch(/is not a squint eval report: .* \(INVALID_ARGUMENT\)/);
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { SquintError } from "../../errors.js";
+import { SquintError, zodError } from "../../errors.js";
 
 /**
  * mcp.json in the shapes IDEs already use: `{"mcpServers": {...}}` (Claude Desktop/Code, Cursor, Windsurf, Cline)
@@ -111,16 +111,13 @@ function expandRecord(
   return out;
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
-}
-
 /** Parses the JSON text of an mcp.json into server configs (disabled entries are left out). */
 export function parseMcpJson(value: unknown, options: McpJsonOptions = {}): McpServerConfig[] {
   const source = options.source ?? "mcp.json";
   const file = fileSchema.safeParse(value);
   if (!file.success) {
-    throw new SquintError("INVALID_CONFIG", `${source} is not an MCP server list: ${describeIssues(file.error)}`, {
+    throw zodError(file.error, `${source} is not an MCP server list`, {
+      code: "INVALID_CONFIG",
       hint: 'Write {"mcpServers": {"name": {"command": "..."}}} or VS Code\'s {"servers": {...}}.',
     });
   }
@@ -135,9 +132,9 @@ export function parseMcpJson(value: unknown, options: McpJsonOptions = {}): McpS
     const where = `${source}: server "${name}"`;
     const parsed = entrySchema.safeParse(raw);
     if (!parsed.success) {
-      throw new SquintError("INVALID_CONFIG", `${where} is neither a stdio entry (command) nor an HTTP entry (url).`, {
+      throw zodError(parsed.error, `${where} is neither a stdio entry (command) nor an HTTP entry (url)`, {
+        code: "INVALID_CONFIG",
         hint: 'Give it {"command": "...", "args": [...]} or {"type": "http", "url": "https://..."}.',
-        details: { issues: describeIssues(parsed.error) },
       });
     }
     const entry = parsed.data;

@@ -2,7 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { z } from "zod";
 import { parseImageUri } from "../../tools/sources/reference.js";
 import type { ImageStore } from "../../tools/store/image-store.js";
-import { SquintError } from "../../errors.js";
+import { parseWith, SquintError } from "../../errors.js";
 
 /**
  * Turns an MCP tool result into what the agent hands the model: text, plus images that are real entries of the
@@ -55,7 +55,14 @@ export async function convertToolResult(
   raw: unknown,
   options: { store: ImageStore; client?: Client; server: string; tool: string; signal?: AbortSignal },
 ): Promise<ConvertedResult> {
-  const result = callToolResultSchema.parse(raw);
+  const result = parseWith(
+    callToolResultSchema,
+    raw,
+    `${options.server}/${options.tool} returned a malformed tool result`,
+    {
+      code: "TOOL_FAILED",
+    },
+  );
   const source = `${options.server}/${options.tool}`;
   const texts: string[] = [];
   const linked: string[] = [];

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { SquintError } from "../../errors.js";
+import { parseWith, SquintError } from "../../errors.js";
 import { Checkpoint } from "../checkpoint/checkpoint.js";
 import { allWeightSpecs } from "../checkpoint/weight-names.js";
 import {
@@ -150,35 +150,40 @@ async function buildInto(
     attention: options.attention ?? "plain",
   });
   const c = ckpt.config;
-  const manifest: Manifest = manifestSchema.parse({
-    format: "squint-onnx",
-    version: 1,
-    dtype: options.dtype,
-    ioDtype: "float32",
-    executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
-    attention: options.attention ?? "plain",
-    logits: options.lastTokenLogits ? "last" : "all",
-    ...(options.dtype === "int4" ? { int4BlockSize: blockSize, int4AccuracyLevel: accuracyLevel } : {}),
-    opset: DEFAULT_OPSET,
-    model: {
-      hiddenSize: c.text.hiddenSize,
-      numLayers: c.text.numLayers,
-      numHeads: c.text.numHeads,
-      numKeyValueHeads: c.text.numKeyValueHeads,
-      headDim: c.text.headDim,
-      vocabSize: c.text.vocabSize,
-      deepstackLayers: c.vision.deepstackVisualIndexes.length,
-      tieWordEmbeddings: c.tieWordEmbeddings,
-      visionHiddenSize: c.vision.hiddenSize,
-      visionPatchInput: c.vision.inChannels * c.vision.temporalPatchSize * c.vision.patchSize * c.vision.patchSize,
-      spatialMergeSize: c.vision.spatialMergeSize,
-      imageTokenId: c.imageTokenId,
-      videoTokenId: c.videoTokenId,
+  const manifest: Manifest = parseWith(
+    manifestSchema,
+    {
+      format: "squint-onnx",
+      version: 1,
+      dtype: options.dtype,
+      ioDtype: "float32",
+      executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
+      attention: options.attention ?? "plain",
+      logits: options.lastTokenLogits ? "last" : "all",
+      ...(options.dtype === "int4" ? { int4BlockSize: blockSize, int4AccuracyLevel: accuracyLevel } : {}),
+      opset: DEFAULT_OPSET,
+      model: {
+        hiddenSize: c.text.hiddenSize,
+        numLayers: c.text.numLayers,
+        numHeads: c.text.numHeads,
+        numKeyValueHeads: c.text.numKeyValueHeads,
+        headDim: c.text.headDim,
+        vocabSize: c.text.vocabSize,
+        deepstackLayers: c.vision.deepstackVisualIndexes.length,
+        tieWordEmbeddings: c.tieWordEmbeddings,
+        visionHiddenSize: c.vision.hiddenSize,
+        visionPatchInput: c.vision.inChannels * c.vision.temporalPatchSize * c.vision.patchSize * c.vision.patchSize,
+        spatialMergeSize: c.vision.spatialMergeSize,
+        imageTokenId: c.imageTokenId,
+        videoTokenId: c.videoTokenId,
+      },
+      graphs: { vision, embedding, decoder },
+      ...(options.mutation ? { mutation: options.mutation } : {}),
+      source: { checkpoint: basename(resolve(checkpointDir)), configSha256: ckpt.configSha256 },
     },
-    graphs: { vision, embedding, decoder },
-    ...(options.mutation ? { mutation: options.mutation } : {}),
-    source: { checkpoint: basename(resolve(checkpointDir)), configSha256: ckpt.configSha256 },
-  });
+    "The build manifest",
+    { code: "INTERNAL" },
+  );
   await writeFile(resolve(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SquintError } from "../../errors.js";
+import { parseWith, SquintError } from "../../errors.js";
 import {
   DEFAULT_PREPROCESSOR_CONFIG,
   type ModelConfig,
@@ -64,14 +64,10 @@ export async function readManifest(dir: string): Promise<Manifest> {
       hint: "Build it with `squint models build <checkpoint> <out>`, or pass the checkpoint directory or a Hub id.",
     });
   }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new SquintError("INVALID_CONFIG", `${join(dir, MANIFEST_FILE)} does not match this Squint version.`, {
-      hint: "Rebuild the model with `squint models build` from this version of Squint.",
-      details: { issue: parsed.error.issues[0]?.message },
-    });
-  }
-  return parsed.data;
+  return parseWith(manifestSchema, json, `${join(dir, MANIFEST_FILE)} does not match this Squint version`, {
+    code: "INVALID_CONFIG",
+    hint: "Rebuild the model with `squint models build` from this version of Squint.",
+  });
 }
 
 export async function loadModelFiles(dir: string, checkpointDir?: string): Promise<ModelFiles> {

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { SquintError, toSquintError } from "../../errors.js";
+import { parseWith, SquintError, toSquintError } from "../../errors.js";
 import { createLocalOcrEngine } from "./local-engine.js";
 import { type WireError, type WorkerResponse, workerDataSchema, workerRequestSchema } from "./worker-protocol.js";
 
@@ -24,14 +24,14 @@ const pending = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
 try {
-  const options = workerDataSchema.parse(workerData ?? {});
+  const options = parseWith(workerDataSchema, workerData ?? {}, "OCR worker options", { code: "INTERNAL" });
   const engine = await createLocalOcrEngine({
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.paths ? { paths: options.paths } : {}),
     ...(options.read ? { read: options.read } : {}),
   });
   port.on("message", (raw: unknown) => {
-    const request = workerRequestSchema.parse(raw);
+    const request = parseWith(workerRequestSchema, raw, "OCR worker request", { code: "INTERNAL" });
     if (request.kind === "cancel") {
       pending.get(request.id)?.abort();
       return;
