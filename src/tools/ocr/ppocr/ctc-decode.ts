@@ -68,7 +68,7 @@ export function ctcGreedyDecode(
  * between them, even though it never won a step there. PP-OCR's Chinese recogniser was trained mostly on
  * text without spaces; on Latin lines it rarely emits the space class outright ("PASTAFOUNTAINVISITOR"),
  * yet across a word gap P(space) rises to 0.01-0.5 while between the letters of a word it stays near zero
- * (measured on the rendered tune set, bench/ocr/tune-decoding.ts). The steps looked at run from the last
+ * (measured on the rendered tune set, bench/ocr/_tune-decoding.ts). The steps looked at run from the last
  * step of the character before to the first step of the one after.
  *
  * Weak evidence (at least `minProbability`) counts only where the two characters also sit further apart

@@ -43,7 +43,7 @@ export const defaultPpOcrReadOptions: PpOcrReadOptions = {
   detectionMaxSide: 2048,
   minConfidence: 0.5,
   wordGapFactor: 2,
-  // Chosen on the rendered tune set only (bench/ocr/tune-decoding.ts, strict word recall documents / scene):
+  // Chosen on the rendered tune set only (bench/ocr/_tune-decoding.ts, strict word recall documents / scene):
   // 0.005 alone 98.0% / 95.3%; 0.005 with pitch 1.2 or P >= 0.05: 98.3% / 97.7%; 0.01 alone 98.4% / 93.0%;
   // no space evidence 51.5% / 51.2%. Judged on the judge set by bench/ocr/unseen-text.ts.
   minSpaceProbability: 0.005,

@@ -6,7 +6,7 @@ import { type SynthGroup, syntheticImages } from "./_synthetic-set.js";
 /**
  * Chooses the space-decoding settings (see insertSpaces) on the TUNE set only: strict word recall per group
  * for each setting. The judge set is never read here; bench/ocr/unseen-text.ts reports both sets.
- * `node --import tsx bench/ocr/tune-decoding.ts [settings] [count, default 12]`, settings as
+ * `node --import tsx bench/ocr/_tune-decoding.ts [settings] [count, default 12]`, settings as
  * `min/sure/ratio;...`, e.g. `0.005/1/0;0.005/0.1/1.2`.
  */
 const settings = (process.argv[2] ?? "0.003/1/0;0.005/1/0;0.01/1/0;0.03/1/0;1/1/0").split(";").map((s) => {
