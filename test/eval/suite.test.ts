@@ -59,7 +59,7 @@ describe("loadSuite", () => {
     expect(error.message).toMatch(/s\.jsonl:2: images: give either image or images/);
     expect(error.message).toMatch(/s\.jsonl:3: image not found: images\/needle-00\.png/);
     expect(error.hint).toMatch(/npm run suites/);
-    expect((error.details?.errors as unknown[]).length).toBe(3);
+    expect(error.details?.errors).toHaveLength(3);
   });
 
   it("a missing suite, an empty directory and an empty file are typed errors", () => {

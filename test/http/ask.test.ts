@@ -119,7 +119,7 @@ describe("/v1/ask", () => {
     const bare = await startServer({});
     try {
       const reply = await call(`${bare.url}/v1/ask`, { body: { image, question: "x" } });
-      expectError(reply, 400, "INVALID_ARGUMENT");
+      expectError(reply, 501, "MODEL_REQUIRED");
       expect((reply.body as { error: { hint: string } }).error.hint).toMatch(/--model/);
     } finally {
       await bare.close();

@@ -191,6 +191,8 @@ export function generationProgress(
         io.stderr.write(dim(`… turn ${event.step}: ~${pieces} tokens, ${rate.toFixed(1)} tokens/s\n`, io.isTTY));
       }
     } else if (event.type === "step-finish") {
+      // A server that streams no usage reports 0 tokens; a "0 tokens/s" line would be wrong, not just dull.
+      if (event.completionTokens === 0) return;
       const rate = (event.completionTokens * 1000) / Math.max(1, event.modelMs);
       io.stderr.write(
         dim(

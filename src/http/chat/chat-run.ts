@@ -33,7 +33,7 @@ export function samplingFrom(request: ChatRequest): Partial<SamplingOptions> {
   if (request.temperature === 0) sampling.doSample = false;
   else if (typeof request.temperature === "number") sampling.temperature = request.temperature;
   if (typeof request.top_p === "number") sampling.topP = request.top_p;
-  if (typeof request.top_k === "number") sampling.topK = request.top_k < 0 ? 0 : request.top_k;
+  if (typeof request.top_k === "number") sampling.topK = Math.max(0, request.top_k);
   if (typeof request.min_p === "number") sampling.minP = request.min_p;
   if (typeof request.presence_penalty === "number") sampling.presencePenalty = request.presence_penalty;
   if (typeof request.repetition_penalty === "number") sampling.repetitionPenalty = request.repetition_penalty;
