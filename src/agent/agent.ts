@@ -10,7 +10,6 @@ import type { ContentPart, Message } from "../model/messages.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import { visualTokenCount } from "../model/vision.js";
 import type { Backend } from "../runtime/backend.js";
-import { createToolContext } from "../tools/context.js";
 import { defaultSourcePolicy, type SourcePolicy } from "../tools/sources/policy.js";
 import { ImageStore } from "../tools/store/image-store.js";
 import { builtinTools } from "../tools/index.js";
@@ -19,14 +18,10 @@ import type { AgentContext, ResolvedBudget, RunError, RunStatus, TraceStep } fro
 import { EventStream } from "./event-stream.js";
 import type { AgentEvent } from "./events.js";
 import { addImage, type ImageEntry } from "./image-index.js";
+import { type AgentImageInput, ingestImage } from "./image-input.js";
 import { backendLocateModel } from "./locate.js";
-import {
-  type AgentServices,
-  createAgentMachine,
-  initialContext,
-  type PrepareStep,
-  type StopCondition,
-} from "./machine.js";
+import { createAgentMachine, initialContext } from "./machine.js";
+import type { AgentServices, PrepareStep, StopCondition } from "./services.js";
 import {
   type AgentSnapshot,
   parseSnapshot,
@@ -92,8 +87,6 @@ export interface CreateAgentOptions {
   inputPolicy?: SourcePolicy;
 }
 
-export type AgentImageInput = string | Uint8Array;
-
 export interface RunOptions {
   images: AgentImageInput[];
   prompt: string;
@@ -156,12 +149,6 @@ function resolveBudget(budget: Partial<BudgetOptions> = {}): ResolvedBudget {
   return merged;
 }
 
-async function ingestUserImage(store: ImageStore, image: AgentImageInput, policy: SourcePolicy, signal?: AbortSignal) {
-  if (image instanceof Uint8Array) return store.ingest(image, { source: "buffer" });
-  const context = createToolContext({ store, policy });
-  return context.resolveImage(image, signal);
-}
-
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const backend = await resolveBackend(options);
   const budget = resolveBudget(options.budget);
@@ -216,9 +203,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
             hint: "Pass images: [path, URL, data URI or bytes].",
           });
         }
-        const stored = await Promise.all(
-          run.images.map((image) => ingestUserImage(store, image, inputPolicy, run.signal)),
-        );
+        const stored = await Promise.all(run.images.map((image) => ingestImage(store, image, inputPolicy, run.signal)));
         let images: ImageEntry[] = [];
         const content: ContentPart[] = [];
         for (const info of stored) {

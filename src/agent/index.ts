@@ -1,7 +1,6 @@
 /** The agent's public face: what `import { createAgent } from "squint"` gives a Node application. */
 export {
   type Agent,
-  type AgentImageInput,
   type AgentResult,
   type AgentRun,
   type BudgetOptions,
@@ -16,12 +15,14 @@ export type { AgentEvent, AgentEventType, BudgetState, ElidedImage, ToolResultIm
 export type { ImageEntry } from "./image-index.js";
 export { type LocatedBox, type LocateOptions, type LocateResult, locate } from "./locate.js";
 export {
-  FINAL_TURN_INSTRUCTION,
-  type PrepareStep,
-  type PrepareStepResult,
-  type StepInfo,
-  type StopCondition,
-} from "./machine.js";
+  ASK_IMAGE_TOOL_NAME,
+  type AskImageTool,
+  type AskImageToolOptions,
+  createAskImageTool,
+} from "./ask-image-tool.js";
+export type { AgentImageInput } from "./image-input.js";
+export { FINAL_TURN_INSTRUCTION } from "./machine.js";
+export type { PrepareStep, PrepareStepResult, StepInfo, StopCondition } from "./services.js";
 export { type AgentSnapshot, parseSnapshot } from "./snapshot.js";
 export { hasToolCall, stepCountIs } from "./stop-conditions.js";
 export { renderTraceReport, type TraceReportOptions } from "./trace/report.js";

@@ -5,7 +5,7 @@ import { createToolContext, type LocateModel, type OcrFunction } from "../tools/
 import { locateTool } from "../tools/locate.js";
 import { defaultSourcePolicy, type SourcePolicy } from "../tools/sources/policy.js";
 import { ImageStore } from "../tools/store/image-store.js";
-import type { AgentImageInput } from "./agent.js";
+import { type AgentImageInput, ingestImage } from "./image-input.js";
 
 /**
  * `locate(image, query, options)`: where is X in this image, as boxes in the pixels of the image the caller
@@ -95,10 +95,7 @@ export async function locate(
     ...(options.backend ? { locateModel: backendLocateModel(options.backend) } : {}),
     ...(options.ocr ? { ocr: options.ocr } : {}),
   });
-  const stored =
-    image instanceof Uint8Array
-      ? await store.ingest(image, { source: "buffer" })
-      : await context.resolveImage(image, options.signal);
+  const stored = await ingestImage(store, image, policy, options.signal);
   const input = locateTool.inputSchema.parse({
     query,
     image: stored.id,

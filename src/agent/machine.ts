@@ -1,14 +1,12 @@
 import { assign, fromPromise, setup } from "xstate";
 import { toSquintError } from "../errors.js";
-import type { Message, ToolSpec } from "../model/messages.js";
-import type { SamplingOptions } from "../model/sampling.js";
-import type { RawImage } from "../model/vision.js";
-import type { Backend } from "../runtime/backend.js";
+import type { Message } from "../model/messages.js";
 import type { AgentContext, CallOutcome, ResolvedBudget, RunError, TraceStep, TurnOutcome } from "./context.js";
-import type { AgentEvent, BudgetState } from "./events.js";
+import type { BudgetState } from "./events.js";
 import { addImage, type ImageEntry } from "./image-index.js";
 import { type ActInput, actTurn, type GenerateInput, generateTurn } from "./turns.js";
-import { fitVisualBudget, totalVisualTokens, type VisualTokenCounter } from "./visual-budget.js";
+import type { AgentServices } from "./services.js";
+import { fitVisualBudget, totalVisualTokens } from "./visual-budget.js";
 
 /**
  * The agent loop as an XState v5 machine:
@@ -22,52 +20,6 @@ import { fitVisualBudget, totalVisualTokens, type VisualTokenCounter } from "./v
  * turn (run concurrently, each with its own timeout). The context is plain JSON so a persisted snapshot resumes
  * in another process; the backend, tools and hooks come in through `AgentServices`.
  */
-
-export interface StepInfo {
-  step: number;
-  finalTurn: boolean;
-  messages: Message[];
-  images: ImageEntry[];
-  steps: TraceStep[];
-}
-
-/** What a `prepareStep` hook may change for one step (AI SDK vocabulary). */
-export interface PrepareStepResult {
-  /** Tool names the model may call in this step; the others are left out of the prompt. */
-  activeTools?: string[];
-  /** Replaces the conversation sent to the model for this step only (the stored conversation is unchanged). */
-  messages?: Message[];
-  sampling?: Partial<SamplingOptions>;
-  maxNewTokens?: number;
-}
-
-export type PrepareStep = (info: StepInfo) => PrepareStepResult | undefined | Promise<PrepareStepResult | undefined>;
-
-/** Checked after each step that ran tools; the first that returns true stops the run (status "stopped"). */
-export type StopCondition = (info: { steps: TraceStep[]; step: number }) => boolean;
-
-export interface AgentServices {
-  backend: Backend;
-  /** The tools as the model sees them (img_idx for image arguments); `active` limits the list. */
-  toolSpecs(active?: string[]): ToolSpec[];
-  /** Runs one call: maps img_idx, checks arguments, calls the tool, never throws for tool-side failures. */
-  runCall(
-    call: { id: string; name: string; arguments: Record<string, unknown> },
-    images: ImageEntry[],
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<CallOutcome>;
-  countTokens: VisualTokenCounter;
-  resolveImage(reference: string): Promise<RawImage>;
-  emit(event: AgentEvent): void;
-  /** Milliseconds since the run began, across resumes. */
-  elapsed(context: AgentContext): number;
-  now(): number;
-  stopWhen: StopCondition[];
-  prepareStep?: PrepareStep;
-  sampling?: Partial<SamplingOptions>;
-  maxNewTokens?: number;
-  newId(): string;
-}
 
 export const FINAL_TURN_INSTRUCTION =
   "You have used all your tool calls. Do not call any more tools: answer the question now with what you have seen.";

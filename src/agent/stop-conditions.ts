@@ -1,4 +1,4 @@
-import type { StopCondition } from "./machine.js";
+import type { StopCondition } from "./services.js";
 
 /** Stop once this many steps have run (AI SDK's `stepCountIs`). */
 export function stepCountIs(count: number): StopCondition {

@@ -1,7 +1,7 @@
 import { SquintError } from "../errors.js";
 import type { AgentContext, CallOutcome, TurnOutcome } from "./context.js";
 import { applyImageStates, type ImageEntry } from "./image-index.js";
-import type { AgentServices } from "./machine.js";
+import type { AgentServices } from "./services.js";
 
 /**
  * The work behind the agent machine's two invoked actors: one model turn (`generateTurn`) and the tool calls of

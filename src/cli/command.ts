@@ -17,3 +17,11 @@ export interface Command {
   /** Returns the process exit code. Throw a SquintError for user mistakes; main prints it without a stack. */
   run(argv: string[], io: CliIO): Promise<number>;
 }
+
+/** One row of `squint models <sub>` (make-tiny, build, pull, list, rm). */
+export interface ModelsSubcommand {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[], io: CliIO): Promise<number>;
+}

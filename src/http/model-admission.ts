@@ -3,7 +3,7 @@ import { SquintError } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import type { StoredImage } from "../tools/store/image-store.js";
 import { imagesWhenAdmitted, resolveRequestImages } from "./request-images.js";
-import type { ServeContext } from "./server.js";
+import type { ServeContext } from "./serve-context.js";
 
 /**
  * The path every model request takes, in this order: the model must be ready (503), the image count must

@@ -2,16 +2,7 @@ import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import fastifyCors from "@fastify/cors";
 import fastifySwagger from "@fastify/swagger";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from "fastify";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -22,12 +13,12 @@ import {
 import { SquintError } from "../errors.js";
 import type { OcrFunction } from "../tools/context.js";
 import { defaultOcrFunction } from "../tools/ocr/ocr-tool.js";
-import { defaultSourcePolicy, type SourcePolicy } from "../tools/sources/policy.js";
+import { defaultSourcePolicy } from "../tools/sources/policy.js";
 import { ImageStore } from "../tools/store/image-store.js";
 import { FairQueue } from "./admission.js";
 import { errorBody, publicError, statusForCode } from "./error-reply.js";
 import { resolveServeLimits, type ServeLimits, type ServeLimitsInput } from "./limits.js";
-import { createServeMetrics, type ServeMetrics } from "./metrics.js";
+import { createServeMetrics } from "./metrics.js";
 import { type BackendSource, ModelSlot } from "./model-slot.js";
 import { UploadTable } from "./request-images.js";
 import { registerAskRoute } from "./routes/ask.js";
@@ -35,6 +26,7 @@ import { registerChatRoutes } from "./routes/chat-completions.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerImageRoutes } from "./routes/images.js";
 import { registerLocateRoute } from "./routes/locate.js";
+import type { ServeApp, ServeContext } from "./serve-context.js";
 
 /**
  * `squint serve`: a Fastify app with the grounding API (/v1/locate, /v1/images, /v1/ask), an
@@ -70,29 +62,10 @@ export interface ServeOptions {
   requestLog?: boolean;
 }
 
+export type { ServeApp, ServeContext } from "./serve-context.js";
+
 export const DEFAULT_SERVE_HOST = "127.0.0.1";
 export const DEFAULT_SERVE_PORT = 8091;
-
-/** What the routes share. */
-export interface ServeContext {
-  readonly limits: ServeLimits;
-  readonly store: ImageStore;
-  readonly uploads: UploadTable;
-  readonly policy: SourcePolicy;
-  readonly model: ModelSlot;
-  readonly lanes: { model: FairQueue; ocr: FairQueue };
-  readonly metrics: ServeMetrics;
-  readonly ocr: () => OcrFunction;
-  readonly startedAt: number;
-}
-
-export type ServeApp = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
 
 declare module "fastify" {
   interface FastifyRequest {

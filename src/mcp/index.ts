@@ -1,10 +1,4 @@
 /** `squint/mcp`: the MCP server that exposes Squint's tools (stdio, Streamable HTTP) and the client the agent uses. */
-export {
-  ASK_IMAGE_TOOL_NAME,
-  type AskImageTool,
-  type AskImageToolOptions,
-  createAskImageTool,
-} from "./ask-image-tool.js";
 export { connectConfigured, connectInProcess, type McpConnection } from "./client/connection.js";
 export { loadMcpJson, type McpServerConfig, parseMcpJson } from "./client/mcp-json.js";
 export { McpToolset } from "./client/toolset.js";

@@ -1,6 +1,5 @@
 import sharp from "sharp";
 import { isSquintError, SquintError } from "../errors.js";
-import type { RawImage } from "./vision.js";
 
 /**
  * Decodes any image sharp can read into 8-bit sRGB pixels, the way qwen-vl-utils prepares an image before the
@@ -10,6 +9,13 @@ import type { RawImage } from "./vision.js";
 
 /** sharp's own default (0x3FFF²): large enough for real photos, small enough to refuse decompression bombs. */
 export const DEFAULT_MAX_INPUT_PIXELS = 268_402_689;
+
+/** Decoded pixels: RGB, 3 channels, 8 bits each, row-major (`data[(y * width + x) * 3 + c]`). */
+export interface RawImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
 
 export interface DecodeImageOptions {
   /** Refuse images with more pixels than this (width × height, before orientation). */

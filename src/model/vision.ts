@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { SquintError } from "../errors.js";
 import { DEFAULT_PREPROCESSOR_CONFIG, type PreprocessorConfig } from "./config.js";
-import { decodeImage } from "./image-decode.js";
+import { decodeImage, type RawImage } from "./image-decode.js";
 
 /**
  * Qwen3-VL image preprocessing, as the Hugging Face processor does it (spec §2.1): smart_resize to multiples
@@ -9,12 +9,8 @@ import { decodeImage } from "./image-decode.js";
  * patches laid out in 2×2-merge-block order so the vision encoder can merge four consecutive rows.
  */
 
-/** Decoded pixels: RGB, 3 channels, 8 bits each, row-major (`data[(y * width + x) * 3 + c]`). */
-export interface RawImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+// RawImage lives with the decoder that makes it; re-exported here because the preprocessing API takes it.
+export type { RawImage } from "./image-decode.js";
 
 /** Any subset of the processor settings; what is left out takes the HF processor's Qwen3-VL value. */
 export type ImagePreprocessOptions = Partial<PreprocessorConfig>;

@@ -6,7 +6,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMcpArgs } from "../../src/cli/commands/mcp.js";
 import { SquintError } from "../../src/errors.js";
-import type { AskImageOutput } from "../../src/mcp/ask-image-tool.js";
+import type { AskImageOutput } from "../../src/agent/ask-image-tool.js";
 import { FakeServer, type ScriptedAnswer } from "../runtime/remote/fake-server.js";
 import { runSquint } from "../support/cli.js";
 import { callTool, connectStdio, textOf } from "./harness.js";

@@ -329,7 +329,7 @@ interface ServedModel {
 /** The backend, ask_image over it, and locate's model function; loaded only when a model is configured. */
 async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
   const backend = await createModelBackend(args, (line) => io.stderr.write(`squint mcp: ${line}\n`));
-  const { createAskImageTool } = await import("../../mcp/ask-image-tool.js");
+  const { createAskImageTool } = await import("../../agent/ask-image-tool.js");
   const { backendLocateModel } = await import("../../agent/locate.js");
   const askImage = createAskImageTool({
     backend,

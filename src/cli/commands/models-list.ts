@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
+import type { ModelsSubcommand } from "../command.js";
 import { listModels } from "../../runtime/models/model-store.js";
 import { squintHome } from "../../runtime/models/store-paths.js";
-import type { ModelsSubcommand } from "./models.js";
 
 const usage = `Usage: squint models list [--json]
 

@@ -4,8 +4,7 @@ import { SquintError } from "../../errors.js";
 import { buildDtypeSchema } from "../../model/graph/contract.js";
 import { type PullProgress, pullModel } from "../../runtime/models/pull.js";
 import { DEFAULT_MODEL, DEFAULT_MODEL_DTYPE } from "../../runtime/models/store-paths.js";
-import type { CliIO } from "../command.js";
-import type { ModelsSubcommand } from "./models.js";
+import type { CliIO, ModelsSubcommand } from "../command.js";
 
 const usage = `Usage: squint models pull [hf-repo] [--revision R] [--dtype fp32|fp16|int4] [--no-build] [--hub-url URL]
 

@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
+import type { ModelsSubcommand } from "../command.js";
 import { z } from "zod";
 import { SquintError } from "../../errors.js";
 import { buildDtypeSchema } from "../../model/graph/contract.js";
 import { removeModel } from "../../runtime/models/model-store.js";
-import type { ModelsSubcommand } from "./models.js";
 
 const usage = `Usage: squint models rm <model> [--dtype fp32|fp16|int4]
 

@@ -9,7 +9,7 @@ import { buildModel } from "../../model/graph/build.js";
 import { buildDtypeSchema, graphMutationSchema } from "../../model/graph/contract.js";
 import type { Int4AccuracyLevel } from "../../model/graph/linear.js";
 import { CHECKPOINT_SIDE_FILES } from "../../runtime/local/model-files.js";
-import type { CliIO, Command } from "../command.js";
+import type { Command, ModelsSubcommand } from "../command.js";
 import { modelsList } from "./models-list.js";
 import { modelsPull } from "./models-pull.js";
 import { modelsRm } from "./models-rm.js";
@@ -18,13 +18,6 @@ import { modelsRm } from "./models-rm.js";
  * `squint models <sub>`: model files on disk. Each subcommand is one row of SUBCOMMANDS; others (pull, list,
  * rm) are added as rows by the model-store code.
  */
-
-export interface ModelsSubcommand {
-  name: string;
-  summary: string;
-  usage: string;
-  run(argv: string[], io: CliIO): Promise<number>;
-}
 
 const makeTinyUsage = `Usage: squint models make-tiny <dir> [--seed N] [--dtype bf16|fp32] [--tokenizer PATH] [--untied]
                                 [--shards N] [--arch JSON|@file.json] [--std X]

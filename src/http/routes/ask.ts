@@ -7,7 +7,7 @@ import { defaultSourcePolicy } from "../../tools/sources/policy.js";
 import type { StoredImage } from "../../tools/store/image-store.js";
 import { errorBody, errorBodySchema, publicError } from "../error-reply.js";
 import { type AdmittedModelRequest, admitModelRequest } from "../model-admission.js";
-import type { ServeApp, ServeContext } from "../server.js";
+import type { ServeApp, ServeContext } from "../serve-context.js";
 import { openSse } from "../sse.js";
 
 /**

@@ -3,7 +3,7 @@ import { imageReferences } from "../chat/chat-messages.js";
 import { type ChatPiece, checkChatRequest, completionId, maxTokensFor, runChat } from "../chat/chat-run.js";
 import { type ChatCompletion, chatCompletionSchema, chatRequestSchema } from "../chat/chat-schema.js";
 import { admitModelRequest } from "../model-admission.js";
-import type { ServeApp, ServeContext } from "../server.js";
+import type { ServeApp, ServeContext } from "../serve-context.js";
 import { openSse } from "../sse.js";
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorBodySchema } from "../error-reply.js";
-import type { ServeApp, ServeContext } from "../server.js";
+import type { ServeApp, ServeContext } from "../serve-context.js";
 
 /**
  * Liveness apart from readiness (peers-gui-serving.md §D.3): /health is 200 while the process can answer,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SquintError } from "../../errors.js";
 import { errorBodySchema } from "../error-reply.js";
 import { resolveRequestImages, UPLOAD_ID_PATTERN } from "../request-images.js";
-import type { ServeApp, ServeContext } from "../server.js";
+import type { ServeApp, ServeContext } from "../serve-context.js";
 
 /**
  * POST /v1/images: upload an image once (a data URL or an http(s) URL), get an id (`upl_…`) to name it in

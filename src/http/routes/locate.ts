@@ -7,7 +7,7 @@ import { locateTool } from "../../tools/locate.js";
 import type { FairQueue } from "../admission.js";
 import { errorBodySchema } from "../error-reply.js";
 import { imagesWhenAdmitted, resolveRequestImages } from "../request-images.js";
-import type { ServeApp, ServeContext } from "../server.js";
+import type { ServeApp, ServeContext } from "../serve-context.js";
 
 /**
  * POST /v1/locate: "where is X in this image" → per query `found` and detections whose `box` is

@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import type { TraceCall, TraceStep } from "../../src/agent/context.js";
-import { boxesOf, stepsOf } from "../../src/mcp/ask-image-result.js";
+import { boxesOf, stepsOf } from "../../src/agent/ask-image-result.js";
 import { cropTransform } from "../../src/tools/geometry.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { cropPixels } from "../../src/tools/store/pixel-ops.js";

@@ -7,7 +7,7 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backendLocateModel } from "../../src/agent/locate.js";
-import { type AskImageOutput, createAskImageTool } from "../../src/mcp/ask-image-tool.js";
+import { type AskImageOutput, createAskImageTool } from "../../src/agent/ask-image-tool.js";
 import { createSquintServer } from "../../src/mcp/server.js";
 import { builtinTools } from "../../src/tools/index.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
@@ -19,7 +19,7 @@ import {
   ScriptedBackend,
   toolCallReply,
 } from "../support/scripted-backend.js";
-import { expectCodedError, textOf } from "./harness.js";
+import { expectCodedError, textOf } from "../mcp/harness.js";
 
 /**
  * ask_image over a real MCP client/server pair (in memory), with a scripted backend standing in for the model:

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { type Agent, type AgentResult, type BudgetOptions, createAgent } from "../agent/agent.js";
-import type { AgentEvent } from "../agent/events.js";
+import { type Agent, type AgentResult, type BudgetOptions, createAgent } from "./agent.js";
+import type { AgentEvent } from "./events.js";
 import { SquintError } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import type { ToolContext } from "../tools/context.js";
@@ -8,7 +8,7 @@ import { builtinTools } from "../tools/index.js";
 import type { ImageStore, StoredImage } from "../tools/store/image-store.js";
 import type { ToolDefinition, ToolRunOptions } from "../tools/tool.js";
 import { askImageBoxSchema, askImageStepSchema, boxesOf, stepsOf } from "./ask-image-result.js";
-import type { ServerTool } from "./server.js";
+import type { ServerTool } from "../mcp/server.js";
 
 /**
  * `ask_image`: the whole thinking-with-images loop as one MCP tool. The host gives images and a question; the

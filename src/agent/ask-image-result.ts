@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { TraceStep } from "../agent/context.js";
+import type { TraceStep } from "./context.js";
 import { SquintError } from "../errors.js";
 import { parseGrounding } from "../model/grounding.js";
 import { describeRegion } from "../tools/context.js";
