@@ -33,6 +33,52 @@ describe("package entry points", () => {
     for (const name of names) expect(typeof model[name], name).toBe("function");
   });
 
+  it("squint/model exports a deliberate list, not every helper of its files", async () => {
+    const model = (await import("../src/model/index.js")) as Record<string, unknown>;
+    // Adding a name here is a decision about the public API; internal helpers stay out.
+    expect(Object.keys(model).sort()).toEqual(
+      [
+        "DEFAULT_MAX_INPUT_PIXELS",
+        "DEFAULT_PREPROCESSOR_CONFIG",
+        "IMAGE_PLACEHOLDER",
+        "QwenTokenizer",
+        "ReplyParser",
+        "Sampler",
+        "TokenStreamDecoder",
+        "VIDEO_PLACEHOLDER",
+        "contentParts",
+        "decodeImage",
+        "expandVisionPlaceholders",
+        "greedySampling",
+        "instructEvalSampling",
+        "instructSampling",
+        "loadTokenizer",
+        "messageSchema",
+        "mropeCosSin",
+        "parseGenerationConfig",
+        "parseGrounding",
+        "parseModelConfig",
+        "parsePreprocessorConfig",
+        "parseReply",
+        "preprocessImage",
+        "preprocessVideo",
+        "renderChatTemplate",
+        "renderPrompt",
+        "resolveSampling",
+        "ropePositions",
+        "samplingOptionsSchema",
+        "smartResize",
+        "thinkingEvalSampling",
+        "thinkingSampling",
+        "toolSpecSchema",
+        "visualTokenCount",
+      ].sort(),
+    );
+    for (const internal of ["roundHalfEven", "resizeBicubicSync", "pythonJsonDumps", "applyPenalties", "argmax"]) {
+      expect(model[internal], internal).toBeUndefined();
+    }
+  });
+
   it("squint/tools, squint/runtime and squint/mcp export their areas", async () => {
     const tools = (await import("../src/tools/index.js")) as Record<string, unknown>;
     const runtime = (await import("../src/runtime/index.js")) as Record<string, unknown>;

@@ -5,7 +5,8 @@ import { SquintError, toSquintError } from "../errors.js";
 import { connectConfigured, connectInProcess, type McpConnection } from "../mcp/client/connection.js";
 import { loadMcpJson, type McpServerConfig } from "../mcp/client/mcp-json.js";
 import { McpToolset } from "../mcp/client/toolset.js";
-import { createSquintServer, type ServerTool } from "../mcp/server.js";
+import { createSquintServer } from "../mcp/server.js";
+import type { SquintTool } from "../tools/tool.js";
 import type { ContentPart, Message } from "../model/messages.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import { visualTokenCount } from "../model/vision.js";
@@ -71,7 +72,7 @@ export interface CreateAgentOptions {
   /** A pulled Hub id, checkpoint or built directory, run by the in-process ONNX engine (createLocalBackend). */
   model?: string;
   /** Built-in tools served by the in-process MCP server. Default: all of them (builtinTools()). */
-  tools?: readonly ServerTool[];
+  tools?: readonly SquintTool[];
   /** mcp.json path, or server configs: more tools from external MCP servers. */
   mcp?: string | McpServerConfig[];
   budget?: Partial<BudgetOptions>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { TraceStep } from "./context.js";
-import { SquintError } from "../errors.js";
+import { isSquintError } from "../errors.js";
 import { parseGrounding } from "../model/grounding.js";
 import { describeRegion } from "../tools/context.js";
 import { parseBox } from "../tools/geometry.js";
@@ -111,7 +111,7 @@ function boxesOfAnswer(answer: string, image: StoredImage, step: number): AskIma
         step,
       });
     } catch (error) {
-      if (!(error instanceof SquintError)) throw error;
+      if (!isSquintError(error)) throw error;
     }
   }
   return boxes;

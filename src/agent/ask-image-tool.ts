@@ -8,7 +8,7 @@ import { builtinTools } from "../tools/index.js";
 import type { ImageStore, StoredImage } from "../tools/store/image-store.js";
 import type { ToolDefinition, ToolRunOptions } from "../tools/tool.js";
 import { askImageBoxSchema, askImageStepSchema, boxesOf, stepsOf } from "./ask-image-result.js";
-import type { ServerTool } from "../mcp/server.js";
+import type { SquintTool } from "../tools/tool.js";
 
 /**
  * `ask_image`: the whole thinking-with-images loop as one MCP tool. The host gives images and a question; the
@@ -61,7 +61,7 @@ export type AskImageOutput = z.infer<typeof outputSchema>;
 export interface AskImageToolOptions {
   backend: Backend;
   /** The tools the model may use (default: all built-in ones). */
-  tools?: readonly ServerTool[];
+  tools?: readonly SquintTool[];
   /** Budget for every run; max_steps of a call overrides maxSteps. */
   budget?: Partial<BudgetOptions>;
   maxNewTokens?: number;

@@ -3,7 +3,7 @@ import { type AgentResult, createAgent } from "../agent/agent.js";
 import { isSquintError, SquintError, toSquintError } from "../errors.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import { visualTokenCount } from "../model/vision.js";
-import type { ServerTool } from "../mcp/server.js";
+import type { SquintTool } from "../tools/tool.js";
 import type { Backend } from "../runtime/backend.js";
 import { ImageStore } from "../tools/store/image-store.js";
 import { renderItemPrompt } from "./prompts.js";
@@ -24,7 +24,7 @@ export interface ItemRunSettings {
   maxNewTokens: number | null;
   maxVisualTokens: number | null;
   /** The loop's built-in tools (default: all). */
-  tools?: readonly ServerTool[];
+  tools?: readonly SquintTool[];
   /** The loop's system prompt (default: the agent's). */
   system?: string | null;
   signal?: AbortSignal;

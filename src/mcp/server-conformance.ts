@@ -3,7 +3,7 @@ import { z } from "zod";
 import { SquintError } from "../errors.js";
 import type { ToolContext } from "../tools/context.js";
 import type { ToolDefinition } from "../tools/tool.js";
-import type { ServerTool, SquintServerOptions } from "./server.js";
+import type { SquintTool, SquintServerOptions } from "./server.js";
 import type { McpTool } from "./server-tools.js";
 
 /**
@@ -117,10 +117,10 @@ const rawTools: McpTool[] = [
 ];
 
 export function conformanceFixtures(): Pick<SquintServerOptions, "rawTools" | "configure"> & {
-  extraTools: ServerTool[];
+  extraTools: SquintTool[];
 } {
   return {
-    extraTools: [imageTool, progressTool, errorTool] as ServerTool[],
+    extraTools: [imageTool, progressTool, errorTool] as SquintTool[],
     rawTools,
     configure(server) {
       server.registerResource("static-text", "test://static-text", { mimeType: "text/plain" }, async (uri) => ({

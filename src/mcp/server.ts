@@ -2,16 +2,15 @@ import { realpath } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { isAbsolute, relative, sep } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { z } from "zod";
 import { SquintError } from "../errors.js";
 import { type ToolContext, type ToolContextOptions, createToolContext } from "../tools/context.js";
 import type { SourcePolicy } from "../tools/sources/policy.js";
 import type { ImageStore } from "../tools/store/image-store.js";
-import type { ToolDefinition } from "../tools/tool.js";
 import type { InlineLimits } from "./server-images.js";
 import { registerImageResources } from "./server-resources.js";
 import { ClientRoots } from "./server-roots.js";
 import { installTools, type McpTool, type ResultImages, toolFromDefinition } from "./server-tools.js";
+import type { SquintTool } from "../tools/tool.js";
 
 /**
  * The Squint MCP server: any list of ToolDefinitions over MCP, their images kept in an ImageStore and served
@@ -20,10 +19,10 @@ import { installTools, type McpTool, type ResultImages, toolFromDefinition } fro
  * images — while the factory's stores share one pixel memory and one work budget. Transports live in
  * stdio.ts and http.ts; the agent connects to the same factory in-process with its own store.
  */
-export type ServerTool = ToolDefinition<z.ZodObject, z.ZodObject, ToolContext>;
+export type { SquintTool };
 
 export interface SquintServerOptions {
-  tools: readonly ServerTool[];
+  tools: readonly SquintTool[];
   /** One store for every connection (the in-process agent), or a factory: a new store per connection. */
   store: ImageStore | (() => ImageStore);
   /**

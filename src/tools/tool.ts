@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { ToolContext } from "./context.js";
 
 /**
  * A tool is a zod input schema, a zod output schema and a function. No transport here: the MCP server
@@ -41,3 +42,9 @@ export interface ToolDefinition<
   annotations?: { readOnlyHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
   run(input: z.infer<TInput>, context: TContext, options: ToolRunOptions): Promise<ToolResult<z.infer<TOutput>>>;
 }
+
+/**
+ * Any of Squint's tools as a server or the agent takes them: the built-in image tools, `ask_image`, and tools a
+ * program adds. One name for what the MCP server registers and what `createAgent({ tools })` accepts.
+ */
+export type SquintTool = ToolDefinition<z.ZodObject, z.ZodObject, ToolContext>;

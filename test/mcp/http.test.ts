@@ -7,7 +7,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SquintError } from "../../src/errors.js";
 import { type HttpServerHandle, serveHttp } from "../../src/mcp/http.js";
-import { createSquintServer, type ServerTool } from "../../src/mcp/server.js";
+import { createSquintServer, type SquintTool } from "../../src/mcp/server.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { waitTool, waitToolAborts, waitToolStarts } from "./fixture-tools.js";
@@ -115,7 +115,7 @@ describe("serveHttp in-process", () => {
     const store = new ImageStore();
     handle = await serveHttp({
       createServer: () =>
-        createSquintServer({ tools: [waitTool] as ServerTool[], store, policy: defaultSourcePolicy() }),
+        createSquintServer({ tools: [waitTool] as SquintTool[], store, policy: defaultSourcePolicy() }),
       port: 0,
       maxSessions: 2,
     });
@@ -158,7 +158,7 @@ describe("serveHttp in-process", () => {
     const own = await serveHttp({
       createServer: () =>
         createSquintServer({
-          tools: [waitTool] as ServerTool[],
+          tools: [waitTool] as SquintTool[],
           store: new ImageStore(),
           policy: defaultSourcePolicy(),
         }),

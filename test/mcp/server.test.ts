@@ -9,7 +9,7 @@ import { type CallToolResult, ListRootsRequestSchema, McpError } from "@modelcon
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createSquintServer, type ServerTool } from "../../src/mcp/server.js";
+import { createSquintServer, type SquintTool } from "../../src/mcp/server.js";
 import { cropTool } from "../../src/tools/crop.js";
 import { imageInfoTool } from "../../src/tools/image-info.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
@@ -61,7 +61,7 @@ beforeAll(async () => {
   writeFileSync(join(allowed, "notes.txt"), "hello");
 
   const store = new ImageStore();
-  const tools = [imageInfoTool, cropTool, zoomTool, waitTool, brokenOutputTool, crashTool] as ServerTool[];
+  const tools = [imageInfoTool, cropTool, zoomTool, waitTool, brokenOutputTool, crashTool] as SquintTool[];
   const policy = defaultSourcePolicy({ allowedDirs: [allowed] });
   client = await connect(createSquintServer({ tools, store, policy }), true);
   linkOnlyClient = await connect(
@@ -264,7 +264,7 @@ describe("squint MCP server (in-process)", () => {
 describe("the server's time limit for one tool call", () => {
   const stuckInput = z.object({});
   /** A tool that ignores its signal and never answers. */
-  const stuckTool: ServerTool = {
+  const stuckTool: SquintTool = {
     name: "test_stuck",
     title: "Stuck",
     description: "Never answers and ignores cancellation.",
@@ -274,7 +274,7 @@ describe("the server's time limit for one tool call", () => {
   };
 
   async function limitedClient(toolTimeoutMs: number): Promise<Client> {
-    const tools = [waitTool, stuckTool] as ServerTool[];
+    const tools = [waitTool, stuckTool] as SquintTool[];
     const server = createSquintServer({ tools, store: new ImageStore(), policy: defaultSourcePolicy(), toolTimeoutMs });
     return connect(server, false);
   }

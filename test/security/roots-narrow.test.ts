@@ -7,7 +7,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSquintServer, type ServerTool } from "../../src/mcp/server.js";
+import { createSquintServer, type SquintTool } from "../../src/mcp/server.js";
 import { imageInfoTool } from "../../src/tools/image-info.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
@@ -39,7 +39,7 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 async function clientWithRoots(roots: string[], allowedDirs: string[], grant = false): Promise<Client> {
   const server = createSquintServer({
-    tools: [imageInfoTool] as ServerTool[],
+    tools: [imageInfoTool] as SquintTool[],
     store: new ImageStore(),
     policy: defaultSourcePolicy({ allowedDirs }),
     rootsGrantWithoutAllow: grant,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { SquintError } from "../../errors.js";
-import type { ServerTool } from "../../mcp/server.js";
+import type { SquintTool } from "../../tools/tool.js";
 import type { Backend } from "../../runtime/backend.js";
 import type { CliIO, Command } from "../command.js";
 
@@ -199,7 +199,7 @@ async function modelRevision(args: EvalArgs): Promise<string | null> {
   return pulledCommit(storePaths(), args.model, "main") ?? null;
 }
 
-async function pickTools(names: string[] | undefined): Promise<readonly ServerTool[] | undefined> {
+async function pickTools(names: string[] | undefined): Promise<readonly SquintTool[] | undefined> {
   if (!names) return undefined;
   const { builtinTools } = await import("../../tools/index.js");
   const all = builtinTools();

@@ -13,7 +13,8 @@ import {
   serveHttp,
 } from "../../mcp/http.js";
 import { createModelBackend, type ModelFlags, wantsModel } from "../../mcp/model-backend.js";
-import { createSquintServer, type ServerTool, type SquintServerOptions } from "../../mcp/server.js";
+import { createSquintServer, type SquintServerOptions } from "../../mcp/server.js";
+import type { SquintTool } from "../../tools/tool.js";
 import { serveStdio } from "../../mcp/stdio.js";
 import type { Backend } from "../../runtime/backend.js";
 import type { LocateModel } from "../../tools/context.js";
@@ -286,7 +287,7 @@ function checkedDirectory(dir: string): string {
 /** The server options `squint mcp` runs with; exported so tests and the agent can build the same server. */
 export function mcpServerOptions(
   args: McpArgs,
-  tools: readonly ServerTool[] = builtinTools(),
+  tools: readonly SquintTool[] = builtinTools(),
   model: { locateModel?: LocateModel } = {},
 ): SquintServerOptions {
   const maxBytes = Math.floor((args.maxImageMb ?? DEFAULT_MAX_IMAGE_BYTES / MIB) * MIB);
@@ -321,7 +322,7 @@ function untilSignal(): Promise<string> {
 
 interface ServedModel {
   backend: Backend;
-  tools: ServerTool[];
+  tools: SquintTool[];
   locateModel: LocateModel;
   close(): Promise<void>;
 }
