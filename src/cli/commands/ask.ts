@@ -6,6 +6,14 @@ import type { AgentEvent } from "../../agent/events.js";
 import { SquintError } from "../../errors.js";
 import type { Backend } from "../../runtime/backend.js";
 import type { CliIO, Command } from "../command.js";
+import {
+  backendOptions,
+  type ModelFlags,
+  modelFlagOptions,
+  modelFlagsUsage,
+  readModelFlags,
+  stderrProgress,
+} from "../model-flags.js";
 
 /**
  * `squint ask <image...> "question"`: runs the agent on the images and streams what happens — the reasoning
@@ -17,12 +25,8 @@ const usage = `Usage: squint ask <image...> "question" [options]
 
 Asks Qwen3-VL a question about one or more images; the model may zoom into them before it answers.
 
-Model (one of):
-  --model ID|DIR       a pulled Hub id, checkpoint or built directory (in-process ONNX engine);
-                       default: Qwen/Qwen3-VL-2B-Thinking (int4), after \`squint models pull\`
-  --base-url URL       an OpenAI-compatible server (vLLM, SGLang, Ollama, llama.cpp, ...)
-  --api-key KEY        its API key (or set SQUINT_API_KEY)
-  --model-name NAME    the model name on that server
+Model (one of; default: Qwen/Qwen3-VL-2B-Thinking (int4), after \`squint models pull\`):
+${modelFlagsUsage}
 
 Options:
   --max-steps N        tool-using turns before the model must answer (default 8)
@@ -45,10 +49,6 @@ const positiveInt = (flag: string) =>
 const argsSchema = z.object({
   images: z.array(z.string().min(1)).min(1, "give at least one image"),
   question: z.string().trim().min(1, "give a question after the images"),
-  model: z.string().optional(),
-  baseUrl: z.url("--base-url must be an http(s) URL").optional(),
-  apiKey: z.string().optional(),
-  modelName: z.string().optional(),
   maxSteps: positiveInt("--max-steps").optional(),
   maxVisualTokens: positiveInt("--max-visual-tokens").optional(),
   maxNewTokens: positiveInt("--max-new-tokens").optional(),
@@ -67,17 +67,16 @@ const argsSchema = z.object({
   trace: z.string().optional(),
 });
 
-export type AskArgs = z.infer<typeof argsSchema>;
+export type AskArgs = z.infer<typeof argsSchema> & ModelFlags;
 
-export function parseAskArgs(argv: string[]): AskArgs {
+const ASK_HINT = 'Write: squint ask photo.jpg "What does the sign say?" --base-url http://127.0.0.1:8000/v1';
+
+export function parseAskArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AskArgs {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: "string" },
-      "base-url": { type: "string" },
-      "api-key": { type: "string" },
-      "model-name": { type: "string" },
+      ...modelFlagOptions,
       "max-steps": { type: "string" },
       "max-visual-tokens": { type: "string" },
       "max-new-tokens": { type: "string" },
@@ -91,10 +90,6 @@ export function parseAskArgs(argv: string[]): AskArgs {
   const parsed = argsSchema.safeParse({
     images: positionals.slice(0, -1),
     question: positionals.at(-1) ?? "",
-    model: values.model,
-    baseUrl: values["base-url"],
-    apiKey: values["api-key"],
-    modelName: values["model-name"],
     maxSteps: values["max-steps"],
     maxVisualTokens: values["max-visual-tokens"],
     maxNewTokens: values["max-new-tokens"],
@@ -107,57 +102,10 @@ export function parseAskArgs(argv: string[]): AskArgs {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new SquintError("INVALID_ARGUMENT", `${issue?.path.join(".") || "arguments"}: ${issue?.message}`, {
-      hint: 'Write: squint ask photo.jpg "What does the sign say?" --base-url http://127.0.0.1:8000/v1',
+      hint: ASK_HINT,
     });
   }
-  if (parsed.data.model && parsed.data.baseUrl) {
-    throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url, not both.", {
-      hint: "--model runs a local checkpoint; --base-url uses a server.",
-    });
-  }
-  return parsed.data;
-}
-
-/** The backend the model flags name (shared with `squint eval`). */
-export async function backendFor(
-  args: Pick<AskArgs, "model" | "baseUrl" | "apiKey" | "modelName"> & {
-    /** The server's processor pixel budget (vLLM --mm-processor-kwargs), for visual-token accounting. */
-    minPixels?: number;
-    maxPixels?: number;
-  },
-  io: CliIO,
-): Promise<Backend> {
-  if (!args.baseUrl) {
-    // No --model and no --base-url: the default local model (Qwen3-VL-2B-Thinking, int4), once pulled.
-    const { createLocalBackend } = await import("../../runtime/local/index.js");
-    return createLocalBackend({
-      ...(args.model === undefined ? {} : { model: args.model }),
-      onProgress: (event) => {
-        const line =
-          event.stage === "build"
-            ? event.message
-            : event.stage === "session"
-              ? `loading ${event.graph} (${event.provider})`
-              : `ready: ${event.name}`;
-        // A terminal gets one line rewritten in place; a log gets one line per stage.
-        io.stderr.write(io.isTTY ? `\r\x1b[2K${dim(line, true)}${event.stage === "ready" ? "\n" : ""}` : `${line}\n`);
-      },
-    });
-  }
-  if (!args.modelName) {
-    throw new SquintError("INVALID_ARGUMENT", "--base-url needs --model-name: the model's name on that server.", {
-      hint: "e.g. --model-name Qwen/Qwen3-VL-8B-Thinking (vLLM: the served model name).",
-    });
-  }
-  const apiKey = args.apiKey ?? process.env.SQUINT_API_KEY;
-  const { createRemoteBackend } = await import("../../runtime/remote/remote-backend.js");
-  return createRemoteBackend({
-    ...(args.baseUrl === undefined ? {} : { baseUrl: args.baseUrl }),
-    ...(apiKey ? { apiKey } : {}),
-    ...(args.minPixels === undefined ? {} : { minPixels: args.minPixels }),
-    ...(args.maxPixels === undefined ? {} : { maxPixels: args.maxPixels }),
-    model: args.modelName,
-  });
+  return { ...parsed.data, ...readModelFlags(values, env, ASK_HINT) };
 }
 
 const dim = (text: string, tty: boolean) => (tty ? `\x1b[2m${text}\x1b[22m` : text);
@@ -328,7 +276,8 @@ export const askCommand: Command = {
   usage,
   async run(argv, io) {
     const args = parseAskArgs(argv);
-    const backend = await backendFor(args, io);
+    const { createBackend } = await import("../../runtime/create-backend.js");
+    const backend = await createBackend({ ...backendOptions(args), onProgress: stderrProgress(io) });
     return (await askWithBackend(backend, args, io)).code;
   },
 };

@@ -6,6 +6,15 @@ import { SquintError } from "../../errors.js";
 import type { SquintTool } from "../../tools/tool.js";
 import type { Backend } from "../../runtime/backend.js";
 import type { CliIO, Command } from "../command.js";
+import {
+  backendOptions,
+  type ModelFlags,
+  modelFlagOptions,
+  modelFlagsUsage,
+  readModelFlags,
+  stderrProgress,
+  usesServer,
+} from "../model-flags.js";
 
 /**
  * `squint eval <suite> [options]`: runs a suite in loop mode (the agent with its tools), direct mode (one
@@ -20,11 +29,8 @@ const usage = `Usage: squint eval <suite.jsonl | suite-dir> [options]
 Runs an eval suite through the agent loop and/or a direct question, and reports accuracy (with n and a 95%
 Wilson interval), turns, tool calls, visual tokens, input/output tokens and latency, overall and per category.
 
-Model (one of):
-  --model ID|DIR       a pulled Hub id, checkpoint or built directory (in-process ONNX engine)
-  --base-url URL       an OpenAI-compatible server (vLLM, SGLang, ...); with --model-name
-  --api-key KEY        its API key (or set SQUINT_API_KEY)
-  --model-name NAME    the model name on that server
+Model (one of; default: Qwen/Qwen3-VL-2B-Thinking (int4), once pulled):
+${modelFlagsUsage}
   --model-revision REV the model's revision or commit, recorded in the report (a pulled Hub id knows its own)
   --random-weights     the model is a random test checkpoint (tiny checkpoints are recognised by themselves)
   --min-pixels N, --max-pixels N  the server's image pixel budget, as vLLM was started with it
@@ -54,10 +60,6 @@ const positiveInt = (flag: string) =>
 
 const argsSchema = z.object({
   suite: z.string().min(1, "give a suite file or directory"),
-  model: z.string().optional(),
-  baseUrl: z.url("--base-url must be an http(s) URL").optional(),
-  apiKey: z.string().optional(),
-  modelName: z.string().optional(),
   modelRevision: z.string().optional(),
   randomWeights: z.boolean(),
   minPixels: positiveInt("--min-pixels").optional(),
@@ -91,17 +93,17 @@ const argsSchema = z.object({
   json: z.boolean(),
 });
 
-export type EvalArgs = z.infer<typeof argsSchema>;
+export type EvalArgs = z.infer<typeof argsSchema> & ModelFlags;
 
-export function parseEvalArgs(argv: string[]): EvalArgs {
+const EVAL_HINT =
+  "Write: squint eval suites/needle --base-url http://127.0.0.1:8000/v1 --model-name Qwen/Qwen3-VL-8B-Thinking";
+
+export function parseEvalArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): EvalArgs {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: "string" },
-      "base-url": { type: "string" },
-      "api-key": { type: "string" },
-      "model-name": { type: "string" },
+      ...modelFlagOptions,
       "model-revision": { type: "string" },
       "random-weights": { type: "boolean", default: false },
       "min-pixels": { type: "string" },
@@ -130,10 +132,6 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
   }
   const parsed = argsSchema.safeParse({
     suite: positionals[0] ?? "",
-    model: values.model,
-    baseUrl: values["base-url"],
-    apiKey: values["api-key"],
-    modelName: values["model-name"],
     modelRevision: values["model-revision"],
     randomWeights: values["random-weights"],
     minPixels: values["min-pixels"],
@@ -153,10 +151,11 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new SquintError("INVALID_ARGUMENT", `${issue?.path.join(".") || "arguments"}: ${issue?.message}`, {
-      hint: "Write: squint eval suites/needle --base-url http://127.0.0.1:8000/v1 --model-name Qwen/Qwen3-VL-8B-Thinking",
+      hint: EVAL_HINT,
     });
   }
-  if (!parsed.data.baseUrl && (parsed.data.minPixels !== undefined || parsed.data.maxPixels !== undefined)) {
+  const args: EvalArgs = { ...parsed.data, ...readModelFlags(values, env, EVAL_HINT) };
+  if (!usesServer(args) && (args.minPixels !== undefined || args.maxPixels !== undefined)) {
     throw new SquintError(
       "INVALID_ARGUMENT",
       "--min-pixels and --max-pixels describe a server: use them with --base-url.",
@@ -165,12 +164,7 @@ export function parseEvalArgs(argv: string[]): EvalArgs {
       },
     );
   }
-  if (parsed.data.model && parsed.data.baseUrl) {
-    throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url, not both.", {
-      hint: "--model runs a local checkpoint; --base-url uses a server.",
-    });
-  }
-  return parsed.data;
+  return args;
 }
 
 /** Hidden sizes below this exist only in test checkpoints (Qwen3-VL's smallest, 2B, has 2048). */
@@ -348,8 +342,13 @@ export const evalCommand: Command = {
     // A bad suite is reported before any model is loaded.
     const { loadSuite } = await import("../../eval/suite.js");
     loadSuite(args.suite);
-    const { backendFor } = await import("./ask.js");
-    const backend = await backendFor(args, io);
+    const { createBackend } = await import("../../runtime/create-backend.js");
+    const backend = await createBackend({
+      ...backendOptions(args),
+      ...(args.minPixels === undefined ? {} : { minPixels: args.minPixels }),
+      ...(args.maxPixels === undefined ? {} : { maxPixels: args.maxPixels }),
+      onProgress: stderrProgress(io),
+    });
     try {
       return await evalWithBackend(backend, args, io);
     } finally {

@@ -12,7 +12,6 @@ import {
   DEFAULT_SESSION_IDLE_MS,
   serveHttp,
 } from "../../mcp/http.js";
-import { createModelBackend, type ModelFlags, wantsModel } from "../../mcp/model-backend.js";
 import { createSquintServer, type SquintServerOptions } from "../../mcp/server.js";
 import type { SquintTool } from "../../tools/tool.js";
 import { serveStdio } from "../../mcp/stdio.js";
@@ -27,6 +26,15 @@ import { PixelMemory } from "../../tools/store/pixel-memory.js";
 import { configureProcessResizePool } from "../../tools/store/resize-pool.js";
 import { configureProcessWorkBudget, DEFAULT_WORK_BUDGET } from "../../tools/store/work-budget.js";
 import type { CliIO, Command } from "../command.js";
+import {
+  backendOptions,
+  type ModelFlags,
+  modelFlagOptions,
+  modelFlagsUsage,
+  readModelFlags,
+  stderrProgress,
+  wantsModel,
+} from "../model-flags.js";
 
 /**
  * `squint mcp`: the image tools as an MCP server for IDE hosts — stdio by default, Streamable HTTP with --http.
@@ -48,11 +56,7 @@ With a model (--model or --base-url), it also serves ask_image (images + questio
 taken and boxes in original pixels, with progress per step) and locate asks that model instead of using OCR.
 
 Model (optional, one of):
-  --model ID|DIR          a pulled Hub id, checkpoint or built directory (in-process ONNX engine)
-  --base-url URL          an OpenAI-compatible server (vLLM, SGLang, Ollama, DashScope, ...)
-  --model-name NAME       the model's name on that server (default: the one model GET /models lists)
-  --api-key K             its API key (default: $SQUINT_API_KEY)
-  --preset P              vllm, sglang, ollama, dashscope or openai (default vllm; sets the default URL)
+${modelFlagsUsage}
   --max-new-tokens N      tokens per model turn, for ask_image and locate (default: the backend's)
 
 Options:
@@ -125,27 +129,15 @@ const argsSchema = z.object({
   maxSessions: wholeNumber("--max-sessions", 1).optional(),
   maxSessionsPerClient: wholeNumber("--max-sessions-per-client", 1).optional(),
   sessionIdleS: positiveNumber("--session-idle-s").optional(),
-  model: z.string().min(1, "--model must not be empty").optional(),
-  baseUrl: z
-    .url("--base-url must be an http(s) URL")
-    .refine((url) => /^https?:\/\//i.test(url), "--base-url must be an http(s) URL")
-    .optional(),
-  apiKey: z.string().min(1, "--api-key must not be empty").optional(),
-  modelName: z.string().min(1, "--model-name must not be empty").optional(),
   maxNewTokens: z
     .string()
     .regex(/^\d+$/, "--max-new-tokens takes a whole number")
     .transform(Number)
     .pipe(z.number().int().positive("--max-new-tokens must be greater than zero"))
     .optional(),
-  preset: z
-    .enum(["vllm", "sglang", "ollama", "dashscope", "openai"], {
-      error: "--preset is one of vllm, sglang, ollama, dashscope, openai",
-    })
-    .optional(),
 });
 
-export type McpArgs = z.infer<typeof argsSchema>;
+export type McpArgs = z.infer<typeof argsSchema> & ModelFlags;
 
 export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): McpArgs {
   const { values, positionals } = parseArgs({
@@ -173,11 +165,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       "max-sessions": { type: "string" },
       "max-sessions-per-client": { type: "string" },
       "session-idle-s": { type: "string" },
-      model: { type: "string" },
-      "base-url": { type: "string" },
-      "api-key": { type: "string" },
-      "model-name": { type: "string" },
-      preset: { type: "string" },
+      ...modelFlagOptions,
       "max-new-tokens": { type: "string" },
     },
   });
@@ -208,11 +196,6 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxSessions: values["max-sessions"],
     maxSessionsPerClient: values["max-sessions-per-client"],
     sessionIdleS: values["session-idle-s"],
-    model: values.model,
-    baseUrl: values["base-url"],
-    apiKey: values["api-key"],
-    modelName: values["model-name"],
-    preset: values.preset,
     maxNewTokens: values["max-new-tokens"],
   });
   if (!parsed.success) {
@@ -220,11 +203,11 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       hint: "See squint mcp --help for the options.",
     });
   }
-  const args = parsed.data;
-  checkModelFlags(args);
-  // The key from the environment only when a server is used (and never echoed anywhere).
-  if (args.apiKey === undefined && (args.baseUrl !== undefined || args.preset !== undefined) && env.SQUINT_API_KEY) {
-    args.apiKey = env.SQUINT_API_KEY;
+  const args: McpArgs = { ...parsed.data, ...readModelFlags(values, env, "See squint mcp --help for the options.") };
+  if (args.maxNewTokens !== undefined && !wantsModel(args)) {
+    throw new SquintError("INVALID_ARGUMENT", "--max-new-tokens only applies with a model.", {
+      hint: "Add --model or --base-url, or drop the option.",
+    });
   }
   if (!args.http) {
     const httpOnly = [
@@ -243,29 +226,6 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
   }
   return args;
-}
-
-function checkModelFlags(args: ModelFlags & { maxNewTokens?: number | undefined }): void {
-  const remote = args.baseUrl !== undefined || args.preset !== undefined;
-  if (args.model !== undefined && remote) {
-    throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url/--preset, not both.", {
-      hint: "--model runs a local checkpoint in-process; --base-url uses an OpenAI-compatible server.",
-    });
-  }
-  const serverOnly = [
-    ["--model-name", args.modelName],
-    ["--api-key", args.apiKey],
-  ].find(([, value]) => value !== undefined);
-  if (args.maxNewTokens !== undefined && !wantsModel(args)) {
-    throw new SquintError("INVALID_ARGUMENT", "--max-new-tokens only applies with a model.", {
-      hint: "Add --model or --base-url, or drop the option.",
-    });
-  }
-  if (serverOnly && !remote) {
-    throw new SquintError("INVALID_ARGUMENT", `${serverOnly[0]} only applies to --base-url.`, {
-      hint: "Add --base-url URL (an OpenAI-compatible server), or drop the option.",
-    });
-  }
 }
 
 function checkedDirectory(dir: string): string {
@@ -329,7 +289,9 @@ interface ServedModel {
 
 /** The backend, ask_image over it, and locate's model function; loaded only when a model is configured. */
 async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
-  const backend = await createModelBackend(args, (line) => io.stderr.write(`squint mcp: ${line}\n`));
+  const { createBackend } = await import("../../runtime/create-backend.js");
+  // stdout may be the MCP channel: progress goes to stderr, one prefixed line per stage.
+  const backend = await createBackend({ ...backendOptions(args), onProgress: stderrProgress(io, "squint mcp: ") });
   const { createAskImageTool } = await import("../../agent/ask-image-tool.js");
   const { backendLocateModel } = await import("../../agent/locate.js");
   const askImage = createAskImageTool({

@@ -3,6 +3,15 @@ import { z } from "zod";
 import { SquintError } from "../../errors.js";
 import type { ServeLimitsInput } from "../../http/limits.js";
 import type { CliIO, Command } from "../command.js";
+import {
+  backendOptions,
+  type ModelFlags,
+  modelFlagOptions,
+  modelFlagsUsage,
+  readModelFlags,
+  stderrProgress,
+  wantsModel,
+} from "../model-flags.js";
 
 /**
  * `squint serve`: the grounding API and the OpenAI-compatible endpoint over HTTP (src/http/). Without a
@@ -23,11 +32,8 @@ Serves, on http://HOST:PORT:
   GET  /v1/models, /health, /ready (503 until the model is loaded and warmed), /metrics, /openapi.json
 
 Model (optional; without one, /v1/locate finds visible text by OCR):
-  --model ID|DIR          a pulled Hub id, checkpoint or built directory (in-process ONNX engine)
-  --base-url URL          an OpenAI-compatible server (vLLM, SGLang, Ollama, ...)
-  --model-name NAME       the model's name on that server (default: the one it lists); also the id served
-  --api-key K             its API key (default: $SQUINT_API_KEY)
-  --preset P              vllm, sglang, ollama, dashscope or openai (default vllm)
+${modelFlagsUsage}
+                          (--model-name is also the id served, with --model too)
   --no-warmup             say ready as soon as the model is loaded, without one warm-up generation
 
 Network:
@@ -68,14 +74,6 @@ const whole = (flag: string, min = 1) =>
     .pipe(z.number().int().min(min, `${flag} must be at least ${min}`));
 
 const argsSchema = z.object({
-  model: z.string().min(1).optional(),
-  baseUrl: z
-    .url("--base-url must be an http(s) URL")
-    .refine((url) => /^https?:\/\//i.test(url), "--base-url must be an http(s) URL")
-    .optional(),
-  modelName: z.string().min(1).optional(),
-  apiKey: z.string().min(1).optional(),
-  preset: z.enum(["vllm", "sglang", "ollama", "dashscope", "openai"]).optional(),
   warmup: z.boolean(),
   host: z.string().min(1).optional(),
   port: whole("--port", 0).pipe(z.number().max(65535, "--port must be at most 65535")).optional(),
@@ -98,18 +96,14 @@ const argsSchema = z.object({
   maxSteps: whole("--max-steps").optional(),
 });
 
-export type ServeArgs = z.infer<typeof argsSchema>;
+export type ServeArgs = z.infer<typeof argsSchema> & ModelFlags;
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeArgs {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      model: { type: "string" },
-      "base-url": { type: "string" },
-      "model-name": { type: "string" },
-      "api-key": { type: "string" },
-      preset: { type: "string" },
+      ...modelFlagOptions,
       "no-warmup": { type: "boolean", default: false },
       host: { type: "string" },
       port: { type: "string" },
@@ -138,11 +132,6 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     });
   }
   const parsed = argsSchema.safeParse({
-    model: values.model,
-    baseUrl: values["base-url"],
-    modelName: values["model-name"],
-    apiKey: values["api-key"] ?? (values["base-url"] || values.preset ? env.SQUINT_API_KEY || undefined : undefined),
-    preset: values.preset,
     warmup: !values["no-warmup"],
     host: values.host,
     port: values.port,
@@ -169,13 +158,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       hint: "See squint serve --help for the options.",
     });
   }
-  const args = parsed.data;
-  if (args.model !== undefined && (args.baseUrl !== undefined || args.preset !== undefined)) {
-    throw new SquintError("INVALID_ARGUMENT", "Give either --model or --base-url/--preset, not both.", {
-      hint: "--model runs a local checkpoint in-process; --base-url uses an OpenAI-compatible server.",
-    });
-  }
-  return args;
+  return {
+    ...parsed.data,
+    ...readModelFlags(values, env, "See squint serve --help for the options.", { modelNameForLocal: true }),
+  };
 }
 
 /** The limits the flags set (the rest keep their defaults, src/http/limits.ts). */
@@ -210,10 +196,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const args = parseServeArgs(argv);
   const { serve } = await import("../../http/server.js");
   const log = (line: string) => io.stderr.write(`squint serve: ${line}\n`);
-  const wantsModel = args.model !== undefined || args.baseUrl !== undefined || args.preset !== undefined;
-  const { createModelBackend } = await import("../../mcp/model-backend.js");
+  const { createBackend } = await import("../../runtime/create-backend.js");
   const handle = await serve({
-    ...(wantsModel ? { backend: () => createModelBackend(args, log) } : {}),
+    ...(wantsModel(args)
+      ? { backend: () => createBackend({ ...backendOptions(args), onProgress: stderrProgress(io, "squint serve: ") }) }
+      : {}),
     warmup: args.warmup,
     ...(args.modelName ? { modelName: args.modelName } : {}),
     ...(args.host ? { host: args.host } : {}),

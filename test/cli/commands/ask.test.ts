@@ -121,7 +121,8 @@ describe("squint ask", () => {
         "--model-name",
         "Qwen3-VL-2B-Thinking",
       ]);
-      expect(run.stderr).toBe("");
+      // The one progress line createBackend reports for a server (the same as squint mcp and serve print).
+      expect(run.stderr).toBe(`model: remote:vllm http://127.0.0.1:${port}/v1 (Qwen3-VL-2B-Thinking)\n`);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain("The block is small.\n→ image_zoom_in_tool");
       expect(run.stdout).toMatch(/✓ image_zoom_in_tool: .*\[image 1\]/);
