@@ -7,6 +7,7 @@
  */
 import sharp from "sharp";
 import { createAgent } from "../../src/agent/agent.js";
+import { stepCountIs } from "../../src/agent/stop-conditions.js";
 import { connectInProcess } from "../../src/mcp/client/connection.js";
 import { McpToolset } from "../../src/mcp/client/toolset.js";
 import { createSquintServer } from "../../src/mcp/server.js";
@@ -104,7 +105,7 @@ function median(values: number[]): number {
 
 async function agentRun(bytes: Uint8Array, tool: "zoom" | "info" = "zoom") {
   const backend = new ScriptedBackend(script(tool), { resolveImages: false, chunkSize: 64 });
-  const agent = await createAgent({ backend, budget: { maxSteps: STEPS + 2 } });
+  const agent = await createAgent({ model: backend, stopWhen: stepCountIs(STEPS + 2) });
   try {
     const result = await agent.run({ images: [bytes], prompt: "Anything in the corner?" }).result;
     if (result.status !== "answered") throw new Error(`run ended ${result.status}: ${result.error?.message}`);

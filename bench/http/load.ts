@@ -233,7 +233,7 @@ async function overheadRows() {
           async () => {
             for await (const event of backend.generate({
               messages,
-              maxNewTokens: 1,
+              maxOutputTokens: 1,
               sampling: { doSample: false },
               resolveImage: async () => {
                 throw new Error("no images");

@@ -11,6 +11,7 @@ import type { ContentPart, Message } from "../model/messages.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import { visualTokenCount } from "../model/vision.js";
 import type { Backend } from "../runtime/backend.js";
+import { createBackend } from "../runtime/create-backend.js";
 import { defaultSourcePolicy, type SourcePolicy } from "../tools/sources/policy.js";
 import { ImageStore } from "../tools/store/image-store.js";
 import { builtinTools } from "../tools/index.js";
@@ -30,17 +31,16 @@ import {
   SNAPSHOT_FORMAT,
   snapshotImages,
 } from "./snapshot.js";
+import { earlyStops, stepLimit } from "./stop-conditions.js";
 import { type AgentTools, createAgentTools } from "./tool-calls.js";
 
 /**
- * The SDK face: `createAgent({ backend, tools, mcp, budget, stopWhen, prepareStep })`, then `agent.run(...)`
+ * The SDK face: `createAgent({ model, tools, mcp, budget, stopWhen, prepareStep })`, then `agent.run(...)`
  * gives `{ events, result }`: an async iterable of everything that happens and a promise of the outcome.
  * `agent.resume(snapshot)` continues a run frozen by `run.snapshot()`, in this process or another.
  */
 
 export interface BudgetOptions {
-  /** Model turns that may call tools; one more turn, without tools, follows when they run out. Default 8. */
-  maxSteps: number;
   /** Wall time for the whole run, across resumes. Default: none. */
   maxWallTimeMs: number | null;
   /** Visual tokens (the model's own count) the conversation may hold; older crops are shrunk, then dropped. */
@@ -54,7 +54,6 @@ export interface BudgetOptions {
 }
 
 export const DEFAULT_BUDGET: BudgetOptions = {
-  maxSteps: 8,
   maxWallTimeMs: null,
   maxVisualTokens: 24_576,
   shrinkPixels: 64 * 32 * 32,
@@ -67,21 +66,30 @@ export const DEFAULT_SYSTEM_PROMPT =
   "in the conversation (img_idx); every image a tool returns gets the next number. Use the tools to zoom in on " +
   "details you cannot read or see clearly, then answer.";
 
+/** Tool-using steps when `stopWhen` has no `stepCountIs(n)`: a run is always bounded. */
+export const DEFAULT_STEP_COUNT = 8;
+
 export interface CreateAgentOptions {
-  backend?: Backend;
-  /** A pulled Hub id, checkpoint or built directory, run by the in-process ONNX engine (createLocalBackend). */
-  model?: string;
+  /**
+   * The model: a Backend (e.g. createRemoteBackend, or createBackend for a server), or a pulled Hub id,
+   * checkpoint or built directory, run by the in-process ONNX engine (createBackend({ model })).
+   */
+  model: string | Backend;
   /** Built-in tools served by the in-process MCP server. Default: all of them (builtinTools()). */
   tools?: readonly SquintTool[];
   /** mcp.json path, or server configs: more tools from external MCP servers. */
   mcp?: string | McpServerConfig[];
   budget?: Partial<BudgetOptions>;
+  /**
+   * When the run ends early. `stepCountIs(n)` bounds the tool-using steps (then one last turn without tools
+   * asks for the answer); default stepCountIs(DEFAULT_STEP_COUNT). Other conditions end the run as "stopped".
+   */
   stopWhen?: StopCondition | StopCondition[];
   prepareStep?: PrepareStep;
   /** System prompt; null for none. */
   system?: string | null;
   sampling?: Partial<SamplingOptions>;
-  maxNewTokens?: number;
+  maxOutputTokens?: number;
   /** Shared image store (one is made otherwise). */
   store?: ImageStore;
   /** What the caller's own image arguments may name (paths anywhere and public URLs by default). */
@@ -91,7 +99,7 @@ export interface CreateAgentOptions {
 export interface RunOptions {
   images: AgentImageInput[];
   prompt: string;
-  signal?: AbortSignal;
+  abortSignal?: AbortSignal;
 }
 
 export interface AgentResult {
@@ -102,7 +110,7 @@ export interface AgentResult {
   error: RunError | null;
   steps: TraceStep[];
   images: ImageEntry[];
-  usage: { promptTokens: number; completionTokens: number };
+  usage: { inputTokens: number; outputTokens: number };
   elapsedMs: number;
   /** The conversation as it ended (full-size images). */
   messages: Message[];
@@ -120,24 +128,35 @@ export interface Agent {
   readonly store: ImageStore;
   readonly tools: string[];
   run(options: RunOptions): AgentRun;
-  resume(snapshot: AgentSnapshot | unknown, options?: { signal?: AbortSignal }): AgentRun;
+  resume(snapshot: AgentSnapshot | unknown, options?: { abortSignal?: AbortSignal }): AgentRun;
   /** Closes the tool connections (and the backend when the agent made it from `model`). */
   close(): Promise<void>;
 }
 
 async function resolveBackend(options: CreateAgentOptions): Promise<Backend> {
-  if (options.backend) return options.backend;
-  if (options.model) {
-    const { createLocalBackend } = await import("../runtime/local/index.js");
-    return createLocalBackend({ model: options.model });
-  }
-  throw new SquintError("INVALID_ARGUMENT", "createAgent needs a backend or a model.", {
-    hint: "Pass { backend } (e.g. a remote OpenAI-compatible backend) or { model: '<checkpoint dir>' }.",
+  if (typeof options.model === "string" && options.model.length > 0) return createBackend({ model: options.model });
+  if (isBackend(options.model)) return options.model;
+  throw new SquintError("INVALID_ARGUMENT", "createAgent needs a model: a Hub id, a model directory or a Backend.", {
+    hint: "Pass { model: createRemoteBackend({...}) } for a server, or { model: 'Qwen/Qwen3-VL-2B-Thinking' } once pulled.",
   });
 }
 
-function resolveBudget(budget: Partial<BudgetOptions> = {}): ResolvedBudget {
-  const merged = { ...DEFAULT_BUDGET, ...budget };
+function isBackend(value: unknown): value is Backend {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Backend).generate === "function" &&
+    typeof (value as Backend).info === "object"
+  );
+}
+
+function resolveBudget(budget: Partial<BudgetOptions> & { maxSteps?: never } = {}, maxSteps: number): ResolvedBudget {
+  if ("maxSteps" in budget) {
+    throw new SquintError("INVALID_ARGUMENT", "budget.maxSteps is gone: bound the steps with stopWhen.", {
+      hint: "Write stopWhen: stepCountIs(n) (import { stepCountIs } from 'squint').",
+    });
+  }
+  const merged = { ...DEFAULT_BUDGET, ...budget, maxSteps };
   const positive = (name: string, value: number | null) => {
     if (value !== null && (!Number.isFinite(value) || value <= 0)) {
       throw new SquintError("INVALID_ARGUMENT", `budget.${name} must be a positive number, got ${value}.`, {
@@ -146,13 +165,13 @@ function resolveBudget(budget: Partial<BudgetOptions> = {}): ResolvedBudget {
     }
   };
   for (const [name, value] of Object.entries(merged)) positive(name, value);
-  if (!Number.isInteger(merged.maxSteps)) positive("maxSteps", Number.NaN);
   return merged;
 }
 
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
+  const stopWhen = options.stopWhen === undefined ? [] : [options.stopWhen].flat();
+  const budget = resolveBudget(options.budget, stepLimit(stopWhen) ?? DEFAULT_STEP_COUNT);
   const backend = await resolveBackend(options);
-  const budget = resolveBudget(options.budget);
   const store = options.store ?? new ImageStore();
   const inputPolicy = options.inputPolicy ?? defaultSourcePolicy({ allowedDirs: [path.parse(process.cwd()).root] });
   const builtin = options.tools ?? builtinTools();
@@ -187,7 +206,6 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     throw toSquintError(error, "TOOL_FAILED");
   }
   const agentTools = createAgentTools({ toolset, store });
-  const stopWhen = options.stopWhen === undefined ? [] : [options.stopWhen].flat();
   const system = options.system === undefined ? DEFAULT_SYSTEM_PROMPT : options.system;
 
   const start = (context: AgentContext | null, snapshot: Record<string, unknown> | null, signal?: AbortSignal) =>
@@ -204,7 +222,9 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
             hint: "Pass images: [path, URL, data URI or bytes].",
           });
         }
-        const stored = await Promise.all(run.images.map((image) => ingestImage(store, image, inputPolicy, run.signal)));
+        const stored = await Promise.all(
+          run.images.map((image) => ingestImage(store, image, inputPolicy, run.abortSignal)),
+        );
         let images: ImageEntry[] = [];
         const content: ContentPart[] = [];
         for (const info of stored) {
@@ -225,7 +245,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       })();
       return deferRun(
         stream,
-        ready.then((context) => start(context, null, run.signal)),
+        ready.then((context) => start(context, null, run.abortSignal)),
       );
     },
     resume(value, resumeOptions = {}) {
@@ -236,13 +256,13 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       })();
       return deferRun(
         stream,
-        ready.then((machine) => start(null, machine, resumeOptions.signal)),
+        ready.then((machine) => start(null, machine, resumeOptions.abortSignal)),
       );
     },
     async close() {
       await toolset.close();
-      // A backend the caller passed in is theirs to close; one made from `model` is ours.
-      if (!options.backend) await backend.close();
+      // A backend the caller passed in is theirs to close; one made from a model id or directory is ours.
+      if (typeof options.model === "string") await backend.close();
       // The shared OCR worker is left running: other agents and servers in this process may be using it (it
       // does not keep the process alive; closeDefaultOcrEngine() frees it).
     },
@@ -324,10 +344,11 @@ function startRun(start: StartOptions): StartedRun {
     emit: (event) => events.push(event),
     elapsed: (context) => context.elapsedMs + (performance.now() - segmentStart),
     now: () => performance.now(),
-    stopWhen: start.stopWhen,
+    // A step count is the budget's final turn (context.budget.maxSteps); the rest may stop the run early.
+    stopWhen: earlyStops(start.stopWhen),
     ...(start.options.prepareStep ? { prepareStep: start.options.prepareStep } : {}),
     ...(start.options.sampling ? { sampling: start.options.sampling } : {}),
-    ...(start.options.maxNewTokens === undefined ? {} : { maxNewTokens: start.options.maxNewTokens }),
+    ...(start.options.maxOutputTokens === undefined ? {} : { maxOutputTokens: start.options.maxOutputTokens }),
     newId: () => randomUUID(),
   };
   const machine = createAgentMachine(services);
@@ -353,7 +374,7 @@ function startRun(start: StartOptions): StartedRun {
           error: context.error,
           steps: context.trace,
           images: context.images,
-          usage: { promptTokens: context.promptTokens, completionTokens: context.completionTokens },
+          usage: { inputTokens: context.inputTokens, outputTokens: context.outputTokens },
           elapsedMs: services.elapsed(context),
           messages: context.messages,
         });
@@ -370,7 +391,7 @@ function startRun(start: StartOptions): StartedRun {
           error: { code: squint.code, message: squint.message },
           steps: [],
           images: [],
-          usage: { promptTokens: 0, completionTokens: 0 },
+          usage: { inputTokens: 0, outputTokens: 0 },
           elapsedMs: 0,
           messages: [],
         });

@@ -39,8 +39,8 @@ export function stepsOf(trace: readonly TraceStep[]): AskImageStep[] {
   return trace.flatMap((step) =>
     step.calls.map((call) => ({
       step: step.step,
-      tool: call.name,
-      arguments: call.arguments,
+      tool: call.toolName,
+      arguments: call.input,
       ok: call.ok,
       summary: call.summary,
       images: call.images.map((image) => image.storeId),
@@ -125,7 +125,7 @@ export function boxesOf(
   const boxes = trace.flatMap((step) =>
     step.calls.flatMap((call) =>
       call.ok && call.structured !== undefined
-        ? boxesOfCall(call.structured, call.arguments, call.name, step.step)
+        ? boxesOfCall(call.structured, call.input, call.toolName, step.step)
         : [],
     ),
   );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type Agent, type AgentResult, type BudgetOptions, createAgent } from "./agent.js";
 import type { AgentEvent } from "./events.js";
+import { stepCountIs } from "./stop-conditions.js";
 import { SquintError } from "../errors.js";
 import type { Backend } from "../runtime/backend.js";
 import type { ToolContext } from "../tools/context.js";
@@ -52,7 +53,7 @@ const outputSchema = z.object({
   images: z.array(z.string()).describe("Ids of the images given, in order (img_idx 0, 1, ...)."),
   steps: z.array(askImageStepSchema).describe("Every tool call the model made, in order."),
   boxes: z.array(askImageBoxSchema).describe("Boxes from the tools and from the answer, in original-image pixels."),
-  usage: z.object({ promptTokens: z.number().int(), completionTokens: z.number().int() }),
+  usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }),
   error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
 });
 
@@ -62,9 +63,11 @@ export interface AskImageToolOptions {
   backend: Backend;
   /** The tools the model may use (default: all built-in ones). */
   tools?: readonly SquintTool[];
-  /** Budget for every run; max_steps of a call overrides maxSteps. */
+  /** Budget for every run. */
   budget?: Partial<BudgetOptions>;
-  maxNewTokens?: number;
+  /** Tool-using steps of a call that gives no max_steps (default ASK_IMAGE_DEFAULT_MAX_STEPS). */
+  stepCount?: number;
+  maxOutputTokens?: number;
 }
 
 export interface AskImageTool {
@@ -78,10 +81,10 @@ function progressReporter(options: ToolRunOptions, total: number): (event: Agent
   let lastTools: string[] = [];
   return (event) => {
     if (event.type === "tool-result") {
-      lastTools.push(`${event.name}${event.ok ? "" : " (failed)"}: ${event.summary.split("\n")[0]}`);
+      lastTools.push(`${event.toolName}${event.ok ? "" : " (failed)"}: ${event.summary.split("\n")[0]}`);
       return;
     }
-    if (event.type !== "step-start") return;
+    if (event.type !== "start-step") return;
     const doing = event.finalTurn ? "answering" : event.step === 1 ? "looking at the images" : "thinking";
     const after = lastTools.length > 0 ? ` after ${lastTools.join("; ")}` : "";
     lastTools = [];
@@ -104,11 +107,12 @@ export function createAskImageTool(options: AskImageToolOptions): AskImageTool {
     let agent = byBudget.get(maxSteps);
     if (!agent) {
       agent = createAgent({
-        backend: options.backend,
+        model: options.backend,
         store,
         ...(options.tools ? { tools: options.tools } : { tools: builtinTools() }),
-        ...(options.maxNewTokens === undefined ? {} : { maxNewTokens: options.maxNewTokens }),
-        budget: { ...options.budget, maxSteps },
+        ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
+        ...(options.budget ? { budget: options.budget } : {}),
+        stopWhen: stepCountIs(maxSteps),
       });
       // A failed start is not remembered: the next call tries again.
       agent.catch(() => byBudget.delete(maxSteps));
@@ -153,7 +157,7 @@ export function createAskImageTool(options: AskImageToolOptions): AskImageTool {
         });
       }
       const { signal } = runOptions;
-      const maxSteps = input.max_steps ?? options.budget?.maxSteps ?? ASK_IMAGE_DEFAULT_MAX_STEPS;
+      const maxSteps = input.max_steps ?? options.stepCount ?? ASK_IMAGE_DEFAULT_MAX_STEPS;
       const given = await resolveAll(input.images, context, signal);
       // Images named in tool arguments are cached unpinned; this run refers to them until it ends.
       for (const image of given) context.store.retain(image.id);
@@ -163,7 +167,7 @@ export function createAskImageTool(options: AskImageToolOptions): AskImageTool {
         const run = agent.run({
           images: given.map((image) => image.id),
           prompt: input.question,
-          ...(signal ? { signal } : {}),
+          ...(signal ? { abortSignal: signal } : {}),
         });
         const report = progressReporter(runOptions, maxSteps + 1);
         for await (const event of run.events) report(event);

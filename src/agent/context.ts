@@ -21,9 +21,9 @@ export interface ResolvedBudget {
 }
 
 export interface TraceCall {
-  callId: string;
-  name: string;
-  arguments: Record<string, unknown>;
+  toolCallId: string;
+  toolName: string;
+  input: Record<string, unknown>;
   ok: boolean;
   summary: string;
   failure?: ToolFailureKind;
@@ -41,8 +41,8 @@ export interface TraceStep {
   reasoning: string;
   text: string;
   finishReason: FinishReason | null;
-  promptTokens: number;
-  completionTokens: number;
+  inputTokens: number;
+  outputTokens: number;
   visualTokens: number;
   elided: ElidedImage[];
   calls: TraceCall[];
@@ -54,14 +54,14 @@ export interface TurnOutcome {
   toolCalls: Array<ToolCall & { id: string }>;
   callErrors: Array<{ id: string; raw: string; message: string }>;
   finishReason: FinishReason;
-  promptTokens: number;
-  completionTokens: number;
+  inputTokens: number;
+  outputTokens: number;
   modelMs: number;
 }
 
 export interface CallOutcome {
-  callId: string;
-  name: string;
+  toolCallId: string;
+  toolName: string;
   ok: boolean;
   /** The text that goes back to the model. */
   text: string;
@@ -98,7 +98,7 @@ export interface AgentContext {
   reasoning: string | null;
   error: RunError | null;
   stopReason: string | null;
-  promptTokens: number;
-  completionTokens: number;
+  inputTokens: number;
+  outputTokens: number;
   trace: TraceStep[];
 }

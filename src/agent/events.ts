@@ -33,15 +33,15 @@ export interface ToolResultImage {
 }
 
 export type AgentEvent =
-  | { type: "step-start"; step: number; finalTurn: boolean }
+  | { type: "start-step"; step: number; finalTurn: boolean }
   | { type: "reasoning-delta"; step: number; text: string }
   | { type: "text-delta"; step: number; text: string }
-  | { type: "tool-call"; step: number; callId: string; name: string; arguments: Record<string, unknown> }
+  | { type: "tool-call"; step: number; toolCallId: string; toolName: string; input: Record<string, unknown> }
   | {
       type: "tool-result";
       step: number;
-      callId: string;
-      name: string;
+      toolCallId: string;
+      toolName: string;
       ok: boolean;
       /** What went back to the model as text. */
       summary: string;
@@ -53,11 +53,11 @@ export type AgentEvent =
     }
   | { type: "budget"; state: BudgetState; elided: ElidedImage[] }
   | {
-      type: "step-finish";
+      type: "finish-step";
       step: number;
       finishReason: FinishReason;
-      promptTokens: number;
-      completionTokens: number;
+      inputTokens: number;
+      outputTokens: number;
       durationMs: number;
       modelMs: number;
     }

@@ -17,7 +17,7 @@ import { type AgentImageInput, ingestImage } from "./image-input.js";
 const LOCATE_IMAGE_REFERENCE = "squint-locate:image";
 
 /** The backend as the narrow "one image, one prompt → reply text" function tools take. */
-export function backendLocateModel(backend: Backend, maxNewTokens = 1024): LocateModel {
+export function backendLocateModel(backend: Backend, maxOutputTokens = 1024): LocateModel {
   return async (image: RawImage, prompt: string, signal?: AbortSignal) => {
     let text = "";
     for await (const event of backend.generate({
@@ -31,7 +31,7 @@ export function backendLocateModel(backend: Backend, maxNewTokens = 1024): Locat
         },
       ],
       thinking: backend.info.thinking,
-      maxNewTokens,
+      maxOutputTokens,
       ...(signal ? { signal } : {}),
       resolveImage: async (reference) => {
         if (reference !== LOCATE_IMAGE_REFERENCE) {

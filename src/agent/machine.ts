@@ -100,7 +100,7 @@ export function createAgentMachine(services: AgentServices) {
           elided = fitted.changes;
         }
         const next = { ...context, step, images };
-        services.emit({ type: "step-start", step, finalTurn: context.finalTurn });
+        services.emit({ type: "start-step", step, finalTurn: context.finalTurn });
         const state = budgetState(next, services);
         services.emit({ type: "budget", state, elided });
         const record: TraceStep = {
@@ -112,8 +112,8 @@ export function createAgentMachine(services: AgentServices) {
           reasoning: "",
           text: "",
           finishReason: null,
-          promptTokens: 0,
-          completionTokens: 0,
+          inputTokens: 0,
+          outputTokens: 0,
           visualTokens: state.visualTokens,
           elided,
           calls: [],
@@ -140,17 +140,17 @@ export function createAgentMachine(services: AgentServices) {
                 reasoning: turn.reasoning,
                 text: turn.text,
                 finishReason: turn.finishReason,
-                promptTokens: turn.promptTokens,
-                completionTokens: turn.completionTokens,
+                inputTokens: turn.inputTokens,
+                outputTokens: turn.outputTokens,
               }
             : step,
         );
         services.emit({
-          type: "step-finish",
+          type: "finish-step",
           step: context.step,
           finishReason: turn.finishReason,
-          promptTokens: turn.promptTokens,
-          completionTokens: turn.completionTokens,
+          inputTokens: turn.inputTokens,
+          outputTokens: turn.outputTokens,
           durationMs: services.now() - (context.trace.at(-1)?.startedAt ?? services.now()),
           modelMs: turn.modelMs,
         });
@@ -158,8 +158,8 @@ export function createAgentMachine(services: AgentServices) {
           lastTurn: turn,
           messages: [...context.messages, assistant],
           trace,
-          promptTokens: context.promptTokens + turn.promptTokens,
-          completionTokens: context.completionTokens + turn.completionTokens,
+          inputTokens: context.inputTokens + turn.inputTokens,
+          outputTokens: context.outputTokens + turn.outputTokens,
         };
       }),
       recordCalls: assign(({ context, event }) => {
@@ -182,17 +182,17 @@ export function createAgentMachine(services: AgentServices) {
               : `\n(${indices.map((index) => `image ${index}`).join(", ")}: use img_idx ${indices.join(" / ")} to refer to ${indices.length === 1 ? "it" : "them"})`;
           toolMessages.push({
             role: "tool",
-            toolCallId: outcome.callId,
-            name: outcome.name,
+            toolCallId: outcome.toolCallId,
+            name: outcome.toolName,
             content: [
               ...outcome.images.map((image) => ({ type: "image" as const, image: image.storeId })),
               { type: "text" as const, text: `${outcome.text}${note}` },
             ],
           });
           calls.push({
-            callId: outcome.callId,
-            name: outcome.name,
-            arguments: context.lastTurn?.toolCalls.find((call) => call.id === outcome.callId)?.arguments ?? {},
+            toolCallId: outcome.toolCallId,
+            toolName: outcome.toolName,
+            input: context.lastTurn?.toolCalls.find((call) => call.id === outcome.toolCallId)?.arguments ?? {},
             ok: outcome.ok,
             summary: outcome.text,
             ...(outcome.failure === undefined ? {} : { failure: outcome.failure }),
@@ -246,7 +246,7 @@ export function createAgentMachine(services: AgentServices) {
               : "The model returned neither an answer nor a tool call.",
           hint:
             context.lastTurn?.finishReason === "length"
-              ? "Raise maxNewTokens, or use an Instruct checkpoint for shorter replies."
+              ? "Raise maxOutputTokens, or use an Instruct checkpoint for shorter replies."
               : "Try again, or rephrase the question.",
         },
       })),
@@ -367,8 +367,8 @@ export function initialContext(options: {
     reasoning: null,
     error: null,
     stopReason: null,
-    promptTokens: 0,
-    completionTokens: 0,
+    inputTokens: 0,
+    outputTokens: 0,
     trace: [],
   };
 }

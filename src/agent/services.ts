@@ -27,7 +27,7 @@ export interface PrepareStepResult {
   /** Replaces the conversation sent to the model for this step only (the stored conversation is unchanged). */
   messages?: Message[];
   sampling?: Partial<SamplingOptions>;
-  maxNewTokens?: number;
+  maxOutputTokens?: number;
 }
 
 export type PrepareStep = (info: StepInfo) => PrepareStepResult | undefined | Promise<PrepareStepResult | undefined>;
@@ -54,6 +54,6 @@ export interface AgentServices {
   stopWhen: StopCondition[];
   prepareStep?: PrepareStep;
   sampling?: Partial<SamplingOptions>;
-  maxNewTokens?: number;
+  maxOutputTokens?: number;
   newId(): string;
 }

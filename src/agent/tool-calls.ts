@@ -128,8 +128,8 @@ export function createAgentTools(options: { toolset: McpToolset; store: ImageSto
   const byName = new Map(tools.map((tool) => [tool.spec.function.name, tool]));
 
   const fail = (call: { id: string; name: string }, text: string, started: number): CallOutcome => ({
-    callId: call.id,
-    name: call.name,
+    toolCallId: call.id,
+    toolName: call.name,
     ok: false,
     failure: "invalid-call",
     text,
@@ -211,8 +211,8 @@ export function createAgentTools(options: { toolset: McpToolset; store: ImageSto
       });
       const text = result.ok ? `${result.text}${repairedNote}` : `Error (${result.failure}): ${result.text}`;
       return {
-        callId: call.id,
-        name: call.name,
+        toolCallId: call.id,
+        toolName: call.name,
         ok: result.ok,
         text,
         ...(result.ok ? {} : { failure: result.failure }),

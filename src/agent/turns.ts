@@ -43,18 +43,18 @@ export async function generateTurn(
     toolCalls: [],
     callErrors: [],
     finishReason: "stop",
-    promptTokens: 0,
-    completionTokens: 0,
+    inputTokens: 0,
+    outputTokens: 0,
     modelMs: 0,
   };
   const sampling = { ...services.sampling, ...prepared.sampling };
-  const maxNewTokens = prepared.maxNewTokens ?? services.maxNewTokens;
+  const maxOutputTokens = prepared.maxOutputTokens ?? services.maxOutputTokens;
   const stream = services.backend.generate({
     messages: prepared.messages ?? seen,
     ...(tools.length > 0 ? { tools } : {}),
     thinking: services.backend.info.thinking,
     ...(Object.keys(sampling).length > 0 ? { sampling } : {}),
-    ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
+    ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
     signal,
     resolveImage: (reference) => services.resolveImage(reference),
   });
@@ -72,7 +72,13 @@ export async function generateTurn(
       case "tool-call": {
         const id = event.call.id ?? `call_${step}_${outcome.toolCalls.length + outcome.callErrors.length}`;
         outcome.toolCalls.push({ ...event.call, id });
-        services.emit({ type: "tool-call", step, callId: id, name: event.call.name, arguments: event.call.arguments });
+        services.emit({
+          type: "tool-call",
+          step,
+          toolCallId: id,
+          toolName: event.call.name,
+          input: event.call.arguments,
+        });
         break;
       }
       case "tool-call-error":
@@ -83,8 +89,8 @@ export async function generateTurn(
         });
         break;
       case "usage":
-        outcome.promptTokens = event.promptTokens;
-        outcome.completionTokens = event.completionTokens;
+        outcome.inputTokens = event.inputTokens;
+        outcome.outputTokens = event.outputTokens;
         break;
       case "finish":
         outcome.finishReason = event.reason;
@@ -100,8 +106,8 @@ export async function actTurn(input: ActInput, signal: AbortSignal, services: Ag
   const { turn, images, step } = input;
   // A `<tool_call>` the parser could not repair goes back as a short error the model can act on.
   const unparsed: CallOutcome[] = turn.callErrors.map((error) => ({
-    callId: error.id,
-    name: "(unparsed)",
+    toolCallId: error.id,
+    toolName: "(unparsed)",
     ok: false,
     failure: "invalid-call",
     text: `Error: your <tool_call> could not be read: ${error.message}. Write it as <tool_call>{"name": "...", "arguments": {...}}</tool_call> with valid JSON.`,
@@ -127,8 +133,8 @@ export async function actTurn(input: ActInput, signal: AbortSignal, services: Ag
     services.emit({
       type: "tool-result",
       step,
-      callId: outcome.callId,
-      name: outcome.name,
+      toolCallId: outcome.toolCallId,
+      toolName: outcome.toolName,
       ok: outcome.ok,
       summary: outcome.text,
       images: announced,

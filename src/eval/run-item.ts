@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type AgentResult, createAgent } from "../agent/agent.js";
+import { stepCountIs } from "../agent/stop-conditions.js";
 import { isSquintError, SquintError, toSquintError } from "../errors.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import { visualTokenCount } from "../model/vision.js";
@@ -117,18 +118,19 @@ async function runLoop(item: SuiteItem, settings: ItemRunSettings): Promise<Item
   const started = performance.now();
   // One agent per item: its image store holds this item's images and crops only, and is dropped with it.
   const agent = await createAgent({
-    backend: settings.backend,
+    model: settings.backend,
     ...(settings.tools ? { tools: settings.tools } : {}),
     ...(settings.system === undefined ? {} : { system: settings.system }),
     sampling: settings.sampling,
-    ...(settings.maxNewTokens === null ? {} : { maxNewTokens: settings.maxNewTokens }),
-    budget: { maxSteps: settings.maxSteps, maxVisualTokens: settings.maxVisualTokens },
+    ...(settings.maxNewTokens === null ? {} : { maxOutputTokens: settings.maxNewTokens }),
+    stopWhen: stepCountIs(settings.maxSteps),
+    budget: { maxVisualTokens: settings.maxVisualTokens },
   });
   try {
     const run = agent.run({
       images: item.images,
       prompt: renderItemPrompt(item),
-      ...(settings.signal ? { signal: settings.signal } : {}),
+      ...(settings.signal ? { abortSignal: settings.signal } : {}),
     });
     for await (const _event of run.events) {
       // Drained so the stream does not hold every delta until the run ends.
@@ -139,7 +141,7 @@ async function runLoop(item: SuiteItem, settings: ItemRunSettings): Promise<Item
     }
     const calls = result.steps.flatMap((step) => step.calls);
     const byName: Record<string, number> = {};
-    for (const call of calls) byName[call.name] = (byName[call.name] ?? 0) + 1;
+    for (const call of calls) byName[call.toolName] = (byName[call.toolName] ?? 0) + 1;
     const frames = result.images.length > 0 ? loopFrames(result, agent.store) : [];
     return record(item, "loop", scored(item, result.answer, frames), {
       status: result.status,
@@ -149,8 +151,8 @@ async function runLoop(item: SuiteItem, settings: ItemRunSettings): Promise<Item
       failedToolCalls: calls.filter((call) => !call.ok).length,
       toolCallsByName: byName,
       visualTokens: result.steps.reduce((sum, step) => sum + step.visualTokens, 0),
-      inputTokens: result.usage.promptTokens,
-      outputTokens: result.usage.completionTokens,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
       latencyMs: Math.round(performance.now() - started),
     });
   } finally {
@@ -183,14 +185,14 @@ async function runDirect(item: SuiteItem, settings: ItemRunSettings): Promise<It
       ],
       thinking: backend.info.thinking,
       sampling: settings.sampling,
-      ...(settings.maxNewTokens === null ? {} : { maxNewTokens: settings.maxNewTokens }),
+      ...(settings.maxNewTokens === null ? {} : { maxOutputTokens: settings.maxNewTokens }),
       ...(settings.signal ? { signal: settings.signal } : {}),
       resolveImage: async (reference) => store.pixels(reference),
     })) {
       if (event.type === "text-delta") text += event.text;
       else if (event.type === "usage") {
-        inputTokens += event.promptTokens;
-        outputTokens += event.completionTokens;
+        inputTokens += event.inputTokens;
+        outputTokens += event.outputTokens;
       } else if (event.type === "finish") finish = event.reason;
     }
   } catch (error) {

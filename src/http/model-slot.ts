@@ -94,7 +94,7 @@ export class ModelSlot {
 async function warm(backend: Backend): Promise<void> {
   for await (const event of backend.generate({
     messages: [{ role: "user", content: "Hi" }],
-    maxNewTokens: 1,
+    maxOutputTokens: 1,
     sampling: { doSample: false },
     resolveImage: async () => {
       throw new SquintError("INTERNAL", "The warm-up request has no images.");

@@ -13,7 +13,7 @@ export interface GenerateRequest {
   /** Thinking checkpoints pre-open `<think>`; remote servers may need to be told (chat_template_kwargs). */
   thinking?: boolean;
   sampling?: Partial<SamplingOptions>;
-  maxNewTokens?: number;
+  maxOutputTokens?: number;
   signal?: AbortSignal;
   resolveImage: (reference: string) => Promise<RawImage>;
 }
@@ -26,7 +26,7 @@ export type BackendEvent =
   | { type: "tool-call"; call: ToolCall }
   /** A `<tool_call>` block that could not be repaired into JSON: the agent tells the model. */
   | { type: "tool-call-error"; raw: string; message: string }
-  | { type: "usage"; promptTokens: number; completionTokens: number; cachedPromptTokens?: number }
+  | { type: "usage"; inputTokens: number; outputTokens: number; cachedPromptTokens?: number }
   | { type: "finish"; reason: FinishReason };
 
 export interface BackendInfo {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createAgent } from "../../src/agent/agent.js";
+import { type BudgetOptions, createAgent } from "../../src/agent/agent.js";
 import type { AgentEvent } from "../../src/agent/events.js";
 import { FINAL_TURN_INSTRUCTION } from "../../src/agent/machine.js";
-import { stepCountIs } from "../../src/agent/stop-conditions.js";
+import { hasToolCall, stepCountIs } from "../../src/agent/stop-conditions.js";
+import { SquintError } from "../../src/errors.js";
 import { contentParts, type Message } from "../../src/model/messages.js";
+import type { Backend } from "../../src/runtime/backend.js";
 import { applyToBox } from "../../src/tools/geometry.js";
 import { answerReply, ScriptedBackend, type ScriptEntry, toolCallReply } from "../support/scripted-backend.js";
 import { hasSharedData, hopInnPath, syntheticPhoto } from "./fixtures.js";
@@ -33,7 +35,7 @@ describe("agent loop over the real MCP server and tools", () => {
       zoom([250, 250, 750, 750], 1, "middle of the block"),
       answerReply("The crop shows the red block.", "A red block."),
     ]);
-    const agent = await createAgent({ backend });
+    const agent = await createAgent({ model: backend });
     try {
       const run = agent.run({ images: [await syntheticPhoto()], prompt: "What is in the middle?" });
       const [events, result] = await Promise.all([collect(run.events), run.result]);
@@ -64,24 +66,24 @@ describe("agent loop over the real MCP server and tools", () => {
       expect(backend.prompts[0]).toContain('"name": "image_zoom_in_tool"');
       const kinds = events.map((event) => event.type).filter((type) => !type.endsWith("-delta"));
       expect(kinds).toEqual([
-        "step-start",
+        "start-step",
         "budget",
         "tool-call",
-        "step-finish",
+        "finish-step",
         "tool-result",
-        "step-start",
+        "start-step",
         "budget",
         "tool-call",
-        "step-finish",
+        "finish-step",
         "tool-result",
-        "step-start",
+        "start-step",
         "budget",
-        "step-finish",
+        "finish-step",
         "answer",
       ]);
       expect(events.some((event) => event.type === "reasoning-delta")).toBe(true);
       expect(result.steps).toHaveLength(3);
-      expect(result.steps[0].calls[0]).toMatchObject({ name: "image_zoom_in_tool", ok: true });
+      expect(result.steps[0].calls[0]).toMatchObject({ toolName: "image_zoom_in_tool", ok: true });
     } finally {
       await agent.close();
     }
@@ -91,7 +93,7 @@ describe("agent loop over the real MCP server and tools", () => {
     "zooms into the cookbook's Hop Inn sign box and maps it to the manifest's pixels",
     async () => {
       const backend = new ScriptedBackend([zoom([574, 301, 660, 468], 0, "sign"), answerReply("", "Hop Inn")]);
-      const agent = await createAgent({ backend });
+      const agent = await createAgent({ model: backend });
       try {
         const result = await agent.run({ images: [hopInnPath], prompt: "Where was the picture taken?" }).result;
         expect(result.status).toBe("answered");
@@ -115,7 +117,7 @@ describe("agent loop over the real MCP server and tools", () => {
       '<tool_call>\n{"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [0, 0, 500, 500], "label": "left", "img_idx": 0}}\n</tool_call>\n' +
       '<tool_call>\n{"name": "image_zoom_in_tool", "arguments": {"bbox_2d": [500, 0, 1000, 500], "label": "right", "img_idx": 0}}\n</tool_call>';
     const backend = new ScriptedBackend([two, answerReply("", "Two corners.")]);
-    const agent = await createAgent({ backend });
+    const agent = await createAgent({ model: backend });
     try {
       const run = agent.run({ images: [await syntheticPhoto()], prompt: "?" });
       const [events, result] = await Promise.all([collect(run.events), run.result]);
@@ -136,11 +138,11 @@ describe("agent loop over the real MCP server and tools", () => {
       "Zoom.\n</think>\n\n<tool_call>\n{'name': 'image_zoom_in_tool', 'arguments': {'bbox_2d': '[500, 300, 600, 500]', 'img_idx': '0', 'label': 'block',}}\n</tool_call>",
       answerReply("", "Red."),
     ]);
-    const agent = await createAgent({ backend });
+    const agent = await createAgent({ model: backend });
     try {
       const result = await agent.run({ images: [await syntheticPhoto()], prompt: "Colour?" }).result;
       expect(result.status).toBe("answered");
-      expect(result.steps[0].calls[0]).toMatchObject({ ok: true, name: "image_zoom_in_tool" });
+      expect(result.steps[0].calls[0]).toMatchObject({ ok: true, toolName: "image_zoom_in_tool" });
       expect(result.steps[0].calls[0].summary).toContain("(arguments repaired)");
       expect(result.images).toHaveLength(2);
     } finally {
@@ -163,7 +165,7 @@ describe("agent loop over the real MCP server and tools", () => {
       },
     ];
     const backend = new ScriptedBackend(script);
-    const agent = await createAgent({ backend });
+    const agent = await createAgent({ model: backend });
     try {
       const result = await agent.run({ images: [await syntheticPhoto()], prompt: "Colour?" }).result;
       expect(result.status).toBe("answered");
@@ -181,7 +183,7 @@ describe("agent loop over the real MCP server and tools", () => {
   it("ends as failed after N consecutive failed calls, with the trace", async () => {
     const bad = zoom([1, 2, 3, 4], 9, "nothing");
     const backend = new ScriptedBackend([bad, bad, bad, answerReply("", "never")]);
-    const agent = await createAgent({ backend, budget: { maxConsecutiveToolFailures: 3 } });
+    const agent = await createAgent({ model: backend, budget: { maxConsecutiveToolFailures: 3 } });
     try {
       const result = await agent.run({ images: [await syntheticPhoto()], prompt: "?" }).result;
       expect(result.status).toBe("failed");
@@ -201,7 +203,7 @@ describe("agent loop over the real MCP server and tools", () => {
       answerReply("", "Done."),
     ]);
     // 1200×800 costs 950 tokens; each zoom at least 256. 1250 forces crops a and b out entirely.
-    const agent = await createAgent({ backend, budget: { maxVisualTokens: 1250 } });
+    const agent = await createAgent({ model: backend, budget: { maxVisualTokens: 1250 } });
     try {
       const run = agent.run({ images: [await syntheticPhoto()], prompt: "?" });
       const [events, result] = await Promise.all([collect(run.events), run.result]);
@@ -243,7 +245,7 @@ describe("agent loop over the real MCP server and tools", () => {
         return answerReply("", "Best guess: red.");
       },
     ]);
-    const agent = await createAgent({ backend, budget: { maxSteps: 1 } });
+    const agent = await createAgent({ model: backend, stopWhen: stepCountIs(1) });
     try {
       const result = await agent.run({ images: [await syntheticPhoto()], prompt: "?" }).result;
       expect(result.status).toBe("answered");
@@ -254,12 +256,41 @@ describe("agent loop over the real MCP server and tools", () => {
     }
   });
 
+  it("bounds the steps with stopWhen: stepCountIs(n), by default 8, and refuses the old budget.maxSteps", async () => {
+    const backend = new ScriptedBackend([
+      ...Array.from({ length: 8 }, () => zoom([0, 0, 500, 500], 0, "a")),
+      answerReply("", "Red."),
+    ]);
+    const agent = await createAgent({ model: backend });
+    try {
+      const result = await agent.run({ images: [await syntheticPhoto()], prompt: "?" }).result;
+      // Eight tool-using steps, then the final turn without tools that must answer.
+      expect(result.steps.map((step) => step.finalTurn)).toEqual([...Array(8).fill(false), true]);
+      expect(result.status).toBe("answered");
+    } finally {
+      await agent.close();
+    }
+    await expect(
+      createAgent({ model: backend, budget: { maxSteps: 2 } as unknown as Partial<BudgetOptions> }),
+    ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", hint: expect.stringContaining("stepCountIs") });
+    expect(() => stepCountIs(0)).toThrow(SquintError);
+  });
+
+  it("takes the model as a Backend or an id/directory (through createBackend), one key", async () => {
+    // A string goes to the local engine's model resolution (createBackend), which says what is missing.
+    await expect(createAgent({ model: "/no/such/model-dir" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: expect.stringContaining("/no/such/model-dir"),
+    });
+    await expect(createAgent({ model: {} as unknown as Backend })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
   it("stops when a stopWhen condition holds, and prepareStep can limit the tools", async () => {
     const seenTools: number[] = [];
     const backend = new ScriptedBackend([zoom([0, 0, 500, 500], 0, "a"), zoom([0, 0, 500, 500], 0, "a")]);
     const agent = await createAgent({
-      backend,
-      stopWhen: stepCountIs(1),
+      model: backend,
+      stopWhen: hasToolCall("image_zoom_in_tool"),
       prepareStep: ({ step }) => {
         seenTools.push(step);
         return { activeTools: ["image_zoom_in_tool"] };
@@ -279,7 +310,7 @@ describe("agent loop over the real MCP server and tools", () => {
     // 200 chunks 10 ms apart: two seconds of generation against a 300 ms budget.
     const slow = answerReply("x".repeat(800), "too late");
     const backend = new ScriptedBackend([slow], { chunkSize: 4, chunkDelayMs: 10 });
-    const agent = await createAgent({ backend, budget: { maxWallTimeMs: 300 } });
+    const agent = await createAgent({ model: backend, budget: { maxWallTimeMs: 300 } });
     try {
       const result = await agent.run({ images: [await syntheticPhoto()], prompt: "?" }).result;
       // Had the generation been waited for, the reply would have been an answer ("answered").
@@ -294,7 +325,7 @@ describe("agent loop over the real MCP server and tools", () => {
   });
 
   it("rejects a run whose image cannot be read, with a coded error, and ends its events", async () => {
-    const agent = await createAgent({ backend: new ScriptedBackend([]) });
+    const agent = await createAgent({ model: new ScriptedBackend([]) });
     try {
       const run = agent.run({ images: ["/nowhere/missing.png"], prompt: "?" });
       expect(await collect(run.events)).toEqual([]);
@@ -306,10 +337,10 @@ describe("agent loop over the real MCP server and tools", () => {
 
   it("aborts mid-generation through the AbortSignal", async () => {
     const backend = new ScriptedBackend([answerReply("x".repeat(400), "never")], { chunkSize: 4, chunkDelayMs: 5 });
-    const agent = await createAgent({ backend });
+    const agent = await createAgent({ model: backend });
     try {
       const controller = new AbortController();
-      const run = agent.run({ images: [await syntheticPhoto()], prompt: "?", signal: controller.signal });
+      const run = agent.run({ images: [await syntheticPhoto()], prompt: "?", abortSignal: controller.signal });
       const events: AgentEvent[] = [];
       for await (const event of run.events) {
         events.push(event);

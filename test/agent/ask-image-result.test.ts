@@ -16,14 +16,14 @@ function step(number: number, calls: Partial<TraceCall>[]): TraceStep {
     reasoning: "",
     text: "",
     finishReason: "tool-calls",
-    promptTokens: 0,
-    completionTokens: 0,
+    inputTokens: 0,
+    outputTokens: 0,
     visualTokens: 0,
     elided: [],
     calls: calls.map((call, index) => ({
-      callId: `call_${number}_${index}`,
-      name: "tool",
-      arguments: {},
+      toolCallId: `call_${number}_${index}`,
+      toolName: "tool",
+      input: {},
       ok: true,
       summary: "",
       images: [],
@@ -53,11 +53,11 @@ describe("ask_image result: steps and boxes", () => {
     const trace = [
       step(1, [
         {
-          name: "image_zoom_in_tool",
-          arguments: { img_idx: 0 },
+          toolName: "image_zoom_in_tool",
+          input: { img_idx: 0 },
           images: [{ index: 1, storeId: "img-2", width: 1, height: 1 }],
         },
-        { name: "ocr", ok: false, summary: "failed" },
+        { toolName: "ocr", ok: false, summary: "failed" },
       ]),
       step(2, []),
     ];
@@ -72,13 +72,13 @@ describe("ask_image result: steps and boxes", () => {
     const region = { region: { originalPixels: [1, 2, 3, 4] }, source: { originalId: original.id } };
     const trace = [
       step(1, [
-        { name: "image_zoom_in_tool", arguments: { label: "from args" }, structured: region },
-        { name: "image_crop", arguments: { label: "ignored" }, structured: { ...region, label: "from result" } },
-        { name: "image_zoom_in_tool", ok: false, structured: region },
+        { toolName: "image_zoom_in_tool", input: { label: "from args" }, structured: region },
+        { toolName: "image_crop", input: { label: "ignored" }, structured: { ...region, label: "from result" } },
+        { toolName: "image_zoom_in_tool", ok: false, structured: region },
       ]),
       step(2, [
         {
-          name: "locate",
+          toolName: "locate",
           structured: {
             source: { originalId: original.id },
             matches: [
@@ -88,7 +88,7 @@ describe("ask_image result: steps and boxes", () => {
             ],
           },
         },
-        { name: "image_info", structured: { width: 400, height: 300 } },
+        { toolName: "image_info", structured: { width: 400, height: 300 } },
       ]),
     ];
     expect(boxesOf(trace, null, original)).toEqual([

@@ -45,7 +45,7 @@ describe("agent with a server from mcp.json", () => {
       answerReply("", "A green square."),
     ]);
     const agent = await createAgent({
-      backend,
+      model: backend,
       tools: [zoomTool],
       mcp: file,
       budget: { toolTimeoutMs: 400, maxConsecutiveToolFailures: 5 },
@@ -69,7 +69,7 @@ describe("agent with a server from mcp.json", () => {
       // A call that never answers times out on its own clock; the model hears about it.
       expect(result.steps[3].calls[0]).toMatchObject({ ok: false, failure: "timeout" });
       expect(result.steps[3].calls[0].summary).toMatch(/did not answer within 400 ms/);
-      expect(result.steps[4].calls.map((call) => [call.name, call.ok, call.summary])).toEqual([
+      expect(result.steps[4].calls.map((call) => [call.toolName, call.ok, call.summary])).toEqual([
         ["barrier", true, "met"],
         ["barrier", true, "met"],
       ]);

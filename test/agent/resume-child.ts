@@ -9,7 +9,7 @@ import { comparableResult, zoomTwiceScript } from "./scripts.js";
 
 const snapshot: unknown = JSON.parse(await readFile(process.argv[2] as string, "utf8"));
 const backend = new ScriptedBackend(zoomTwiceScript());
-const agent = await createAgent({ backend });
+const agent = await createAgent({ model: backend });
 const result = await agent.resume(snapshot).result;
 process.stdout.write(
   `${JSON.stringify({ result: comparableResult(result, agent.store), requests: backend.requests.length })}\n`,

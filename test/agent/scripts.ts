@@ -21,7 +21,7 @@ export function comparableResult(result: AgentResult, store: ImageStore) {
   return {
     status: result.status,
     answer: result.answer,
-    steps: result.steps.map((step) => ({ text: step.text, calls: step.calls.map((call) => [call.name, call.ok]) })),
+    steps: result.steps.map((step) => ({ text: step.text, calls: step.calls.map((call) => [call.toolName, call.ok]) })),
     images: result.images.map((image) => {
       const info = store.get(image.storeId);
       const box = applyToBox(info.toOriginal, { x1: 0, y1: 0, x2: info.width, y2: info.height });

@@ -16,7 +16,7 @@ describe("snapshots", () => {
     let snapshot: AgentSnapshot | undefined;
     let takeSnapshot: (() => Promise<AgentSnapshot>) | undefined;
     const agent = await createAgent({
-      backend,
+      model: backend,
       // Step 2 starts after the first zoom came back: freeze the run there.
       prepareStep: async ({ step }) => {
         if (step === 2 && takeSnapshot) snapshot = await takeSnapshot();
@@ -56,7 +56,7 @@ describe("snapshots", () => {
   });
 
   it("refuses something that is not a snapshot, with a hint", async () => {
-    const agent = await createAgent({ backend: new ScriptedBackend([]) });
+    const agent = await createAgent({ model: new ScriptedBackend([]) });
     try {
       const result = agent.resume({ format: "other" }).result;
       await expect(result).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });

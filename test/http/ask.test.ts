@@ -79,7 +79,7 @@ describe("/v1/ask", () => {
       data: JSON.parse(match[2]!) as Record<string, unknown>,
     }));
     const types = events.map((event) => event.type);
-    for (const type of ["step-start", "reasoning-delta", "tool-call", "tool-result", "answer", "result"]) {
+    for (const type of ["start-step", "reasoning-delta", "tool-call", "tool-result", "answer", "result"]) {
       expect(types).toContain(type);
     }
     expect(types.at(-1)).toBe("result");

@@ -180,7 +180,7 @@ describe("/v1/chat/completions (scripted Thinking model)", () => {
     });
     const request = backend.requests.at(-1)!;
     expect(request.sampling).toMatchObject({ doSample: false, topP: 0.5, seed: 7 });
-    expect(request.maxNewTokens).toBe(99);
+    expect(request.maxOutputTokens).toBe(99);
   });
 
   it("errors come in OpenAI's shape with Squint's code and hint", async () => {

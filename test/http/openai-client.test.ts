@@ -170,13 +170,13 @@ describe("Squint's own remote backend → squint serve (the whole ask loop over 
     ]);
     const json = JSON.parse(run.stdout) as {
       status: string;
-      steps: Array<{ completionTokens: number; promptTokens: number }>;
+      steps: Array<{ outputTokens: number; inputTokens: number }>;
     };
     // Random weights: whatever the status, every turn went through the server and produced tokens.
     expect(["answered", "failed", "exhausted"]).toContain(json.status);
     expect(json.steps.length).toBeGreaterThan(0);
-    expect(json.steps[0]!.completionTokens).toBeGreaterThan(0);
-    expect(json.steps[0]!.promptTokens).toBeGreaterThan(64);
+    expect(json.steps[0]!.outputTokens).toBeGreaterThan(0);
+    expect(json.steps[0]!.inputTokens).toBeGreaterThan(64);
     const after = (await call(`${spawned.url}/metrics`)).text;
     expect(count(after) - count(before)).toBe(json.steps.length);
   });

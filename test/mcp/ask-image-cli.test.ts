@@ -193,9 +193,9 @@ describe("squint mcp --model (spawned, in-process engine)", () => {
       expect(output.images).toHaveLength(1);
       // Whatever the random weights say, the engine ran: at most two turns (one step + the final turn) of 4 tokens.
       expect(["answered", "exhausted"]).toContain(output.status);
-      expect(output.usage.completionTokens).toBeGreaterThan(0);
-      expect(output.usage.completionTokens).toBeLessThanOrEqual(8);
-      expect(output.usage.promptTokens).toBeGreaterThan(64); // the 64 visual tokens and the tools' system turn
+      expect(output.usage.outputTokens).toBeGreaterThan(0);
+      expect(output.usage.outputTokens).toBeLessThanOrEqual(8);
+      expect(output.usage.inputTokens).toBeGreaterThan(64); // the 64 visual tokens and the tools' system turn
     } finally {
       await local.close();
       rmSync(model, { recursive: true, force: true });

@@ -101,7 +101,7 @@ export class ScriptedBackend implements Backend {
       if (event.type === "tool-call") calls++;
       yield event;
     }
-    yield { type: "usage", promptTokens: prompt.length, completionTokens: text.length };
+    yield { type: "usage", inputTokens: prompt.length, outputTokens: text.length };
     const finish = typeof reply === "string" ? undefined : reply.finish;
     yield { type: "finish", reason: finish ?? (calls > 0 ? "tool-calls" : "stop") };
   }

@@ -78,7 +78,7 @@ function stepSection(step: TraceStep): string {
   const calls = step.calls
     .map(
       (call) =>
-        `<tr class="${call.ok ? "ok" : "failed"}"><td>${escapeHtml(call.name)}</td><td><code>${escapeHtml(JSON.stringify(call.arguments))}</code></td>` +
+        `<tr class="${call.ok ? "ok" : "failed"}"><td>${escapeHtml(call.toolName)}</td><td><code>${escapeHtml(JSON.stringify(call.input))}</code></td>` +
         `<td>${call.ok ? "ok" : escapeHtml(call.failure ?? "failed")}</td><td>${escapeHtml(call.summary)}</td>` +
         `<td>${call.images.map((image) => `<a href="#image-${image.index}">image ${image.index}</a>`).join(" ")}</td><td>${ms(call.durationMs)}</td></tr>`,
     )
@@ -87,7 +87,7 @@ function stepSection(step: TraceStep): string {
     ? `<ul class="elided">${step.elided.map((change) => `<li>${change.action}: ${escapeHtml(change.record)} (${change.tokensBefore} → ${change.tokensAfter} tokens)</li>`).join("")}</ul>`
     : "";
   return `<section class="step"><h3>Step ${step.step}${step.finalTurn ? " (final turn, tools disabled)" : ""}</h3>
-<p class="numbers">model ${ms(step.modelMs)} · tools ${ms(step.toolMs)} · prompt ${step.promptTokens} tokens · completion ${step.completionTokens} tokens · visual ${step.visualTokens} tokens · finish ${escapeHtml(step.finishReason ?? "-")}</p>
+<p class="numbers">model ${ms(step.modelMs)} · tools ${ms(step.toolMs)} · prompt ${step.inputTokens} tokens · completion ${step.outputTokens} tokens · visual ${step.visualTokens} tokens · finish ${escapeHtml(step.finishReason ?? "-")}</p>
 ${elided}${step.reasoning ? `<details open><summary>reasoning</summary><pre class="reasoning">${escapeHtml(step.reasoning)}</pre></details>` : ""}
 ${step.text ? `<pre class="text">${escapeHtml(step.text)}</pre>` : ""}
 ${calls ? `<table><thead><tr><th>tool</th><th>arguments</th><th>result</th><th>summary</th><th>images</th><th>time</th></tr></thead><tbody>${calls}</tbody></table>` : ""}
@@ -125,7 +125,7 @@ export async function renderTraceReport(
 <body><h1>${escapeHtml(title)}</h1>
 ${options.question ? `<p class="question"><b>Question:</b> ${escapeHtml(options.question)}</p>` : ""}
 ${outcome}
-<p class="numbers">status ${escapeHtml(result.status)} · ${result.steps.length} steps · ${ms(result.elapsedMs)} · prompt ${result.usage.promptTokens} tokens · completion ${result.usage.completionTokens} tokens</p>
+<p class="numbers">status ${escapeHtml(result.status)} · ${result.steps.length} steps · ${ms(result.elapsedMs)} · prompt ${result.usage.inputTokens} tokens · completion ${result.usage.outputTokens} tokens</p>
 <h2>Images</h2><div class="images">${figures.join("")}</div>
 <h2>Steps</h2>${result.steps.map(stepSection).join("")}
 </body></html>

@@ -126,7 +126,7 @@ export function generationProgress(
   let lastLine = 0;
   let pieces = 0;
   return (event) => {
-    if (event.type === "step-start") {
+    if (event.type === "start-step") {
       started = now();
       lastLine = started;
       pieces = 0;
@@ -138,13 +138,13 @@ export function generationProgress(
         const rate = (pieces * 1000) / Math.max(1, t - started);
         io.stderr.write(dim(`… turn ${event.step}: ~${pieces} tokens, ${rate.toFixed(1)} tokens/s\n`, io.isTTY));
       }
-    } else if (event.type === "step-finish") {
+    } else if (event.type === "finish-step") {
       // A server that streams no usage reports 0 tokens; a "0 tokens/s" line would be wrong, not just dull.
-      if (event.completionTokens === 0) return;
-      const rate = (event.completionTokens * 1000) / Math.max(1, event.modelMs);
+      if (event.outputTokens === 0) return;
+      const rate = (event.outputTokens * 1000) / Math.max(1, event.modelMs);
       io.stderr.write(
         dim(
-          `turn ${event.step}: ${event.completionTokens} tokens in ${(event.modelMs / 1000).toFixed(1)} s (${rate.toFixed(1)} tokens/s), prompt ${event.promptTokens} tokens\n`,
+          `turn ${event.step}: ${event.outputTokens} tokens in ${(event.modelMs / 1000).toFixed(1)} s (${rate.toFixed(1)} tokens/s), prompt ${event.inputTokens} tokens\n`,
           io.isTTY,
         ),
       );
@@ -177,12 +177,12 @@ function printEvent(event: AgentEvent, io: CliIO, state: { inReasoning: boolean;
       break;
     case "tool-call":
       endLine();
-      out.write(`→ ${event.name} ${JSON.stringify(event.arguments)}\n`);
+      out.write(`→ ${event.toolName} ${JSON.stringify(event.input)}\n`);
       break;
     case "tool-result":
       endLine();
       out.write(
-        `${event.ok ? "✓" : "✗"} ${event.name}: ${event.summary.split("\n")[0]}${event.images.length ? ` [${event.images.map((image) => `image ${image.index}`).join(", ")}]` : ""}\n`,
+        `${event.ok ? "✓" : "✗"} ${event.toolName}: ${event.summary.split("\n")[0]}${event.images.length ? ` [${event.images.map((image) => `image ${image.index}`).join(", ")}]` : ""}\n`,
       );
       break;
     case "budget":
@@ -225,15 +225,16 @@ export async function askWithBackend(
 ): Promise<{ code: number; result: AgentResult }> {
   // Loaded here, not at the top: `squint --help` imports every command and must stay fast.
   const { createAgent } = await import("../../agent/agent.js");
+  const { stepCountIs } = await import("../../agent/stop-conditions.js");
   const { renderTraceReport } = await import("../../agent/trace/report.js");
   const tools = extra.tools ?? (args.tools ? await pickBuiltinTools(args.tools) : undefined);
   const agent = await createAgent({
-    backend,
+    model: backend,
     ...(tools ? { tools } : {}),
-    ...(args.maxNewTokens === undefined ? {} : { maxNewTokens: args.maxNewTokens }),
+    ...(args.maxNewTokens === undefined ? {} : { maxOutputTokens: args.maxNewTokens }),
     ...(args.mcp ? { mcp: args.mcp } : {}),
+    ...(args.maxSteps === undefined ? {} : { stopWhen: stepCountIs(args.maxSteps) }),
     budget: {
-      ...(args.maxSteps === undefined ? {} : { maxSteps: args.maxSteps }),
       ...(args.maxVisualTokens === undefined ? {} : { maxVisualTokens: args.maxVisualTokens }),
       ...(args.timeout === undefined ? {} : { maxWallTimeMs: args.timeout * 1000 }),
     },
@@ -242,7 +243,7 @@ export async function askWithBackend(
   const onSigint = () => controller.abort("interrupted (Ctrl-C)");
   process.once("SIGINT", onSigint);
   try {
-    const run = agent.run({ images: args.images, prompt: args.question, signal: controller.signal });
+    const run = agent.run({ images: args.images, prompt: args.question, abortSignal: controller.signal });
     const events: AgentEvent[] = [];
     const state = { inReasoning: false, inText: false };
     const progress = generationProgress(io);

@@ -296,7 +296,7 @@ async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
   const { backendLocateModel } = await import("../../agent/locate.js");
   const askImage = createAskImageTool({
     backend,
-    ...(args.maxNewTokens === undefined ? {} : { maxNewTokens: args.maxNewTokens }),
+    ...(args.maxNewTokens === undefined ? {} : { maxOutputTokens: args.maxNewTokens }),
   });
   return {
     backend,

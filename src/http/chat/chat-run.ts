@@ -111,7 +111,7 @@ export async function* runChat(
     first = false;
     last = now;
   };
-  let usage = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+  let usage = { inputTokens: 0, outputTokens: 0, cachedPromptTokens: 0 };
   let finish: FinishReason = "stop";
   let calls = 0;
   try {
@@ -120,7 +120,7 @@ export async function* runChat(
       ...(tools ? { tools } : {}),
       thinking,
       sampling: samplingFrom(request),
-      maxNewTokens: options.maxTokens,
+      maxOutputTokens: options.maxTokens,
       signal: generationSignal,
       resolveImage: async (reference) => options.store.pixels(reference),
     })) {
@@ -158,8 +158,8 @@ export async function* runChat(
           break;
         case "usage":
           usage = {
-            promptTokens: event.promptTokens,
-            completionTokens: event.completionTokens,
+            inputTokens: event.inputTokens,
+            outputTokens: event.outputTokens,
             cachedPromptTokens: event.cachedPromptTokens ?? 0,
           };
           break;
@@ -180,18 +180,18 @@ export async function* runChat(
     throw new SquintError("BACKEND_FAILED", "The model stopped with an error.", { hint: "Retry the request." });
   }
   const reason = filter.stopped ? "stop" : calls > 0 ? "tool_calls" : finish === "length" ? "length" : "stop";
-  metrics.promptTokens.observe(usage.promptTokens);
-  metrics.generationTokens.observe(usage.completionTokens);
-  metrics.promptTokensTotal.inc(usage.promptTokens);
-  metrics.generationTokensTotal.inc(usage.completionTokens);
+  metrics.promptTokens.observe(usage.inputTokens);
+  metrics.generationTokens.observe(usage.outputTokens);
+  metrics.promptTokensTotal.inc(usage.inputTokens);
+  metrics.generationTokensTotal.inc(usage.outputTokens);
   metrics.requestSuccess.inc({ finished_reason: reason });
   yield {
     kind: "finish",
     reason,
     usage: {
-      prompt_tokens: usage.promptTokens,
-      completion_tokens: usage.completionTokens,
-      total_tokens: usage.promptTokens + usage.completionTokens,
+      prompt_tokens: usage.inputTokens,
+      completion_tokens: usage.outputTokens,
+      total_tokens: usage.inputTokens + usage.outputTokens,
       prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens },
     },
   };

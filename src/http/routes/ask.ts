@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type AgentResult, createAgent } from "../../agent/agent.js";
 import type { TraceStep } from "../../agent/context.js";
+import { stepCountIs } from "../../agent/stop-conditions.js";
 import { SquintError } from "../../errors.js";
 import { builtinTools } from "../../tools/index.js";
 import { defaultSourcePolicy } from "../../tools/sources/policy.js";
@@ -119,7 +120,7 @@ function boxesOf(steps: readonly TraceStep[], images: readonly StoredImage[]): B
     }
   };
   for (const step of steps) {
-    for (const call of step.calls) if (call.ok) visit(call.structured, step.step, call.name, undefined);
+    for (const call of step.calls) if (call.ok) visit(call.structured, step.step, call.toolName, undefined);
   }
   return boxes;
 }
@@ -151,14 +152,14 @@ function toResponse(
       reasoning: step.reasoning,
       text: step.text,
       finish_reason: step.finishReason,
-      input_tokens: step.promptTokens,
-      output_tokens: step.completionTokens,
+      input_tokens: step.inputTokens,
+      output_tokens: step.outputTokens,
       visual_tokens: step.visualTokens,
       model_ms: Math.round(step.modelMs),
       tool_ms: Math.round(step.toolMs),
       calls: step.calls.map((call) => ({
-        name: call.name,
-        arguments: call.arguments,
+        name: call.toolName,
+        arguments: call.input,
         ok: call.ok,
         summary: call.summary,
         duration_ms: Math.round(call.durationMs),
@@ -166,8 +167,8 @@ function toResponse(
     })),
     boxes: boxesOf(steps, admitted.images),
     usage: {
-      input_tokens: result.usage.promptTokens,
-      output_tokens: result.usage.completionTokens,
+      input_tokens: result.usage.inputTokens,
+      output_tokens: result.usage.outputTokens,
       visual_tokens: Math.max(0, ...steps.map((step) => step.visualTokens)),
       turns: steps.length,
       tool_calls: sum((step) => step.calls.length),
@@ -226,22 +227,23 @@ export function registerAskRoute(app: ServeApp, context: ServeContext): void {
       const model = context.model.name;
       const run = async (onEvent?: (event: { type: string }) => void): Promise<AskResponse> => {
         const agent = await createAgent({
-          backend: admitted.backend,
+          model: admitted.backend,
           store: context.store,
           tools,
-          maxNewTokens: maxTokens,
+          maxOutputTokens: maxTokens,
           // The images are already in the store; the run names them by id and may name nothing else.
           inputPolicy: defaultSourcePolicy(),
-          budget: { maxSteps, maxWallTimeMs: limits.requestTimeoutMs },
+          stopWhen: stepCountIs(maxSteps),
+          budget: { maxWallTimeMs: limits.requestTimeoutMs },
         });
         try {
           const agentRun = agent.run({
             images: admitted.images.map((image) => image.id),
             prompt: body.question,
-            signal: admitted.signal,
+            abortSignal: admitted.signal,
           });
           for await (const event of agentRun.events) {
-            if (event.type === "tool-call") context.metrics.toolCalls.inc({ tool: event.name });
+            if (event.type === "tool-call") context.metrics.toolCalls.inc({ tool: event.toolName });
             onEvent?.(event);
           }
           const result = await agentRun.result;

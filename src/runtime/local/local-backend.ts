@@ -58,9 +58,9 @@ export class LocalBackend implements Backend {
     const signal = request.signal;
     const thinking = request.thinking ?? this.info.thinking;
     const sampling = resolveSampling(thinking, request.sampling);
-    const maxNewTokens = request.maxNewTokens ?? defaultMaxNewTokens(thinking);
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) {
-      throw new SquintError("INVALID_ARGUMENT", `maxNewTokens must be a positive integer, got ${maxNewTokens}.`, {
+    const maxOutputTokens = request.maxOutputTokens ?? defaultMaxNewTokens(thinking);
+    if (!Number.isInteger(maxOutputTokens) || maxOutputTokens <= 0) {
+      throw new SquintError("INVALID_ARGUMENT", `maxOutputTokens must be a positive integer, got ${maxOutputTokens}.`, {
         hint: "Pass a whole number of tokens, e.g. 1024.",
       });
     }
@@ -69,13 +69,13 @@ export class LocalBackend implements Backend {
       return;
     }
 
-    let promptTokens = 0;
+    let inputTokens = 0;
     let cachedPromptTokens = 0;
     const generated: number[] = [];
     const usage = (): BackendEvent => ({
       type: "usage",
-      promptTokens,
-      completionTokens: generated.length,
+      inputTokens,
+      outputTokens: generated.length,
       cachedPromptTokens,
     });
     const parser = new ReplyParser({ thinking });
@@ -92,7 +92,7 @@ export class LocalBackend implements Backend {
         resolveImage: request.resolveImage,
         signal,
       });
-      promptTokens = prompt.ids.length;
+      inputTokens = prompt.ids.length;
       const prefill = await engine.prefill(prompt.ids, prompt.visuals, signal);
       cachedPromptTokens = prefill.reusedTokens;
       const sampler = new Sampler(sampling);
@@ -108,7 +108,7 @@ export class LocalBackend implements Backend {
         generated.push(token);
         const text = decoder.push(token);
         if (text !== "") yield* parser.feed(text);
-        if (generated.length >= maxNewTokens || !engine.fits(1)) break;
+        if (generated.length >= maxOutputTokens || !engine.fits(1)) break;
         if (signal?.aborted) {
           finish = "aborted";
           break;

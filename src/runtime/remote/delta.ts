@@ -133,8 +133,8 @@ export class DeltaInterpreter {
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
       this.usage = {
         type: "usage",
-        promptTokens: chunk.usage.prompt_tokens,
-        completionTokens: chunk.usage.completion_tokens ?? 0,
+        inputTokens: chunk.usage.prompt_tokens,
+        outputTokens: chunk.usage.completion_tokens ?? 0,
         ...(typeof cached === "number" ? { cachedPromptTokens: cached } : {}),
       };
     }

@@ -139,7 +139,7 @@ class RemoteBackend implements Backend {
       toolMode: this.options.toolMode,
       thinking,
       sampling,
-      maxNewTokens: generation.maxNewTokens,
+      maxOutputTokens: generation.maxOutputTokens,
       preset: this.preset,
       imageUrl: (part) => this.imageUrl(part, generation.resolveImage),
       extraBody: this.options.extraBody,

@@ -34,7 +34,7 @@ export interface BuildRequestOptions {
   toolMode: "native" | "prompt";
   thinking: boolean;
   sampling: Partial<SamplingOptions>;
-  maxNewTokens?: number;
+  maxOutputTokens?: number;
   preset: RemotePreset;
   /** A data URL for each image reference, already resized (image-encoding.ts). */
   imageUrl: (part: Extract<ContentPart, { type: "image" }>) => Promise<string>;
@@ -54,7 +54,7 @@ export async function buildChatRequest(options: BuildRequestOptions): Promise<Re
     stream_options: { include_usage: true },
   };
   if (tools && options.toolMode === "native") body.tools = tools;
-  if (options.maxNewTokens !== undefined) body.max_tokens = options.maxNewTokens;
+  if (options.maxOutputTokens !== undefined) body.max_tokens = options.maxOutputTokens;
   Object.assign(body, samplingFields(options.sampling, options.preset));
   if (options.preset.thinkingSwitch === "chat-template-kwargs")
     body.chat_template_kwargs = { enable_thinking: options.thinking };

@@ -12,7 +12,7 @@ import { syntheticPhoto } from "../fixtures.js";
 const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((candidate) => existsSync(candidate));
 
 async function reportFor(script: ScriptEntry[]): Promise<string> {
-  const agent = await createAgent({ backend: new ScriptedBackend(script) });
+  const agent = await createAgent({ model: new ScriptedBackend(script) });
   try {
     const result = await agent.run({ images: [await syntheticPhoto()], prompt: "What colour is the block?" }).result;
     return await renderTraceReport(result, agent.store, { question: "What colour is the block?" });

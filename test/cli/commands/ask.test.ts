@@ -172,11 +172,11 @@ describe("squint ask", () => {
     expect(run.stderr).toMatch(/loading vision \(cpu\)/);
     expect(run.stderr).toMatch(/ready: local:/);
     expect(run.stderr).toMatch(/turn 1: \d+ tokens in \d+\.\d s \(\d+\.\d tokens\/s\), prompt \d+ tokens/);
-    const json = JSON.parse(run.stdout) as { status: string; steps: Array<{ completionTokens: number }> };
+    const json = JSON.parse(run.stdout) as { status: string; steps: Array<{ outputTokens: number }> };
     // Random weights say nothing useful: whatever the status, the engine produced tokens for the first step.
     expect(["answered", "failed", "exhausted"]).toContain(json.status);
-    expect(json.steps[0].completionTokens).toBeGreaterThan(0);
-    expect(json.steps[0].completionTokens).toBeLessThanOrEqual(6);
+    expect(json.steps[0].outputTokens).toBeGreaterThan(0);
+    expect(json.steps[0].outputTokens).toBeLessThanOrEqual(6);
   }, 240_000);
 });
 
@@ -186,17 +186,17 @@ describe("generationProgress", () => {
     const { io, err } = captureIO(false);
     let clock = 0;
     const progress = generationProgress(io, () => clock);
-    progress({ type: "step-start", step: 1, finalTurn: false });
+    progress({ type: "start-step", step: 1, finalTurn: false });
     for (let i = 0; i < 30; i++) {
       clock += 250; // 4 pieces a second
       progress({ type: "reasoning-delta", step: 1, text: "x" });
     }
     progress({
-      type: "step-finish",
+      type: "finish-step",
       step: 1,
       finishReason: "length",
-      promptTokens: 70,
-      completionTokens: 30,
+      inputTokens: 70,
+      outputTokens: 30,
       durationMs: 7600,
       modelMs: 7500,
     });

@@ -38,7 +38,7 @@ const images: Record<string, ReturnType<typeof picture>> = {
 function request(messages: Message[], extra: Partial<GenerateRequest> = {}): GenerateRequest {
   return {
     messages,
-    maxNewTokens: 6,
+    maxOutputTokens: 6,
     sampling: { doSample: false },
     // Small images: 64×96 at min_pixels 65536 would be resized up to 256 tokens; keep turns short.
     resolveImage: async (reference) => images[reference]!,
@@ -198,11 +198,11 @@ describe("local engine on a tiny checkpoint (CPU)", () => {
     const small = new LocalBackend(tight, { name: "tight", thinking: true, minPixels: 1024, maxPixels: 16384 });
     try {
       const events: BackendEvent[] = [];
-      for await (const e of small.generate(request([{ role: "user", content: "Hi" }], { maxNewTokens: 50 })))
+      for await (const e of small.generate(request([{ role: "user", content: "Hi" }], { maxOutputTokens: 50 })))
         events.push(e);
       expect(events.at(-1)).toEqual({ type: "finish", reason: "length" });
       const usage = events.find((e) => e.type === "usage");
-      expect(usage?.type === "usage" && usage.completionTokens).toBe(4);
+      expect(usage?.type === "usage" && usage.outputTokens).toBe(4);
       expect(tight.cache.length).toBe(prompt + 3);
     } finally {
       await small.close();

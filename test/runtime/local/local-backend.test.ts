@@ -105,8 +105,8 @@ describe("LocalBackend decode loop", () => {
     const generatedCount = script.indexOf(IM_END);
     expect(events.at(-2)).toEqual({
       type: "usage",
-      promptTokens: engine.lastPrompt.length,
-      completionTokens: generatedCount,
+      inputTokens: engine.lastPrompt.length,
+      outputTokens: generatedCount,
       cachedPromptTokens: 3,
     });
     expect(events.at(-1)).toEqual({ type: "finish", reason: "stop" });
@@ -141,12 +141,12 @@ describe("LocalBackend decode loop", () => {
     expect(events.at(-1)).toEqual({ type: "finish", reason: "tool-calls" });
   });
 
-  it("stops at maxNewTokens with finish reason length", async () => {
+  it("stops at maxOutputTokens with finish reason length", async () => {
     const engine = new ScriptedEngine(ids(" word".repeat(50)));
-    const events = await collect(new LocalBackend(engine, info), request({ maxNewTokens: 5 }));
+    const events = await collect(new LocalBackend(engine, info), request({ maxOutputTokens: 5 }));
     expect(events.at(-1)).toEqual({ type: "finish", reason: "length" });
     const usage = events.find((e) => e.type === "usage");
-    expect(usage?.type === "usage" && usage.completionTokens).toBe(5);
+    expect(usage?.type === "usage" && usage.outputTokens).toBe(5);
     // Five tokens need four steps: the fifth is sampled from the fourth step's logits.
     expect(engine.steps).toBe(4);
   });
@@ -203,8 +203,8 @@ describe("LocalBackend decode loop", () => {
     expect(engine.maxActive).toBe(1);
   });
 
-  it("rejects a non-positive maxNewTokens with a hint", async () => {
+  it("rejects a non-positive maxOutputTokens with a hint", async () => {
     const backend = new LocalBackend(new ScriptedEngine([IM_END]), info);
-    await expect(collect(backend, request({ maxNewTokens: 0 }))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(collect(backend, request({ maxOutputTokens: 0 }))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });

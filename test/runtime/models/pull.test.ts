@@ -81,7 +81,7 @@ describe("squint models pull (against a fake Hub)", () => {
       const events2: BackendEvent[] = [];
       for await (const event of backend.generate({
         messages: [{ role: "user", content: "Hi" }],
-        maxNewTokens: 3,
+        maxOutputTokens: 3,
         sampling: { doSample: false },
         resolveImage: async () => {
           throw new Error("no images");
@@ -90,7 +90,7 @@ describe("squint models pull (against a fake Hub)", () => {
         events2.push(event);
       }
       const usage = events2.find((e) => e.type === "usage");
-      expect(usage?.type === "usage" && usage.completionTokens).toBeGreaterThan(0);
+      expect(usage?.type === "usage" && usage.outputTokens).toBeGreaterThan(0);
     } finally {
       await backend.close();
     }

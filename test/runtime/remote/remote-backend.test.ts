@@ -100,7 +100,7 @@ describe("remote backend against a vLLM-like server", () => {
       },
     ]);
     expect(events.slice(-2)).toEqual([
-      { type: "usage", promptTokens: 1423, completionTokens: 47 },
+      { type: "usage", inputTokens: 1423, outputTokens: 47 },
       { type: "finish", reason: "tool-calls" },
     ]);
     // More than one reasoning delta: the reply really streamed.
@@ -120,7 +120,7 @@ describe("remote backend against a vLLM-like server", () => {
       { role: "tool", toolCallId: "c1", content: [{ type: "image", image: "crop-1" }] },
     ];
     await collect(
-      backend({ apiKey: "sk-test" }).generate(requestFor(messages, { tools: [zoomTool], maxNewTokens: 512 })),
+      backend({ apiKey: "sk-test" }).generate(requestFor(messages, { tools: [zoomTool], maxOutputTokens: 512 })),
     );
     const [recorded] = server.requests;
     expect(recorded.url).toBe("/v1/chat/completions");
@@ -194,7 +194,7 @@ describe("remote backend against a vLLM-like server", () => {
     expect(text(events, "reasoning-delta")).toBe("Two people are visible; I will box both.");
     expect(text(events, "text-delta")).toContain('{"bbox_2d": [602, 255, 877, 990], "label": "person"}');
     expect(events.slice(-2)).toEqual([
-      { type: "usage", promptTokens: 2890, completionTokens: 70, cachedPromptTokens: 2048 },
+      { type: "usage", inputTokens: 2890, outputTokens: 70, cachedPromptTokens: 2048 },
       { type: "finish", reason: "stop" },
     ]);
   });
@@ -271,7 +271,7 @@ describe("remote backend against an Ollama-like server", () => {
     expect(text(events, "reasoning-delta")).toBe("It says OPEN.");
     expect(text(events, "text-delta")).toBe('The sign says "OPEN".');
     expect(events.slice(-2)).toEqual([
-      { type: "usage", promptTokens: 700, completionTokens: 12 },
+      { type: "usage", inputTokens: 700, outputTokens: 12 },
       { type: "finish", reason: "stop" },
     ]);
   });
