@@ -29,6 +29,7 @@ import {
   parseSnapshot,
   restoreSnapshotImages,
   SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
   snapshotImages,
 } from "./snapshot.js";
 import { earlyStops, stepLimit } from "./stop-conditions.js";
@@ -413,7 +414,7 @@ function startRun(start: StartOptions): StartedRun {
       const machineJson = JSON.parse(JSON.stringify({ ...persisted, context })) as Record<string, unknown>;
       return {
         format: SNAPSHOT_FORMAT,
-        version: 1,
+        version: SNAPSHOT_VERSION,
         takenAt: new Date().toISOString(),
         machine: machineJson,
         images: await snapshotImages(context, start.store),

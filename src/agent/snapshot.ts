@@ -14,6 +14,12 @@ import type { AgentContext } from "./context.js";
 
 export const SNAPSHOT_FORMAT = "squint-agent-snapshot";
 
+/**
+ * 2: the AI SDK's names in the context (inputTokens/outputTokens; calls as toolCallId/toolName/input).
+ * 1: the names before that; read by migrating (migrateV1Machine), never written.
+ */
+export const SNAPSHOT_VERSION = 2;
+
 const affineSchema = z.object({
   a: z.number(),
   b: z.number(),
@@ -36,7 +42,7 @@ const snapshotImageSchema = z.object({
 
 export const agentSnapshotSchema = z.object({
   format: z.literal(SNAPSHOT_FORMAT),
-  version: z.literal(1),
+  version: z.literal(SNAPSHOT_VERSION),
   takenAt: z.string(),
   /** XState's persisted snapshot; its `context` is an AgentContext. */
   machine: z.record(z.string(), z.unknown()),
@@ -76,8 +82,51 @@ export async function snapshotImages(context: AgentContext, store: ImageStore): 
   );
 }
 
-/** Reads an unknown value (parsed JSON) as a snapshot, or says why it is not one. */
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A copy of `object` with the keys in `names` renamed (old → new); other keys as they were. */
+function renameKeys(object: unknown, names: Record<string, string>): unknown {
+  if (!isObject(object)) return object;
+  return Object.fromEntries(Object.entries(object).map(([key, value]) => [names[key] ?? key, value]));
+}
+
+const V1_USAGE = { promptTokens: "inputTokens", completionTokens: "outputTokens" };
+const V1_CALL = { callId: "toolCallId", name: "toolName", arguments: "input" };
+
+/** A version-1 machine snapshot with its context in version 2's names (the machine's states are unchanged). */
+export function migrateV1Machine(machine: Json): Json {
+  const context = machine.context;
+  if (!isObject(context)) return machine;
+  const mapArray = (value: unknown, each: (item: unknown) => unknown) =>
+    Array.isArray(value) ? value.map(each) : value;
+  const migrated = renameKeys(context, V1_USAGE) as Json;
+  migrated.trace = mapArray(context.trace, (step) => {
+    const renamed = renameKeys(step, V1_USAGE);
+    if (!isObject(renamed)) return renamed;
+    return { ...renamed, calls: mapArray(renamed.calls, (call) => renameKeys(call, V1_CALL)) };
+  });
+  migrated.lastTurn = renameKeys(context.lastTurn, V1_USAGE);
+  migrated.lastCalls = mapArray(context.lastCalls, (call) => renameKeys(call, V1_CALL));
+  return { ...machine, context: migrated };
+}
+
+/** Reads an unknown value (parsed JSON) as a snapshot (migrating older versions), or says why it is not one. */
 export function parseSnapshot(value: unknown): AgentSnapshot {
+  if (isObject(value) && value.format === SNAPSHOT_FORMAT) {
+    if (typeof value.version === "number" && value.version > SNAPSHOT_VERSION) {
+      throw new SquintError(
+        "INVALID_ARGUMENT",
+        `This snapshot is version ${value.version}; this Squint reads versions 1 to ${SNAPSHOT_VERSION}.`,
+        { hint: "Resume it with the Squint version that took it (or a newer one)." },
+      );
+    }
+    if (value.version === 1 && isObject(value.machine)) {
+      value = { ...value, version: SNAPSHOT_VERSION, machine: migrateV1Machine(value.machine) };
+    }
+  }
   const parsed = agentSnapshotSchema.safeParse(value);
   if (!parsed.success) {
     throw new SquintError("INVALID_ARGUMENT", "This is not a Squint agent snapshot (or it is from another version).", {
