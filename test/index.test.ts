@@ -12,6 +12,7 @@ describe("package entry points", () => {
       "stepCountIs",
       "hasToolCall",
       "createRemoteBackend",
+      "createBackend",
       "ImageStore",
       "SquintError",
     ]) {
@@ -86,6 +87,7 @@ describe("package entry points", () => {
     expect(typeof tools.builtinTools).toBe("function");
     expect(typeof runtime.createLocalBackend).toBe("function");
     expect(typeof runtime.createRemoteBackend).toBe("function");
+    expect(typeof runtime.createBackend).toBe("function");
     expect(typeof mcp.createSquintServer).toBe("function");
     expect(typeof mcp.serveStdio).toBe("function");
     expect(typeof mcp.serveHttp).toBe("function");

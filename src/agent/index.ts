@@ -7,6 +7,7 @@ export {
   type CreateAgentOptions,
   createAgent,
   DEFAULT_BUDGET,
+  DEFAULT_STEP_COUNT,
   DEFAULT_SYSTEM_PROMPT,
   type RunOptions,
 } from "./agent.js";
@@ -23,6 +24,6 @@ export {
 export type { AgentImageInput } from "./image-input.js";
 export { FINAL_TURN_INSTRUCTION } from "./machine.js";
 export type { PrepareStep, PrepareStepResult, StepInfo, StopCondition } from "./services.js";
-export { type AgentSnapshot, parseSnapshot } from "./snapshot.js";
+export { type AgentSnapshot, parseSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
 export { hasToolCall, stepCountIs } from "./stop-conditions.js";
 export { renderTraceReport, type TraceReportOptions } from "./trace/report.js";

@@ -254,14 +254,14 @@ export function createAgentMachine(services: AgentServices) {
         error: {
           code: "BUDGET_EXCEEDED" as const,
           message: `The run used its wall-time budget (${context.budget.maxWallTimeMs} ms) before the model answered.`,
-          hint: "Raise budget.maxWallTimeMs, or lower maxSteps so the model answers sooner.",
+          hint: "Raise budget.maxWallTimeMs, or lower stopWhen's stepCountIs(n) so the model answers sooner.",
         },
       })),
       exhaustSteps: assign(({ context }) => ({
         error: {
           code: "BUDGET_EXCEEDED" as const,
           message: `The model used all ${context.budget.maxSteps} steps and gave no answer in its final turn.`,
-          hint: "Raise budget.maxSteps, or ask a narrower question.",
+          hint: "Raise stopWhen's stepCountIs(n) (--max-steps on the CLI), or ask a narrower question.",
         },
       })),
       markAborted: assign(({ event }) => ({
