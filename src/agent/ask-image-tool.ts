@@ -60,7 +60,8 @@ const outputSchema = z.object({
 export type AskImageOutput = z.infer<typeof outputSchema>;
 
 export interface AskImageToolOptions {
-  backend: Backend;
+  /** The model every run asks (the caller owns it and closes it). */
+  model: Backend;
   /** The tools the model may use (default: all built-in ones). */
   tools?: readonly SquintTool[];
   /** Budget for every run. */
@@ -107,7 +108,7 @@ export function createAskImageTool(options: AskImageToolOptions): AskImageTool {
     let agent = byBudget.get(maxSteps);
     if (!agent) {
       agent = createAgent({
-        model: options.backend,
+        model: options.model,
         store,
         ...(options.tools ? { tools: options.tools } : { tools: builtinTools() }),
         ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),

@@ -49,7 +49,7 @@ interface Served {
 async function serve(script: ScriptEntry[], backendOptions: ScriptedBackendOptions = {}): Promise<Served> {
   const backend = new ScriptedBackend(script, backendOptions);
   const store = new ImageStore();
-  const askImage = createAskImageTool({ backend });
+  const askImage = createAskImageTool({ model: backend });
   const server = createSquintServer({
     tools: [...builtinTools(), askImage.tool],
     store,

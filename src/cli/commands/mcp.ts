@@ -295,7 +295,7 @@ async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
   const { createAskImageTool } = await import("../../agent/ask-image-tool.js");
   const { backendLocateModel } = await import("../../agent/locate.js");
   const askImage = createAskImageTool({
-    backend,
+    model: backend,
     ...(args.maxNewTokens === undefined ? {} : { maxOutputTokens: args.maxNewTokens }),
   });
   return {
