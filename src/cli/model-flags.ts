@@ -114,3 +114,38 @@ export function stderrProgress(io: CliIO, prefix = ""): BackendProgressReporter 
     }
   };
 }
+
+/**
+ * Tokens per model turn: `--max-output-tokens` (the SDK's maxOutputTokens, and serve's flag of that name), with
+ * `--max-new-tokens`, its name before, still read.
+ */
+export const outputTokenFlagOptions = {
+  "max-output-tokens": { type: "string" },
+  "max-new-tokens": { type: "string" },
+} as const;
+
+export const outputTokenFlagUsage =
+  "  --max-output-tokens N   tokens per model turn (default: the backend's; --max-new-tokens is its old name)";
+
+const outputTokensSchema = z
+  .string()
+  .regex(/^\d+$/, "--max-output-tokens takes a whole number")
+  .transform(Number)
+  .pipe(z.number().int().positive("--max-output-tokens must be greater than zero"))
+  .optional();
+
+export function readMaxOutputTokens(
+  values: Partial<Record<keyof typeof outputTokenFlagOptions, string | undefined>>,
+  hint: string,
+): number | undefined {
+  if (values["max-output-tokens"] !== undefined && values["max-new-tokens"] !== undefined) {
+    throw new SquintError("INVALID_ARGUMENT", "Give --max-output-tokens or its old name --max-new-tokens, not both.", {
+      hint,
+    });
+  }
+  const parsed = outputTokensSchema.safeParse(values["max-output-tokens"] ?? values["max-new-tokens"]);
+  if (!parsed.success) {
+    throw new SquintError("INVALID_ARGUMENT", parsed.error.issues.map((issue) => issue.message).join("; "), { hint });
+  }
+  return parsed.data;
+}

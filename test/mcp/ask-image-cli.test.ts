@@ -133,7 +133,8 @@ describe("squint mcp model flags", () => {
       "flag",
     );
     expect(parseMcpArgs(["--model", "some/dir"], { SQUINT_API_KEY: "env" }).apiKey).toBeUndefined();
-    expect(parseMcpArgs(["--model", "some/dir", "--max-new-tokens", "64"], {}).maxNewTokens).toBe(64);
+    expect(parseMcpArgs(["--model", "some/dir", "--max-new-tokens", "64"], {}).maxOutputTokens).toBe(64);
+    expect(parseMcpArgs(["--model", "some/dir", "--max-output-tokens", "32"], {}).maxOutputTokens).toBe(32);
     expect(parseMcpArgs([], {})).toMatchObject({ model: undefined, baseUrl: undefined });
   });
 
@@ -146,6 +147,8 @@ describe("squint mcp model flags", () => {
     [["--base-url", "not a url"]],
     [["--preset", "tgi"]],
     [["--max-new-tokens", "4"]], // only with a model
+    [["--max-output-tokens", "4"]],
+    [["--model", "d", "--max-output-tokens", "4", "--max-new-tokens", "4"]],
     [["--base-url", "http://h/v1", "--max-new-tokens", "0"]],
   ])("refuses %j with a coded error", (argv) => {
     expect(codeOf(argv)).toBe("INVALID_ARGUMENT");

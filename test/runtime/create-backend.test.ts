@@ -157,6 +157,22 @@ describe("the model flags, the same in ask, mcp, serve and eval", () => {
     expect(names).toEqual(Array(4).fill(`remote:sglang ${fake.baseUrl} (Qwen/Qwen3-VL-4B-Thinking)`));
   });
 
+  it("read tokens per turn as --max-output-tokens (or its old name --max-new-tokens) in ask, mcp and eval", () => {
+    for (const flag of ["--max-output-tokens", "--max-new-tokens"]) {
+      const line = ["--model", "d", flag, "48"];
+      const parsed = [
+        parseAskArgs(["photo.jpg", "what?", ...line], {}),
+        parseMcpArgs(line, {}),
+        parseEvalArgs(["suite.jsonl", ...line], {}),
+      ];
+      expect(
+        parsed.map((args) => args.maxOutputTokens),
+        flag,
+      ).toEqual([48, 48, 48]);
+    }
+    expect(() => parseAskArgs(["p.jpg", "q", "--max-output-tokens", "0"], {})).toThrow(/greater than zero/);
+  });
+
   it("serve alone lets --model-name name a local model (the id it serves)", () => {
     expect(parseServeArgs(["--model", "dir", "--model-name", "tiny"], {})).toMatchObject({ modelName: "tiny" });
     expect(() => parseMcpArgs(["--model", "dir", "--model-name", "tiny"], {})).toThrow(SquintError);

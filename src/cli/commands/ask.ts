@@ -11,6 +11,9 @@ import {
   type ModelFlags,
   modelFlagOptions,
   modelFlagsUsage,
+  outputTokenFlagOptions,
+  outputTokenFlagUsage,
+  readMaxOutputTokens,
   readModelFlags,
   stderrProgress,
 } from "../model-flags.js";
@@ -31,7 +34,7 @@ ${modelFlagsUsage}
 Options:
   --max-steps N        tool-using turns before the model must answer (default 8)
   --max-visual-tokens N  visual tokens the conversation may hold (default 24576)
-  --max-new-tokens N   tokens per model turn (default: the backend's)
+${outputTokenFlagUsage}
   --timeout SECONDS    wall time for the whole run
   --tools A,B          only these built-in tools (default: all; "none" for none)
   --mcp FILE           more tools from the MCP servers in this mcp.json
@@ -51,7 +54,6 @@ const argsSchema = z.object({
   question: z.string().trim().min(1, "give a question after the images"),
   maxSteps: positiveInt("--max-steps").optional(),
   maxVisualTokens: positiveInt("--max-visual-tokens").optional(),
-  maxNewTokens: positiveInt("--max-new-tokens").optional(),
   timeout: positiveInt("--timeout").optional(),
   tools: z
     .string()
@@ -67,7 +69,7 @@ const argsSchema = z.object({
   trace: z.string().optional(),
 });
 
-export type AskArgs = z.infer<typeof argsSchema> & ModelFlags;
+export type AskArgs = z.infer<typeof argsSchema> & ModelFlags & { maxOutputTokens?: number | undefined };
 
 const ASK_HINT = 'Write: squint ask photo.jpg "What does the sign say?" --base-url http://127.0.0.1:8000/v1';
 
@@ -79,7 +81,7 @@ export function parseAskArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       ...modelFlagOptions,
       "max-steps": { type: "string" },
       "max-visual-tokens": { type: "string" },
-      "max-new-tokens": { type: "string" },
+      ...outputTokenFlagOptions,
       timeout: { type: "string" },
       tools: { type: "string" },
       mcp: { type: "string" },
@@ -92,7 +94,6 @@ export function parseAskArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     question: positionals.at(-1) ?? "",
     maxSteps: values["max-steps"],
     maxVisualTokens: values["max-visual-tokens"],
-    maxNewTokens: values["max-new-tokens"],
     timeout: values.timeout,
     tools: values.tools,
     mcp: values.mcp,
@@ -105,7 +106,12 @@ export function parseAskArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       hint: ASK_HINT,
     });
   }
-  return { ...parsed.data, ...readModelFlags(values, env, ASK_HINT) };
+  const maxOutputTokens = readMaxOutputTokens(values, ASK_HINT);
+  return {
+    ...parsed.data,
+    ...readModelFlags(values, env, ASK_HINT),
+    ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
+  };
 }
 
 const dim = (text: string, tty: boolean) => (tty ? `\x1b[2m${text}\x1b[22m` : text);
@@ -231,7 +237,7 @@ export async function askWithBackend(
   const agent = await createAgent({
     model: backend,
     ...(tools ? { tools } : {}),
-    ...(args.maxNewTokens === undefined ? {} : { maxOutputTokens: args.maxNewTokens }),
+    ...(args.maxOutputTokens === undefined ? {} : { maxOutputTokens: args.maxOutputTokens }),
     ...(args.mcp ? { mcp: args.mcp } : {}),
     ...(args.maxSteps === undefined ? {} : { stopWhen: stepCountIs(args.maxSteps) }),
     budget: {

@@ -11,6 +11,9 @@ import {
   type ModelFlags,
   modelFlagOptions,
   modelFlagsUsage,
+  outputTokenFlagOptions,
+  outputTokenFlagUsage,
+  readMaxOutputTokens,
   readModelFlags,
   stderrProgress,
   usesServer,
@@ -43,7 +46,7 @@ Run:
   --concurrency N      items run at once (default 1)
   --limit N            only the first N items
   --max-steps N        tool-using turns in the loop (default 8)
-  --max-new-tokens N   tokens per model turn (default: the backend's)
+${outputTokenFlagUsage}
   --max-visual-tokens N  visual tokens the loop's conversation may hold (default 24576)
   --temperature T      sampling temperature (default: the model card's evaluation setting)
   --seed N             sampling seed (default: the model card's evaluation seed)
@@ -69,7 +72,6 @@ const argsSchema = z.object({
   concurrency: positiveInt("--concurrency").optional(),
   limit: positiveInt("--limit").optional(),
   maxSteps: positiveInt("--max-steps").optional(),
-  maxNewTokens: positiveInt("--max-new-tokens").optional(),
   maxVisualTokens: positiveInt("--max-visual-tokens").optional(),
   temperature: z
     .string()
@@ -93,7 +95,7 @@ const argsSchema = z.object({
   json: z.boolean(),
 });
 
-export type EvalArgs = z.infer<typeof argsSchema> & ModelFlags;
+export type EvalArgs = z.infer<typeof argsSchema> & ModelFlags & { maxOutputTokens?: number | undefined };
 
 const EVAL_HINT =
   "Write: squint eval suites/needle --base-url http://127.0.0.1:8000/v1 --model-name Qwen/Qwen3-VL-8B-Thinking";
@@ -113,7 +115,7 @@ export function parseEvalArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
       concurrency: { type: "string" },
       limit: { type: "string" },
       "max-steps": { type: "string" },
-      "max-new-tokens": { type: "string" },
+      ...outputTokenFlagOptions,
       "max-visual-tokens": { type: "string" },
       temperature: { type: "string" },
       seed: { type: "string" },
@@ -141,7 +143,6 @@ export function parseEvalArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     concurrency: values.concurrency,
     limit: values.limit,
     maxSteps: values["max-steps"],
-    maxNewTokens: values["max-new-tokens"],
     maxVisualTokens: values["max-visual-tokens"],
     temperature: values.temperature,
     seed: values.seed,
@@ -154,7 +155,12 @@ export function parseEvalArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
       hint: EVAL_HINT,
     });
   }
-  const args: EvalArgs = { ...parsed.data, ...readModelFlags(values, env, EVAL_HINT) };
+  const maxOutputTokens = readMaxOutputTokens(values, EVAL_HINT);
+  const args: EvalArgs = {
+    ...parsed.data,
+    ...readModelFlags(values, env, EVAL_HINT),
+    ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
+  };
   if (!usesServer(args) && (args.minPixels !== undefined || args.maxPixels !== undefined)) {
     throw new SquintError(
       "INVALID_ARGUMENT",
@@ -281,7 +287,7 @@ export async function evalWithBackend(backend: Backend, args: EvalArgs, io: CliI
         randomWeights: args.randomWeights || isTinyTestModel(args.model),
       },
       maxSteps: args.maxSteps ?? 8,
-      maxNewTokens: args.maxNewTokens ?? null,
+      maxNewTokens: args.maxOutputTokens ?? null,
       maxVisualTokens: args.maxVisualTokens ?? 24_576,
       ...(tools ? { tools } : {}),
       outDir,

@@ -31,6 +31,9 @@ import {
   type ModelFlags,
   modelFlagOptions,
   modelFlagsUsage,
+  outputTokenFlagOptions,
+  outputTokenFlagUsage,
+  readMaxOutputTokens,
   readModelFlags,
   stderrProgress,
   wantsModel,
@@ -57,7 +60,8 @@ taken and boxes in original pixels, with progress per step) and locate asks that
 
 Model (optional, one of):
 ${modelFlagsUsage}
-  --max-new-tokens N      tokens per model turn, for ask_image and locate (default: the backend's)
+${outputTokenFlagUsage}
+                          (for ask_image and locate)
 
 Options:
   --http                  serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio
@@ -129,15 +133,9 @@ const argsSchema = z.object({
   maxSessions: wholeNumber("--max-sessions", 1).optional(),
   maxSessionsPerClient: wholeNumber("--max-sessions-per-client", 1).optional(),
   sessionIdleS: positiveNumber("--session-idle-s").optional(),
-  maxNewTokens: z
-    .string()
-    .regex(/^\d+$/, "--max-new-tokens takes a whole number")
-    .transform(Number)
-    .pipe(z.number().int().positive("--max-new-tokens must be greater than zero"))
-    .optional(),
 });
 
-export type McpArgs = z.infer<typeof argsSchema> & ModelFlags;
+export type McpArgs = z.infer<typeof argsSchema> & ModelFlags & { maxOutputTokens?: number | undefined };
 
 export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): McpArgs {
   const { values, positionals } = parseArgs({
@@ -166,7 +164,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       "max-sessions-per-client": { type: "string" },
       "session-idle-s": { type: "string" },
       ...modelFlagOptions,
-      "max-new-tokens": { type: "string" },
+      ...outputTokenFlagOptions,
     },
   });
   if (positionals.length > 0) {
@@ -196,7 +194,6 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxSessions: values["max-sessions"],
     maxSessionsPerClient: values["max-sessions-per-client"],
     sessionIdleS: values["session-idle-s"],
-    maxNewTokens: values["max-new-tokens"],
   });
   if (!parsed.success) {
     throw new SquintError("INVALID_ARGUMENT", parsed.error.issues.map((issue) => issue.message).join("; "), {
@@ -204,8 +201,10 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     });
   }
   const args: McpArgs = { ...parsed.data, ...readModelFlags(values, env, "See squint mcp --help for the options.") };
-  if (args.maxNewTokens !== undefined && !wantsModel(args)) {
-    throw new SquintError("INVALID_ARGUMENT", "--max-new-tokens only applies with a model.", {
+  const maxOutputTokens = readMaxOutputTokens(values, "See squint mcp --help for the options.");
+  if (maxOutputTokens !== undefined) args.maxOutputTokens = maxOutputTokens;
+  if (args.maxOutputTokens !== undefined && !wantsModel(args)) {
+    throw new SquintError("INVALID_ARGUMENT", "--max-output-tokens only applies with a model.", {
       hint: "Add --model or --base-url, or drop the option.",
     });
   }
@@ -296,12 +295,12 @@ async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
   const { backendLocateModel } = await import("../../agent/locate.js");
   const askImage = createAskImageTool({
     model: backend,
-    ...(args.maxNewTokens === undefined ? {} : { maxOutputTokens: args.maxNewTokens }),
+    ...(args.maxOutputTokens === undefined ? {} : { maxOutputTokens: args.maxOutputTokens }),
   });
   return {
     backend,
     tools: [askImage.tool],
-    locateModel: backendLocateModel(backend, args.maxNewTokens),
+    locateModel: backendLocateModel(backend, args.maxOutputTokens),
     async close() {
       await askImage.close();
       await backend.close();
