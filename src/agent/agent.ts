@@ -130,7 +130,7 @@ export interface Agent {
   readonly tools: string[];
   run(options: RunOptions): AgentRun;
   resume(snapshot: AgentSnapshot | unknown, options?: { abortSignal?: AbortSignal }): AgentRun;
-  /** Closes the tool connections (and the backend when the agent made it from `model`). */
+  /** Closes the tool connections (and the backend when the agent made it from a model id or directory). */
   close(): Promise<void>;
 }
 
@@ -151,7 +151,8 @@ function isBackend(value: unknown): value is Backend {
   );
 }
 
-function resolveBudget(budget: Partial<BudgetOptions> & { maxSteps?: never } = {}, maxSteps: number): ResolvedBudget {
+/** The budget the machine checks; its step limit comes from stopWhen's stepCountIs, the one way to set it. */
+function resolveBudget(maxSteps: number, budget: Partial<BudgetOptions> = {}): ResolvedBudget {
   if ("maxSteps" in budget) {
     throw new SquintError("INVALID_ARGUMENT", "budget.maxSteps is gone: bound the steps with stopWhen.", {
       hint: "Write stopWhen: stepCountIs(n) (import { stepCountIs } from 'squint').",
@@ -171,7 +172,7 @@ function resolveBudget(budget: Partial<BudgetOptions> & { maxSteps?: never } = {
 
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const stopWhen = options.stopWhen === undefined ? [] : [options.stopWhen].flat();
-  const budget = resolveBudget(options.budget, stepLimit(stopWhen) ?? DEFAULT_STEP_COUNT);
+  const budget = resolveBudget(stepLimit(stopWhen) ?? DEFAULT_STEP_COUNT, options.budget);
   const backend = await resolveBackend(options);
   const store = options.store ?? new ImageStore();
   const inputPolicy = options.inputPolicy ?? defaultSourcePolicy({ allowedDirs: [path.parse(process.cwd()).root] });

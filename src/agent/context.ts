@@ -11,6 +11,7 @@ import type { ImageEntry } from "./image-index.js";
  */
 
 export interface ResolvedBudget {
+  /** Tool-using steps before the final turn: the run's stepCountIs(n), kept here so a resumed run keeps it. */
   maxSteps: number;
   maxWallTimeMs: number | null;
   maxVisualTokens: number | null;
