@@ -4,7 +4,7 @@
  * Qwen3-VL on the in-process engine. Prints the URL on stdout once ready (model loaded and warmed).
  */
 import { serve } from "../../src/http/server.js";
-import { createLocalBackend } from "../../src/runtime/local/index.js";
+import { createBackend } from "../../src/runtime/create-backend.js";
 import { tinyServeModel } from "../../test/http/tiny-model.js";
 
 const scenario = process.argv[2];
@@ -13,7 +13,7 @@ const handle =
   scenario === "tiny"
     ? await serve({
         port: 0,
-        backend: async () => createLocalBackend({ model: (await tinyServeModel()).modelDir }),
+        backend: async () => createBackend({ model: (await tinyServeModel()).modelDir }),
         modelName: "tiny",
         limits,
       })

@@ -17,7 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { serve } from "../../src/http/server.js";
-import { createLocalBackend } from "../../src/runtime/local/index.js";
+import { createBackend } from "../../src/runtime/create-backend.js";
 import { createToolContext } from "../../src/tools/context.js";
 import { locateTool } from "../../src/tools/locate.js";
 import { closeDefaultOcrEngine } from "../../src/tools/ocr/ocr-tool.js";
@@ -221,7 +221,7 @@ async function overheadRows() {
   }
   // Chat: the backend's generate (greedy, 1 token) vs the same as a non-streaming chat completion.
   {
-    const backend = await createLocalBackend({ model: (await tinyServeModel()).modelDir });
+    const backend = await createBackend({ model: (await tinyServeModel()).modelDir });
     const handle = await serve({ port: 0, backend, warmup: true });
     await handle.context.model.loaded;
     try {
