@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { type Agent, type AgentResult, type BudgetOptions, createAgent } from "./agent.js";
+import { type Agent, createAgent } from "./agent.js";
+import type { BudgetOptions } from "./options.js";
+import type { AgentResult } from "./run.js";
 import type { AgentEvent } from "./events.js";
 import { stepCountIs } from "./stop-conditions.js";
 import { SquintError } from "../errors.js";

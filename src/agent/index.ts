@@ -1,16 +1,14 @@
 /** The agent's public face: what `import { createAgent } from "squint"` gives a Node application. */
+export { type Agent, createAgent } from "./agent.js";
 export {
-  type Agent,
-  type AgentResult,
-  type AgentRun,
   type BudgetOptions,
   type CreateAgentOptions,
-  createAgent,
   DEFAULT_BUDGET,
   DEFAULT_STEP_COUNT,
   DEFAULT_SYSTEM_PROMPT,
   type RunOptions,
-} from "./agent.js";
+} from "./options.js";
+export type { AgentResult, AgentRun } from "./run.js";
 export type { RunError, RunStatus, TraceCall, TraceStep } from "./context.js";
 export type { AgentEvent, AgentEventType, BudgetState, ElidedImage, ToolResultImage } from "./events.js";
 export type { ImageEntry } from "./image-index.js";

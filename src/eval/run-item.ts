@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { type AgentResult, createAgent } from "../agent/agent.js";
+import { createAgent } from "../agent/agent.js";
+import type { AgentResult } from "../agent/run.js";
 import { stepCountIs } from "../agent/stop-conditions.js";
 import { isSquintError, SquintError, toSquintError } from "../errors.js";
 import type { SamplingOptions } from "../model/sampling.js";

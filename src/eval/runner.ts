@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_SYSTEM_PROMPT } from "../agent/agent.js";
+import { DEFAULT_SYSTEM_PROMPT } from "../agent/options.js";
 import { SquintError } from "../errors.js";
 import { builtinTools } from "../tools/index.js";
 import { promptTemplateHash } from "./prompts.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type BudgetOptions, createAgent } from "../../src/agent/agent.js";
+import { createAgent } from "../../src/agent/agent.js";
+import type { BudgetOptions } from "../../src/agent/options.js";
 import type { AgentEvent } from "../../src/agent/events.js";
 import { FINAL_TURN_INSTRUCTION } from "../../src/agent/machine.js";
 import { hasToolCall, stepCountIs } from "../../src/agent/stop-conditions.js";

@@ -1,4 +1,4 @@
-import type { AgentResult } from "../../src/agent/agent.js";
+import type { AgentResult } from "../../src/agent/run.js";
 import { applyToBox } from "../../src/tools/geometry.js";
 import type { ImageStore } from "../../src/tools/store/image-store.js";
 import { answerReply, type ScriptEntry, toolCallReply } from "../support/scripted-backend.js";

@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { applyToBox } from "../../tools/geometry.js";
 import type { ImageStore } from "../../tools/store/image-store.js";
-import type { AgentResult } from "../agent.js";
+import type { AgentResult } from "../run.js";
 import type { TraceStep } from "../context.js";
 import type { ImageEntry } from "../image-index.js";
 

@@ -1,7 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import type { AgentResult, CreateAgentOptions } from "../../agent/agent.js";
+import type { CreateAgentOptions } from "../../agent/options.js";
+import type { AgentResult } from "../../agent/run.js";
 import type { AgentEvent } from "../../agent/events.js";
 import { SquintError } from "../../errors.js";
 import type { Backend } from "../../runtime/backend.js";

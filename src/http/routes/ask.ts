@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { type AgentResult, createAgent } from "../../agent/agent.js";
+import { createAgent } from "../../agent/agent.js";
+import type { AgentResult } from "../../agent/run.js";
 import type { TraceStep } from "../../agent/context.js";
 import { stepCountIs } from "../../agent/stop-conditions.js";
 import { SquintError } from "../../errors.js";
