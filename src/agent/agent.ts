@@ -6,6 +6,7 @@ import type { ContentPart, Message } from "../model/messages.js";
 import { defaultSourcePolicy } from "../tools/sources/policy.js";
 import { ImageStore } from "../tools/store/image-store.js";
 import type { AgentContext } from "./context.js";
+import { type AbortLink, linkAbort } from "./abort-link.js";
 import { deferRun } from "./deferred-run.js";
 import { addImage, type ImageEntry } from "./image-index.js";
 import { ingestImage } from "./image-input.js";
@@ -53,6 +54,11 @@ function isPersistedRun(value: unknown): value is SnapshotFrom<AgentMachine> {
   return typeof context === "object" && context !== null && "runId" in context && "messages" in context;
 }
 
+function unlinkWhenDone(run: AgentRun, link: AbortLink): AgentRun {
+  run.result.then(link.unlink, link.unlink);
+  return run;
+}
+
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const stopWhen = options.stopWhen === undefined ? [] : [options.stopWhen].flat();
   const budget = resolveBudget(stepLimit(stopWhen) ?? DEFAULT_STEP_COUNT, options.budget);
@@ -92,11 +98,16 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     store,
     tools: agentTools.names,
     run(run) {
-      const abort = run.abortSignal ? { abortSignal: run.abortSignal } : {};
-      return deferRun(newRunContext(run).then((context) => startRun({ ...common, ...abort, from: { context } })));
+      // One listener on the caller's signal however many runs share it (abort-link.ts).
+      const link = linkAbort(run.abortSignal);
+      const started = newRunContext({ ...run, abortSignal: link.signal }).then((context) =>
+        startRun({ ...common, abortSignal: link.signal, from: { context } }),
+      );
+      return unlinkWhenDone(deferRun(started), link);
     },
     resume(value, resumeOptions = {}) {
-      const abort = resumeOptions.abortSignal ? { abortSignal: resumeOptions.abortSignal } : {};
+      const link = linkAbort(resumeOptions.abortSignal);
+      const abort = { abortSignal: link.signal };
       const restored = (async () => {
         const machine = await restoreSnapshotImages(parseSnapshot(value), store);
         if (!isPersistedRun(machine)) {
@@ -106,7 +117,10 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
         }
         return machine;
       })();
-      return deferRun(restored.then((snapshot) => startRun({ ...common, ...abort, from: { snapshot } })));
+      return unlinkWhenDone(
+        deferRun(restored.then((snapshot) => startRun({ ...common, ...abort, from: { snapshot } }))),
+        link,
+      );
     },
     async close() {
       await toolset.close();

@@ -19,6 +19,8 @@ export interface ResolvedBudget {
   shrinkPixels: number;
   maxConsecutiveToolFailures: number;
   toolTimeoutMs: number;
+  /** Absent in snapshots taken before it existed: those runs get the default. */
+  maxReplyChars?: number;
 }
 
 export interface TraceCall {

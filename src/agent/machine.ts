@@ -287,6 +287,12 @@ export const agentMachine = setup({
             actions: [{ type: "markAborted", params: () => undefined }, "reportError"],
           },
           {
+            // A reply that outgrew budget.maxReplyChars: a budget ran out, as with wall time.
+            guard: ({ event }) => toSquintError(event.error).code === "BUDGET_EXCEEDED",
+            target: "exhausted",
+            actions: [{ type: "failWith", params: ({ event }) => ({ error: event.error }) }, "reportError"],
+          },
+          {
             target: "failed",
             actions: [{ type: "failWith", params: ({ event }) => ({ error: event.error }) }, "reportError"],
           },

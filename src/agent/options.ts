@@ -16,7 +16,10 @@ import type { PrepareStep, StopCondition } from "./services.js";
  */
 
 export interface BudgetOptions {
-  /** Wall time for the whole run, across resumes. Default: none. */
+  /**
+   * Wall time for the whole run, across resumes. Default 10 minutes, so a server that trickles out events never
+   * keeps a run alive forever; null for none.
+   */
   maxWallTimeMs: number | null;
   /** Visual tokens (the model's own count) the conversation may hold; older crops are shrunk, then dropped. */
   maxVisualTokens: number | null;
@@ -26,14 +29,21 @@ export interface BudgetOptions {
   maxConsecutiveToolFailures: number;
   /** Per tool call. Default 60 s. */
   toolTimeoutMs: number;
+  /**
+   * Characters of reasoning plus answer one model turn may stream before it is cut (BUDGET_EXCEEDED). Default
+   * 400 000 (about 100k tokens, well past Qwen3-VL's longest thinking): a server that never stops, or ignores
+   * max_tokens, ends the run with a clear error instead of exhausting memory.
+   */
+  maxReplyChars: number;
 }
 
 export const DEFAULT_BUDGET: BudgetOptions = {
-  maxWallTimeMs: null,
+  maxWallTimeMs: 600_000,
   maxVisualTokens: 24_576,
   shrinkPixels: 64 * 32 * 32,
   maxConsecutiveToolFailures: 3,
   toolTimeoutMs: 60_000,
+  maxReplyChars: 400_000,
 };
 
 export const DEFAULT_SYSTEM_PROMPT =

@@ -6,6 +6,7 @@ import type { Backend } from "../runtime/backend.js";
 import type { ImageStore } from "../tools/store/image-store.js";
 import type { AgentContext } from "./context.js";
 import { EventStream } from "./event-stream.js";
+import { RunPins } from "./run-pins.js";
 import type { AgentEvent } from "./events.js";
 import { type AgentMachine, type AgentOutput, provideServices } from "./machine.js";
 import type { CreateAgentOptions } from "./options.js";
@@ -70,11 +71,16 @@ export function startRun(start: StartRunOptions): AgentRun {
       : createActor(machine, { input: start.from.context });
   // What the machine's actions emit joins the actors' streamed deltas, in the order they happen.
   actor.on("*", (event) => events.push(event));
+  // Every image the conversation refers to keeps its pixels while the run lasts (the store would otherwise
+  // evict older crops under memory pressure, and the next turn could not show them); released at the end.
+  const pins = new RunPins(start.store);
+  actor.subscribe((snapshot) => pins.hold(snapshot.context.images));
 
   const result = new Promise<AgentResult>((resolve) => {
     actor.subscribe({
       complete: () => {
         const { output, context } = actor.getSnapshot();
+        pins.releaseAll();
         events.end();
         // Every final state has an output; a machine that completes without one is a bug, reported as a failure.
         if (output) resolve({ ...output, elapsedMs: services.elapsed(context) });
@@ -83,6 +89,7 @@ export function startRun(start: StartRunOptions): AgentRun {
       error: (error) => fail(error),
     });
     function fail(error: unknown) {
+      pins.releaseAll();
       const squint = toSquintError(error);
       events.push({ type: "error", step: 0, code: squint.code, message: squint.message });
       events.end();
@@ -105,6 +112,7 @@ export function startRun(start: StartRunOptions): AgentRun {
   if (signal?.aborted) queueMicrotask(onAbort);
   else signal?.addEventListener("abort", onAbort, { once: true });
   result.finally(() => signal?.removeEventListener("abort", onAbort));
+  pins.hold(actor.getSnapshot().context.images);
   actor.start();
 
   return {

@@ -1,6 +1,7 @@
 import { SquintError } from "../errors.js";
 import type { AgentContext, CallOutcome, TurnOutcome } from "./context.js";
 import { applyImageStates, type ImageEntry } from "./image-index.js";
+import { DEFAULT_BUDGET } from "./options.js";
 import type { AgentServices } from "./services.js";
 
 /**
@@ -58,8 +59,19 @@ export async function generateTurn(
     signal,
     resolveImage: (reference) => services.resolveImage(reference),
   });
+  const maxReplyChars = context.budget.maxReplyChars ?? DEFAULT_BUDGET.maxReplyChars;
   for await (const event of stream) {
     if (signal.aborted) break;
+    if (
+      (event.type === "reasoning-delta" || event.type === "text-delta") &&
+      outcome.reasoning.length + outcome.text.length + event.text.length > maxReplyChars
+    ) {
+      // Leaving the loop closes the backend's stream (its return()), which cancels the request.
+      throw new SquintError("BUDGET_EXCEEDED", `The model's reply passed ${maxReplyChars} characters without ending.`, {
+        hint: "Lower maxOutputTokens (the server may be ignoring it), or raise budget.maxReplyChars.",
+        details: { step, characters: outcome.reasoning.length + outcome.text.length },
+      });
+    }
     switch (event.type) {
       case "reasoning-delta":
         outcome.reasoning += event.text;

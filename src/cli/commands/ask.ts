@@ -36,7 +36,7 @@ Options:
   --max-steps N        tool-using turns before the model must answer (default 8)
   --max-visual-tokens N  visual tokens the conversation may hold (default 24576)
 ${outputTokenFlagUsage}
-  --timeout SECONDS    wall time for the whole run
+  --timeout SECONDS    wall time for the whole run (default 600)
   --tools A,B          only these built-in tools (default: all; "none" for none)
   --mcp FILE           more tools from the MCP servers in this mcp.json
   --json               print the result and the trace as JSON
