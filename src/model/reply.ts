@@ -87,6 +87,11 @@ export class ReplyParser {
     return events;
   }
 
+  /** Still inside the thinking: `</think>` has not been read yet (never true for a reply without thinking). */
+  get inReasoning(): boolean {
+    return this.state === "reasoning";
+  }
+
   /** Everything parsed so far (complete once `end()` was called). */
   result(): ParsedReply {
     const content = this.contentParts.join("");

@@ -7,9 +7,17 @@ import type { SamplingOptions } from "../model/sampling.js";
  * Backends never see the image store: image parts carry references, and `resolveImage` turns a
  * reference into decoded RGB pixels when the backend needs them.
  */
+/**
+ * Whether the reply must call a tool (OpenAI's `tool_choice`; "none" is simply no `tools`): "auto" lets the
+ * model decide, "required" makes it call one of `tools`, `{ name }` makes it call that one.
+ */
+export type ToolChoice = "auto" | "required" | { name: string };
+
 export interface GenerateRequest {
   messages: Message[];
   tools?: ToolSpec[];
+  /** Default "auto". The local engine forces the call's opening; a remote server is sent `tool_choice`. */
+  toolChoice?: ToolChoice;
   /** Thinking checkpoints pre-open `<think>`; remote servers may need to be told (chat_template_kwargs). */
   thinking?: boolean;
   sampling?: Partial<SamplingOptions>;

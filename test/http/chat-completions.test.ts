@@ -141,6 +141,81 @@ describe("/v1/chat/completions (scripted Thinking model)", () => {
     expect(backend.requests.at(-1)!.tools).toBeUndefined();
   });
 
+  it("tool_choice required / a named function reaches the backend, which must honour it", async () => {
+    const named = await client.chat.completions.create({
+      model: "scripted-qwen",
+      messages: [{ role: "user", content: "What is the weather in Paris?" }],
+      tools: [weatherTool],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+    });
+    expect(backend.requests.at(-1)!.toolChoice).toEqual({ name: "get_weather" });
+    expect(named.choices[0]!.message.tool_calls?.[0]).toMatchObject({ function: { name: "get_weather" } });
+    expect(named.choices[0]!.finish_reason).toBe("tool_calls");
+    await client.chat.completions.create({
+      model: "scripted-qwen",
+      messages: [{ role: "user", content: "What is the weather in Paris?" }],
+      tools: [weatherTool],
+      tool_choice: "required",
+    });
+    expect(backend.requests.at(-1)!.toolChoice).toBe("required");
+    await client.chat.completions.create({
+      model: "scripted-qwen",
+      messages: [{ role: "user", content: "What is the weather in Paris?" }],
+      tools: [weatherTool],
+      tool_choice: "auto",
+    });
+    expect(backend.requests.at(-1)!.toolChoice).toBeUndefined();
+  });
+
+  it("a reply without the required call is a coded error, never an answer that ignores tool_choice", async () => {
+    // The scripted model answers "Say hello" in words; a backend that does not force the call lets that through.
+    const error = await client.chat.completions
+      .create({
+        model: "scripted-qwen",
+        messages: [{ role: "user", content: "Say hello" }],
+        tools: [weatherTool],
+        tool_choice: "required",
+      })
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    const apiError = error as InstanceType<typeof OpenAI.APIError>;
+    expect({ status: apiError.status, code: apiError.code }).toEqual({ status: 502, code: "BACKEND_FAILED" });
+    expect(apiError.message).toMatch(/tool_choice asked for a tool call/);
+
+    // A call to a function that was not offered does not count either.
+    const wrong = await call(`${server.url}/v1/chat/completions`, {
+      body: {
+        messages: [{ role: "user", content: "What is the weather in Paris?" }],
+        tools: [{ ...weatherTool, function: { ...weatherTool.function, name: "get_forecast" } }],
+        tool_choice: "required",
+      },
+    });
+    expectError(wrong, 502, "BACKEND_FAILED");
+    expect((wrong.body as { error: { message: string } }).error.message).toMatch(/get_weather, which is not offered/);
+
+    // Streamed: the error is the last event before [DONE], and no content pretends to be the answer.
+    const stream = await call(`${server.url}/v1/chat/completions`, {
+      body: {
+        messages: [{ role: "user", content: "Say hello" }],
+        tools: [weatherTool],
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        stream: true,
+      },
+    });
+    const events = stream.text
+      .split("\n\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => line.slice(6));
+    expect(events.at(-1)).toBe("[DONE]");
+    const streamedError = JSON.parse(events.at(-2)!) as { error: { code: string; message: string } };
+    expect(streamedError.error.code).toBe("BACKEND_FAILED");
+    expect(streamedError.error.message).toMatch(/a call to get_weather.*It wrote the text "Hello there\."/);
+    expect(stream.text).not.toMatch(/"content":"Hello/);
+  });
+
   it("passes images (data URLs and upload ids) to the model as images", async () => {
     const { id } = (await call(`${server.url}/v1/images`, { body: { image } })).body as { id: string };
     const completion = await client.chat.completions.create({

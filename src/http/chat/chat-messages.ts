@@ -1,5 +1,6 @@
 import { SquintError } from "../../errors.js";
 import type { ContentPart, Message, ToolSpec } from "../../model/messages.js";
+import type { ToolChoice } from "../../runtime/backend.js";
 import type { ChatMessage, ChatRequest } from "./chat-schema.js";
 
 /**
@@ -123,4 +124,14 @@ export function toolsFor(request: ChatRequest): ToolSpec[] | undefined {
     return named;
   }
   return tools;
+}
+
+/**
+ * What the backend must honour beyond the tool list: "required" and a named function make the reply a call
+ * (the local engine forces the call's opening; a remote server is sent tool_choice). None without tools.
+ */
+export function toolChoiceFor(request: ChatRequest): Exclude<ToolChoice, "auto"> | undefined {
+  const choice = request.tool_choice;
+  if (!request.tools?.length || choice === undefined || choice === "none" || choice === "auto") return undefined;
+  return choice === "required" ? "required" : { name: choice.function.name };
 }

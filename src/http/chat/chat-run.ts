@@ -3,11 +3,11 @@ import { SquintError, toSquintError } from "../../errors.js";
 import type { ToolCall } from "../../model/messages.js";
 import type { SamplingOptions } from "../../model/sampling.js";
 import { visualTokenCount } from "../../model/vision.js";
-import type { FinishReason } from "../../runtime/backend.js";
+import type { FinishReason, ToolChoice } from "../../runtime/backend.js";
 import type { ImageStore } from "../../tools/store/image-store.js";
 import type { ServeMetrics } from "../metrics.js";
 import type { AdmittedModelRequest } from "../model-admission.js";
-import { toMessages, toolsFor } from "./chat-messages.js";
+import { toMessages, toolChoiceFor, toolsFor } from "./chat-messages.js";
 import type { ChatRequest, ChatUsage } from "./chat-schema.js";
 import { StopFilter } from "./stop-sequences.js";
 
@@ -68,6 +68,23 @@ function callArguments(call: ToolCall): string {
   return JSON.stringify(call.arguments);
 }
 
+/** A reply without the call tool_choice required: a coded error, with what the model wrote instead. */
+function noToolCall(choice: Exclude<ToolChoice, "auto">, finish: FinishReason, missed: readonly string[]): SquintError {
+  const wanted = choice === "required" ? "a tool call" : `a call to ${choice.name}`;
+  const wrote = missed.length > 0 ? ` It wrote ${missed.join("; ")}.` : "";
+  const cutOff = finish === "length";
+  return new SquintError(
+    "BACKEND_FAILED",
+    `tool_choice asked for ${wanted}, but the model's reply has none that parses${cutOff ? " (it ran out of tokens)" : ""}.${wrote}`,
+    {
+      hint: cutOff
+        ? "Raise max_tokens (a thinking model spends tokens before it calls), or retry."
+        : 'Retry (sampled replies differ), or send tool_choice "auto" and read the reply.',
+      details: { toolChoice: choice === "required" ? "required" : choice.name, finishReason: finish },
+    },
+  );
+}
+
 export async function* runChat(
   request: ChatRequest,
   admitted: AdmittedModelRequest,
@@ -76,6 +93,13 @@ export async function* runChat(
   const { backend, images, signal } = admitted;
   const { metrics } = options;
   const tools = toolsFor(request);
+  const toolChoice = toolChoiceFor(request);
+  // Under a required choice only a parsed call to an offered function counts; anything else the model wrote
+  // is kept for the error that answers a reply without one.
+  const offered = new Set(tools?.map((tool) => tool.function.name));
+  const missed: string[] = [];
+  // Text is held back until the call is there: a reply without it is an error, not an answer.
+  let held = "";
   const messages = toMessages(
     request.messages,
     images.map((image) => image.id),
@@ -118,6 +142,7 @@ export async function* runChat(
     for await (const event of backend.generate({
       messages,
       ...(tools ? { tools } : {}),
+      ...(toolChoice ? { toolChoice } : {}),
       thinking,
       sampling: samplingFrom(request),
       maxOutputTokens: options.maxTokens,
@@ -132,7 +157,8 @@ export async function* runChat(
         case "text-delta": {
           tick();
           const text = filter.push(event.text);
-          if (text !== "") yield { kind: "content", text };
+          if (toolChoice) held += text;
+          else if (text !== "") yield { kind: "content", text };
           if (filter.stopped && !stopper.signal.aborted)
             stopper.abort(new SquintError("ABORTED", "A stop string ended the answer."));
           break;
@@ -140,6 +166,10 @@ export async function* runChat(
         case "tool-call":
           if (filter.stopped) break;
           tick();
+          if (toolChoice && !offered.has(event.call.name)) {
+            missed.push(`a call to ${event.call.name}, which is not offered`);
+            break;
+          }
           metrics.toolCalls.inc({ tool: event.call.name });
           yield {
             kind: "tool-call",
@@ -150,8 +180,10 @@ export async function* runChat(
           };
           break;
         case "tool-call-error":
-          // What the model wrote is not lost: the unparsable block is returned as text.
-          if (!filter.stopped) {
+          // What the model wrote is not lost: the unparsable block is returned as text (or, when a call was
+          // required, in the error that says there was none).
+          if (toolChoice) missed.push(`<tool_call>${event.raw.slice(0, 200)}`);
+          else if (!filter.stopped) {
             const text = filter.push(event.raw);
             if (text !== "") yield { kind: "content", text };
           }
@@ -175,10 +207,17 @@ export async function* runChat(
   }
   if (signal.aborted) throw toSquintError(signal.reason);
   const tail = filter.flush();
-  if (tail !== "") yield { kind: "content", text: tail };
   if (finish === "error") {
     throw new SquintError("BACKEND_FAILED", "The model stopped with an error.", { hint: "Retry the request." });
   }
+  if (toolChoice) {
+    held += tail;
+    if (calls === 0) {
+      if (held.trim() !== "") missed.unshift(`the text "${held.trim().slice(0, 200)}"`);
+      throw noToolCall(toolChoice, finish, missed);
+    }
+    if (held !== "") yield { kind: "content", text: held };
+  } else if (tail !== "") yield { kind: "content", text: tail };
   const reason = filter.stopped ? "stop" : calls > 0 ? "tool_calls" : finish === "length" ? "length" : "stop";
   metrics.promptTokens.observe(usage.inputTokens);
   metrics.generationTokens.observe(usage.outputTokens);

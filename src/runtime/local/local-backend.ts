@@ -4,6 +4,7 @@ import { ReplyParser } from "../../model/reply.js";
 import type { Backend, BackendEvent, BackendInfo, GenerateRequest } from "../backend.js";
 import type { GenerationEngine } from "./engine.js";
 import { preparePrompt } from "./prompt-inputs.js";
+import { ToolCallForcing } from "./tool-call-forcing.js";
 
 /**
  * The Backend the agent talks to, over a LocalEngine: render + tokenize the conversation, prefill (the
@@ -99,15 +100,28 @@ export class LocalBackend implements Backend {
       // The prompt only matters to the repetition penalty; skip the work when it is off.
       const history = sampling.repetitionPenalty === 1 ? { generated } : { generated, prompt: prompt.ids };
       let logits = prefill.logits;
+      const forcing = new ToolCallForcing(request.tools?.length ? request.toolChoice : undefined, (text) =>
+        tokenizer.encode(text),
+      );
+      // Tokens written by the engine instead of sampled (tool-call-forcing.ts), in order.
+      const forced = forcing.atStart(thinking);
       for (;;) {
-        const token = sampler.sample(logits, history);
+        const token = forced.shift() ?? sampler.sample(logits, history);
         if (stops.has(token)) {
+          if (forcing.pending) {
+            forced.push(...forcing.insteadOfStop(parser.inReasoning));
+            continue;
+          }
           finish = "stop";
           break;
         }
         generated.push(token);
         const text = decoder.push(token);
-        if (text !== "") yield* parser.feed(text);
+        if (text !== "") {
+          const reasoningBefore = parser.inReasoning;
+          yield* parser.feed(text);
+          if (reasoningBefore && !parser.inReasoning && forcing.pending) forced.push(...forcing.afterThinking());
+        }
         if (generated.length >= maxOutputTokens || !engine.fits(1)) break;
         if (signal?.aborted) {
           finish = "aborted";

@@ -136,6 +136,7 @@ class RemoteBackend implements Backend {
       model: this.options.model,
       messages: generation.messages,
       tools: generation.tools,
+      ...(generation.toolChoice ? { toolChoice: generation.toolChoice } : {}),
       toolMode: this.options.toolMode,
       thinking,
       sampling,

@@ -2,6 +2,7 @@ import { SquintError } from "../../errors.js";
 import { type ContentPart, contentParts, type Message, type ToolSpec } from "../../model/messages.js";
 import { toolsSystemText } from "../../model/prompt.js";
 import type { SamplingOptions } from "../../model/sampling.js";
+import type { ToolChoice } from "../backend.js";
 import type { RemotePreset } from "./presets.js";
 
 /**
@@ -31,6 +32,8 @@ export interface BuildRequestOptions {
   model: string;
   messages: Message[];
   tools?: ToolSpec[];
+  /** Sent as `tool_choice` with native tools (vLLM and SGLang honour it); prompt mode cannot ask for it. */
+  toolChoice?: ToolChoice;
   toolMode: "native" | "prompt";
   thinking: boolean;
   sampling: Partial<SamplingOptions>;
@@ -53,7 +56,12 @@ export async function buildChatRequest(options: BuildRequestOptions): Promise<Re
     stream: true,
     stream_options: { include_usage: true },
   };
-  if (tools && options.toolMode === "native") body.tools = tools;
+  if (tools && options.toolMode === "native") {
+    body.tools = tools;
+    const choice = options.toolChoice;
+    if (choice === "required") body.tool_choice = "required";
+    else if (typeof choice === "object") body.tool_choice = { type: "function", function: { name: choice.name } };
+  }
   if (options.maxOutputTokens !== undefined) body.max_tokens = options.maxOutputTokens;
   Object.assign(body, samplingFields(options.sampling, options.preset));
   if (options.preset.thinkingSwitch === "chat-template-kwargs")

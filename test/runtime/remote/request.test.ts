@@ -149,6 +149,20 @@ describe("buildChatRequest", () => {
 });
 
 describe("samplingFields", () => {
+  it("sends tool_choice with native tools only: required, or a named function in OpenAI's shape", async () => {
+    const tools = [{ type: "function" as const, function: { name: "f", description: "", parameters: {} } }];
+    const messages: Message[] = [{ role: "user", content: "hi" }];
+    const body = (extra: Partial<BuildRequestOptions>) => buildChatRequest(options(messages, { tools, ...extra }));
+    expect((await body({ toolChoice: "required" })).tool_choice).toBe("required");
+    expect((await body({ toolChoice: { name: "f" } })).tool_choice).toEqual({
+      type: "function",
+      function: { name: "f" },
+    });
+    expect(await body({ toolChoice: "auto" })).not.toHaveProperty("tool_choice");
+    // Prompt mode has no `tools` field for the server to constrain to; the caller checks the reply instead.
+    expect(await body({ toolChoice: "required", toolMode: "prompt" })).not.toHaveProperty("tool_choice");
+  });
+
   it("maps the Instruct preset to vLLM's fields", () => {
     expect(samplingFields(instructSampling, remotePresets.vllm)).toEqual({
       temperature: 0.7,
