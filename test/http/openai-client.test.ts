@@ -120,6 +120,35 @@ describe("openai client → squint serve --model (tiny random model)", () => {
     expect(completion.usage!.prompt_tokens).toBeGreaterThan(bare.usage!.prompt_tokens + 40);
   });
 
+  it("a named tool_choice makes the engine write the call's opening: random weights then fail it, with a coded error", async () => {
+    const outcome = await client.chat.completions
+      .create({
+        model: "tiny-qwen3-vl",
+        messages: [{ role: "user", content: "Weather in Paris?" }],
+        tools: [
+          {
+            type: "function",
+            function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } },
+          },
+        ],
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        max_tokens: 24,
+        temperature: 0,
+        // Without thinking the call opens the reply; with it, only after a </think> random weights never write.
+        chat_template_kwargs: { enable_thinking: false },
+      } as never)
+      .then(
+        (completion: OpenAI.Chat.Completions.ChatCompletion) => ({ completion }),
+        (error: unknown) => ({ error }),
+      );
+    // Greedy decoding of these fixed random weights gives no parsable arguments: the error quotes the block, which
+    // the engine opened with get_weather's name (the model's own tokens follow "arguments": ).
+    expect("error" in outcome).toBe(true);
+    const apiError = (outcome as { error: unknown }).error as InstanceType<typeof OpenAI.APIError>;
+    expect({ status: apiError.status, code: apiError.code }).toEqual({ status: 502, code: "BACKEND_FAILED" });
+    expect(apiError.message).toMatch(/It wrote <tool_call>\s*\{"name": "get_weather", "arguments": /);
+  });
+
   it("reports errors as OpenAI APIErrors with Squint's code", async () => {
     const error = await client.chat.completions
       .create({ model: "tiny-qwen3-vl", messages: [{ role: "user", content: "x" }], max_tokens: 10_000 })
