@@ -126,3 +126,53 @@ describe("/v1/ask", () => {
     }
   });
 });
+
+describe("/v1/ask keeps each request to its own images", () => {
+  it("a model cannot reach another client's image: not by a store id in the arguments, not by an index past its own", async () => {
+    let otherId = "";
+    const isolated = new ScriptedBackend(
+      [
+        // An index past the request's one image.
+        toolCallReply("Is there a second image?", "image_info", { img_idx: 1 }),
+        // The other client's image by its store id, as an MCP host would name it.
+        () => toolCallReply("Try the other one by id.", "image_info", { img_idx: 0, image: otherId }),
+        answerReply("Done.", "I only see one image."),
+      ],
+      { thinking: true },
+    );
+    const shared = await startServer({ backend: isolated, warmup: false });
+    try {
+      await shared.context.model.loaded;
+      // Client A uploads a 300×100 image: it sits in the server's one store.
+      const upload = await call(`${shared.url}/v1/images`, { body: { image: await pngDataUrl(300, 100, "#ff0000") } });
+      expect(upload.status).toBe(200);
+      otherId = shared.context.uploads.get((upload.body as { id: string }).id).id;
+      // Client B asks about its own 64×48 image.
+      const reply = await call(`${shared.url}/v1/ask`, {
+        body: { image: await pngDataUrl(64, 48), question: "What images are there?" },
+      });
+      expect(reply.status).toBe(200);
+      const body = reply.body as AskBody & { steps: Array<{ calls: Array<{ ok: boolean; summary: string }> }> };
+      expect(body.steps[0]!.calls[0]).toMatchObject({ ok: false });
+      expect(body.steps[0]!.calls[0]!.summary).toMatch(/img_idx 1 does not exist/);
+      // The id in the arguments is replaced by the request's own image: B learns nothing of A's.
+      expect(body.steps[1]!.calls[0]).toMatchObject({ ok: true });
+      expect(body.steps[1]!.calls[0]!.summary).toMatch(/64×48/);
+      expect(JSON.stringify(body)).not.toMatch(/300×100|"width":300/);
+      // What the tools told the model is about B's image only.
+      for (const prompt of isolated.prompts) {
+        const responses = [...prompt.matchAll(/<tool_response>([\s\S]*?)<\/tool_response>/g)].map((m) => m[1]);
+        for (const response of responses) expect(response).not.toMatch(/300×100|"width":300/);
+      }
+      expect(isolated.prompts.at(-1)).toMatch(/<tool_response>[\s\S]*64×48/);
+      // And the request body itself may not name a store id (upload ids are random; store ids are sequential).
+      expectError(
+        await call(`${shared.url}/v1/ask`, { body: { image: otherId, question: "x" } }),
+        400,
+        "INVALID_ARGUMENT",
+      );
+    } finally {
+      await shared.close();
+    }
+  });
+});
