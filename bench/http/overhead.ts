@@ -27,7 +27,8 @@ const stubOcr: OcrFunction = async (image) => {
       Math.round(v * 1000),
     ) as [number, number, number, number];
     const box = { x1, y1, x2, y2 };
-    return { text, confidence: 0.9, box, boxRel1000: rel, words: [{ text, confidence: 0.9, box, boxRel1000: rel }] };
+    const words = [{ text, confidence: 0.9, box, boxRel1000: rel }];
+    return { text, confidence: 0.9, box, boxRel1000: rel, words, engine: "ppocr" as const };
   };
   return {
     width: image.width,
