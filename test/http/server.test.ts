@@ -5,6 +5,7 @@ import type { ServeHandle } from "../../src/http/server.js";
 import type { Backend } from "../../src/runtime/backend.js";
 import type { OcrFunction } from "../../src/tools/context.js";
 import { pngClaiming } from "../mcp/bad-images.js";
+import { answerReply, ScriptedBackend } from "../support/scripted-backend.js";
 import { call, expectError, fixedOcr, pngDataUrl, startServer } from "./harness.js";
 
 /**
@@ -351,6 +352,48 @@ describe("bad input", () => {
         async close() {},
       });
       await loading.close();
+    }
+  });
+
+  it("a request that runs past --request-timeout-s → 504 TIMEOUT, and the model is free again", async () => {
+    const slow = new ScriptedBackend(
+      [answerReply("Thinking slowly.", "A long answer that takes a while to write out in full.")],
+      { chunkSize: 1, chunkDelayMs: 20 },
+    );
+    const timed = await startServer({ backend: slow, warmup: false, limits: { requestTimeoutMs: 150 } });
+    try {
+      await timed.context.model.loaded;
+      const body = { messages: [{ role: "user", content: "hi" }] };
+      const reply = await call(`${timed.url}/v1/chat/completions`, { body });
+      expectError(reply, 504, "TIMEOUT");
+      expect(timed.context.lanes.model.running).toBe(0);
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it("CORS is off unless an origin is configured, and then only for that origin", async () => {
+    const preflight = (url: string, origin: string) =>
+      fetch(`${url}/v1/locate`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
+    const plain = await call(`${server.url}/health`, { headers: { origin: "https://app.example" } });
+    expect(plain.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await preflight(server.url, "https://app.example")).headers.get("access-control-allow-origin")).toBeNull();
+    const cors = await startServer({ corsOrigins: ["https://app.example"], ocr: fixedOcr([]) });
+    try {
+      const allowed = await preflight(cors.url, "https://app.example");
+      expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example");
+      const other = await preflight(cors.url, "https://evil.example");
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+      const located = await call(`${cors.url}/v1/locate`, {
+        body: { image, query: "x" },
+        headers: { origin: "https://app.example" },
+      });
+      expect(located.headers.get("access-control-expose-headers")).toMatch(/x-request-id/);
+    } finally {
+      await cors.close();
     }
   });
 });
