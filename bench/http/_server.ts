@@ -20,6 +20,14 @@ const handle =
     : await serve({ port: 0, limits });
 await handle.context.model.loaded;
 process.stdout.write(`${handle.url}\n`);
+// The load bench asks (over IPC) for memory after a full GC: what the heap still holds, not what V8 has yet
+// to collect. Needs --expose-gc, which the bench passes.
+process.on("message", (message) => {
+  if (message !== "memory") return;
+  (globalThis as { gc?: () => void }).gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  process.send?.({ rss, heapUsed });
+});
 process.on("SIGTERM", () => {
   void handle.close().then(() => process.exit(0));
 });

@@ -4,7 +4,9 @@
  * API does) and once on POST /v1/chat/completions with the tiny random model on the in-process engine. The
  * server runs in its own process; autocannon drives it from this one. Reported: requests/s, p50/p99 latency,
  * status counts (429 is the admission queue doing its job; anything else non-2xx, or a socket error, counts
- * as an error), and the server's RSS after a 5 s warm-up and at the end.
+ * as an error), and the server's memory after a 5 s warm-up, through the run and at the end — both as
+ * /metrics reports it and after a full GC in the server (asked over IPC; `_server.ts` runs with --expose-gc).
+ * BENCH_HTTP_ONLY=locate|chat runs one load scenario and skips the overhead rows.
  *
  * Then the server's own overhead: the same work called in-process and over HTTP, one request at a time,
  * alternating (so both see the same machine), on a server in this process: overhead = HTTP − in-process
@@ -40,14 +42,22 @@ const CONNECTIONS = 50;
 const screenshot = readFileSync(path.join(root, "../shared/data/gui/midscene-todomvc.png"));
 const screenshotUrl = `data:image/png;base64,${screenshot.toString("base64")}`;
 
-async function startChild(scenario: "ocr" | "tiny"): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/http/_server.ts"), scenario], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+interface Child {
+  url: string;
+  /** RSS and heap in use after a full GC in the server (MiB). */
+  memoryAfterGc: () => Promise<Memory>;
+  stop: () => Promise<void>;
+}
+
+async function startChild(scenario: "ocr" | "tiny"): Promise<Child> {
+  const child = spawn(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", path.join(root, "bench/http/_server.ts"), scenario],
+    { cwd: root, stdio: ["ignore", "pipe", "inherit", "ipc"] },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
       const line = /^(http:\/\/\S+)\n/.exec(out);
       if (line) resolve(line[1]!);
@@ -56,6 +66,14 @@ async function startChild(scenario: "ocr" | "tiny"): Promise<{ url: string; stop
   });
   return {
     url,
+    memoryAfterGc: () =>
+      new Promise<Memory>((resolve) => {
+        child.once("message", (message) => {
+          const { rss, heapUsed } = message as { rss: number; heapUsed: number };
+          resolve({ rss: rss / 1024 / 1024, heapUsed: heapUsed / 1024 / 1024 });
+        });
+        child.send("memory");
+      }),
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());
@@ -75,11 +93,17 @@ async function json(url: string, body?: unknown): Promise<unknown> {
   return JSON.parse(text);
 }
 
-async function rssMiB(url: string): Promise<number> {
+interface Memory {
+  rss: number;
+  heapUsed: number;
+}
+
+/** The server's RSS and V8 heap in use (MiB), from its own /metrics. */
+async function memoryMiB(url: string): Promise<Memory> {
   const response = await request(`${url}/metrics`);
   const text = await response.body.text();
-  const bytes = Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1]);
-  return bytes / 1024 / 1024;
+  const read = (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1]) / 1024 / 1024;
+  return { rss: read("process_resident_memory_bytes"), heapUsed: read("nodejs_heap_size_used_bytes") };
 }
 
 interface LoadRow {
@@ -94,6 +118,12 @@ interface LoadRow {
   errors: number;
   rssWarm: number;
   rssEnd: number;
+  heapWarm: number;
+  heapEnd: number;
+  warmGc: Memory;
+  endGc: Memory;
+  /** RSS every tenth of the run, then at the end. */
+  rssSeries: number[];
 }
 
 async function load(
@@ -113,9 +143,18 @@ async function load(
       timeout: 60,
     };
     await autocannon({ ...options, duration: 5 });
-    const rssWarm = await rssMiB(server.url);
+    const warm = await memoryMiB(server.url);
+    const warmGc = await server.memoryAfterGc();
+    // Memory every tenth of the run: a leak climbs all the way, a heap settling in levels off.
+    const samples: Memory[] = [];
+    const sampler = setInterval(
+      () => void memoryMiB(server.url).then((memory) => samples.push(memory)),
+      (SECONDS * 1000) / 10,
+    );
     const result = await autocannon({ ...options, duration: SECONDS });
-    const rssEnd = await rssMiB(server.url);
+    clearInterval(sampler);
+    const end = await memoryMiB(server.url);
+    const endGc = await server.memoryAfterGc();
     const count = (status: string) => result.statusCodeStats[status]?.count ?? 0;
     const queueFull = count("429");
     return {
@@ -128,8 +167,13 @@ async function load(
       ok: count("200"),
       queueFull,
       errors: result.errors + result.timeouts + (result.non2xx - queueFull),
-      rssWarm,
-      rssEnd,
+      rssWarm: warm.rss,
+      rssEnd: end.rss,
+      heapWarm: warm.heapUsed,
+      heapEnd: end.heapUsed,
+      warmGc,
+      endGc,
+      rssSeries: [...samples.map((memory) => memory.rss), end.rss],
     };
   } finally {
     await server.stop();
@@ -255,35 +299,63 @@ async function overheadRows() {
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 
-const loadRows = [
-  await load("ocr", "/v1/locate", async (url) => {
-    const upload = (await json(`${url}/v1/images`, { image: screenshotUrl })) as { id: string };
-    const body = { image: upload.id, query: ["Completed", "What needs to be done?"] };
-    // The first locate loads PP-OCR and reads the screenshot (seconds); the load measures what follows.
-    await json(`${url}/v1/locate`, body);
-    return body;
-  }),
-  await load("tiny", "/v1/chat/completions", async () => ({
-    model: "tiny",
-    messages: [{ role: "user", content: "Describe a cat." }],
-    max_tokens: 8,
-    temperature: 0,
-  })),
-];
-
-console.log(`\n${CONNECTIONS} connections × ${SECONDS} s on 127.0.0.1 (server in its own process):\n`);
-console.log(
-  "| route | req/s | p50 ms | p99 ms | 200 | 429 (queue full) | errors | RSS after warm-up MiB | RSS at end MiB | RSS change |",
-);
-console.log("|---|---|---|---|---|---|---|---|---|---|");
-for (const row of loadRows) {
-  const change = ((row.rssEnd - row.rssWarm) / row.rssWarm) * 100;
-  console.log(
-    `| ${row.route} | ${fmt(row.rps)} | ${row.p50} | ${row.p99} | ${row.ok} | ${row.queueFull} | ${row.errors} | ${fmt(row.rssWarm)} | ${fmt(row.rssEnd)} | ${change >= 0 ? "+" : ""}${fmt(change)} % |`,
+/** BENCH_HTTP_ONLY=locate|chat runs one load scenario (and skips the overhead rows). */
+const only = process.env.BENCH_HTTP_ONLY;
+const loadRows = [];
+if (only === undefined || only === "locate") {
+  loadRows.push(
+    await load("ocr", "/v1/locate", async (url) => {
+      const upload = (await json(`${url}/v1/images`, { image: screenshotUrl })) as { id: string };
+      const body = { image: upload.id, query: ["Completed", "What needs to be done?"] };
+      // The first locate loads PP-OCR and reads the screenshot (seconds); the load measures what follows.
+      await json(`${url}/v1/locate`, body);
+      return body;
+    }),
+  );
+}
+if (only === undefined || only === "chat") {
+  loadRows.push(
+    await load("tiny", "/v1/chat/completions", async () => ({
+      model: "tiny",
+      messages: [{ role: "user", content: "Describe a cat." }],
+      max_tokens: 8,
+      temperature: 0,
+    })),
   );
 }
 
-const overheads = await overheadRows();
+console.log(`\n${CONNECTIONS} connections × ${SECONDS} s on 127.0.0.1 (server in its own process):\n`);
+console.log(
+  "| route | req/s | p50 ms | p99 ms | 200 | 429 (queue full) | errors | RSS after warm-up MiB | RSS at end MiB | RSS change | heap used warm → end MiB |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+for (const row of loadRows) {
+  const change = ((row.rssEnd - row.rssWarm) / row.rssWarm) * 100;
+  console.log(
+    `| ${row.route} | ${fmt(row.rps)} | ${row.p50} | ${row.p99} | ${row.ok} | ${row.queueFull} | ${row.errors} | ${fmt(row.rssWarm)} | ${fmt(row.rssEnd)} | ${change >= 0 ? "+" : ""}${fmt(change)} % | ${fmt(row.heapWarm)} → ${fmt(row.heapEnd)} |`,
+  );
+}
+console.log(
+  "\nAfter a full GC in the server (what it still holds; a leak grows here, uncollected garbage does not):\n",
+);
+console.log(
+  "| route | RSS warm MiB | RSS end MiB | RSS change | heap used warm MiB | heap used end MiB | heap change |",
+);
+console.log("|---|---|---|---|---|---|---|");
+const pct = (from: number, to: number) => `${to >= from ? "+" : ""}${fmt(((to - from) / from) * 100)} %`;
+for (const row of loadRows) {
+  const { warmGc: w, endGc: e } = row;
+  console.log(
+    `| ${row.route} | ${fmt(w.rss)} | ${fmt(e.rss)} | ${pct(w.rss, e.rss)} | ${fmt(w.heapUsed)} | ${fmt(e.heapUsed)} | ${pct(w.heapUsed, e.heapUsed)} |`,
+  );
+}
+for (const row of loadRows) {
+  console.log(
+    `\nRSS through the run, ${row.route} (MiB, every ${SECONDS / 10} s): ${row.rssSeries.map((v) => fmt(v, 0)).join(" ")}`,
+  );
+}
+
+const overheads = only === undefined ? await overheadRows() : [];
 console.log("\nServer overhead per request (medians, one request at a time, alternating with the in-process call):\n");
 console.log(
   "| work | wall: in-process ms (baseline) | wall: over HTTP ms | wall overhead ms | CPU: in-process ms | CPU: over HTTP ms | CPU overhead ms |",
@@ -295,7 +367,9 @@ for (const row of overheads) {
   );
 }
 await closeDefaultOcrEngine();
-const bad = loadRows.filter((row) => row.errors > 0 || Math.abs(row.rssEnd - row.rssWarm) / row.rssWarm > 0.1);
+// Flat means: what the server holds after a GC stays within 10 % (RSS before a GC also counts garbage V8 has
+// not collected yet, which the first table shows).
+const bad = loadRows.filter((row) => row.errors > 0 || Math.abs(row.endGc.rss - row.warmGc.rss) / row.warmGc.rss > 0.1);
 const slow = overheads.filter((row) => row.cpuOverhead >= 2);
 if (bad.length > 0 || slow.length > 0) {
   console.log(`\nOver target: ${[...bad.map((row) => row.route), ...slow.map((row) => row.name)].join(", ")}`);

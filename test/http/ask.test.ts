@@ -63,6 +63,11 @@ describe("/v1/ask", () => {
     expect(body.timing_ms.total).toBeGreaterThanOrEqual(body.timing_ms.model);
     // The model saw the request's image, then the zoomed crop.
     expect(backend.requests).toHaveLength(2);
+    // /metrics counts the run's turns, its tool calls by tool, and its visual tokens.
+    const metrics = (await call(`${server.url}/metrics`)).text;
+    expect(metrics).toMatch(/^squint_request_turns_sum 2$/m);
+    expect(metrics).toMatch(/^squint_tool_calls_total\{tool="image_zoom_in_tool"\} 1$/m);
+    expect(metrics).toMatch(/^squint_request_visual_tokens_sum [1-9]\d*$/m);
   });
 
   it("streams the agent's events as SSE, then the result", async () => {
