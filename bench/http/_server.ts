@@ -25,8 +25,8 @@ process.stdout.write(`${handle.url}\n`);
 process.on("message", (message) => {
   if (message !== "memory") return;
   (globalThis as { gc?: () => void }).gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
-  process.send?.({ rss, heapUsed });
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  process.send?.({ rss, heapUsed, heapTotal, external });
 });
 process.on("SIGTERM", () => {
   void handle.close().then(() => process.exit(0));

@@ -69,8 +69,14 @@ async function startChild(scenario: "ocr" | "tiny"): Promise<Child> {
     memoryAfterGc: () =>
       new Promise<Memory>((resolve) => {
         child.once("message", (message) => {
-          const { rss, heapUsed } = message as { rss: number; heapUsed: number };
-          resolve({ rss: rss / 1024 / 1024, heapUsed: heapUsed / 1024 / 1024 });
+          const bytes = message as Required<Memory>;
+          const mib = (value: number) => value / 1024 / 1024;
+          resolve({
+            rss: mib(bytes.rss),
+            heapUsed: mib(bytes.heapUsed),
+            heapTotal: mib(bytes.heapTotal),
+            external: mib(bytes.external),
+          });
         });
         child.send("memory");
       }),
@@ -96,6 +102,9 @@ async function json(url: string, body?: unknown): Promise<unknown> {
 interface Memory {
   rss: number;
   heapUsed: number;
+  /** After a GC only: V8's committed heap, and memory outside it that JS objects hold (buffers). */
+  heapTotal?: number;
+  external?: number;
 }
 
 /** The server's RSS and V8 heap in use (MiB), from its own /metrics. */
@@ -339,14 +348,14 @@ console.log(
   "\nAfter a full GC in the server (what it still holds; a leak grows here, uncollected garbage does not):\n",
 );
 console.log(
-  "| route | RSS warm MiB | RSS end MiB | RSS change | heap used warm MiB | heap used end MiB | heap change |",
+  "| route | RSS warm MiB | RSS end MiB | RSS change | heap used warm MiB | heap used end MiB | heap change | V8 heap committed warm → end MiB | external warm → end MiB |",
 );
-console.log("|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|");
 const pct = (from: number, to: number) => `${to >= from ? "+" : ""}${fmt(((to - from) / from) * 100)} %`;
 for (const row of loadRows) {
   const { warmGc: w, endGc: e } = row;
   console.log(
-    `| ${row.route} | ${fmt(w.rss)} | ${fmt(e.rss)} | ${pct(w.rss, e.rss)} | ${fmt(w.heapUsed)} | ${fmt(e.heapUsed)} | ${pct(w.heapUsed, e.heapUsed)} |`,
+    `| ${row.route} | ${fmt(w.rss)} | ${fmt(e.rss)} | ${pct(w.rss, e.rss)} | ${fmt(w.heapUsed)} | ${fmt(e.heapUsed)} | ${pct(w.heapUsed, e.heapUsed)} | ${fmt(w.heapTotal ?? 0)} → ${fmt(e.heapTotal ?? 0)} | ${fmt(w.external ?? 0)} → ${fmt(e.external ?? 0)} |`,
   );
 }
 for (const row of loadRows) {
