@@ -232,6 +232,42 @@ describe("Squint's own remote backend → squint serve (the whole ask loop over 
   });
 });
 
+describe("squint serve --base-url: a server in front of another (the remote backend)", () => {
+  it("answers an OpenAI client with an image through the front server, the work done by the one behind it", async () => {
+    const front = await spawnServe(["--base-url", `${spawned.url}/v1`, "--model-name", "tiny-qwen3-vl", "--no-warmup"]);
+    try {
+      for (let waited = 0; (await call(`${front.url}/ready`)).status !== 200; waited += 200) {
+        if (waited > 30_000) throw new Error(`the front server was not ready after 30 s:\n${front.stderr()}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const generated = (text: string) => Number(/^vllm:generation_tokens_total (\d+)/m.exec(text)?.[1] ?? 0);
+      const before = generated((await call(`${spawned.url}/metrics`)).text);
+      const frontClient = new OpenAI({ baseURL: `${front.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const completion = await frontClient.chat.completions.create({
+        model: "tiny-qwen3-vl",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: image } },
+              { type: "text", text: "Describe it." },
+            ],
+          },
+        ],
+        max_tokens: 4,
+        temperature: 0,
+      });
+      expect(completion.usage!.completion_tokens).toBeGreaterThan(0);
+      // The image reached the model behind: 64 visual tokens plus the text.
+      expect(completion.usage!.prompt_tokens).toBeGreaterThan(64);
+      const after = generated((await call(`${spawned.url}/metrics`)).text);
+      expect(after - before).toBe(completion.usage!.completion_tokens);
+    } finally {
+      expect(await front.stop()).toBe(0);
+    }
+  });
+});
+
 describe("client disconnect (in-process server, same tiny model)", () => {
   let server: ServeHandle;
   let stepsAtAbort = -1;
