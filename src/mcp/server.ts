@@ -2,11 +2,13 @@ import { realpath } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { isAbsolute, relative, sep } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { SquintError } from "../errors.js";
 import { type ToolContext, type ToolContextOptions, createToolContext } from "../tools/context.js";
 import type { SourcePolicy } from "../tools/sources/policy.js";
 import type { ImageStore } from "../tools/store/image-store.js";
 import type { InlineLimits } from "./server-images.js";
+import { answerInvalidParams } from "./request-params.js";
 import { registerImageResources } from "./server-resources.js";
 import { ClientRoots } from "./server-roots.js";
 import { installTools, type McpTool, type ResultImages, toolFromDefinition } from "./server-tools.js";
@@ -113,8 +115,16 @@ export async function readableDirs(
   return [...dirs];
 }
 
+/** An McpServer that answers malformed requests with -32602 and a short message (see request-params.ts). */
+class SquintMcpServer extends McpServer {
+  override async connect(transport: Transport): Promise<void> {
+    await super.connect(transport);
+    answerInvalidParams(transport);
+  }
+}
+
 export function createSquintServer(options: SquintServerOptions): McpServer {
-  const server = new McpServer(
+  const server = new SquintMcpServer(
     { name: "squint", title: "Squint image tools", version: packageVersion },
     {
       capabilities: { logging: {} },

@@ -2,7 +2,7 @@ import { PassThrough } from "node:stream";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { StdioLineTransport } from "../../src/mcp/stdio.js";
+import { StdioLineTransport, splitJsonTexts } from "../../src/mcp/stdio.js";
 
 const messages: JSONRPCMessage[] = [
   { jsonrpc: "2.0", id: 1, method: "tools/list" },
@@ -103,5 +103,28 @@ describe("StdioLineTransport", () => {
     h.stdin.end();
     await new Promise((resolve) => setImmediate(resolve));
     expect(h.isClosed()).toBe(true);
+  });
+});
+
+describe("splitJsonTexts", () => {
+  it("splits objects written back to back, with braces and quotes inside strings, and nothing else", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.array(fc.string()))), {
+          minLength: 2,
+          maxLength: 5,
+        }),
+        fc.constantFrom("", " ", "\t"),
+        (objects, gap) => {
+          const texts = objects.map((object) => JSON.stringify(object));
+          expect(splitJsonTexts(texts.join(gap))?.map((text) => JSON.parse(text))).toEqual(objects);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(splitJsonTexts('{"a":1}')).toBeUndefined();
+    expect(splitJsonTexts('{"a":1} x {"b":2}')).toBeUndefined();
+    expect(splitJsonTexts('{"a":1}}{"b":2}')).toBeUndefined();
+    expect(splitJsonTexts('{"a":"}{"}{"b":2}')).toEqual(['{"a":"}{"}', '{"b":2}']);
   });
 });
