@@ -1,5 +1,6 @@
 import { formatError, isSquintError, SquintError } from "../errors.js";
 import type { CliIO, Command } from "./command.js";
+import { terminalSafe } from "./terminal-text.js";
 
 /** Every subcommand, in the order `squint --help` lists them. Add new ones here. */
 async function loadCommands(): Promise<Command[]> {
@@ -64,7 +65,8 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
     return await command.run(rest, fullIO);
   } catch (error) {
     if (isSquintError(error)) {
-      fullIO.stderr.write(`squint ${name}: ${formatError(error)}\n`);
+      // A server's or model's error text may be in the message: no escape sequences reach the terminal.
+      fullIO.stderr.write(`squint ${name}: ${terminalSafe(formatError(error))}\n`);
       return 1;
     }
     // Argument errors from node:util parseArgs are user mistakes too.
@@ -73,7 +75,7 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
       return 2;
     }
     const wrapped = new SquintError("INTERNAL", error instanceof Error ? error.message : String(error));
-    fullIO.stderr.write(`squint ${name}: ${formatError(wrapped)}\n`);
+    fullIO.stderr.write(`squint ${name}: ${terminalSafe(formatError(wrapped))}\n`);
     if (process.env.SQUINT_DEBUG && error instanceof Error) fullIO.stderr.write(`${error.stack}\n`);
     return 1;
   }

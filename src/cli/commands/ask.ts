@@ -18,6 +18,7 @@ import {
   readModelFlags,
   stderrProgress,
 } from "../model-flags.js";
+import { TerminalTextStream, terminalSafe } from "../terminal-text.js";
 
 /**
  * `squint ask <image...> "question"`: runs the agent on the images and streams what happens — the reasoning
@@ -160,9 +161,16 @@ export function generationProgress(
 }
 
 /** One line for a tool call as it starts, and its outcome once it returns. */
-function printEvent(event: AgentEvent, io: CliIO, state: { inReasoning: boolean; inText: boolean }): void {
+function printEvent(
+  event: AgentEvent,
+  io: CliIO,
+  state: { inReasoning: boolean; inText: boolean; model: TerminalTextStream },
+): void {
   const out = io.stdout;
+  // Everything printed here came from the model, a tool or a server: terminalSafe keeps escapes out (issue 10).
   const endLine = () => {
+    const held = state.model.flush();
+    if (held) out.write(held);
     if (state.inReasoning || state.inText) out.write("\n");
     state.inReasoning = false;
     state.inText = false;
@@ -173,34 +181,34 @@ function printEvent(event: AgentEvent, io: CliIO, state: { inReasoning: boolean;
         endLine();
         state.inReasoning = true;
       }
-      out.write(dim(event.text, io.isTTY));
+      out.write(dim(state.model.write(event.text), io.isTTY));
       break;
     case "text-delta":
       if (!state.inText) {
         endLine();
         state.inText = true;
       }
-      out.write(event.text);
+      out.write(state.model.write(event.text));
       break;
     case "tool-call":
       endLine();
-      out.write(`→ ${event.toolName} ${JSON.stringify(event.input)}\n`);
+      out.write(`${terminalSafe(`→ ${event.toolName} ${JSON.stringify(event.input)}`)}\n`);
       break;
     case "tool-result":
       endLine();
       out.write(
-        `${event.ok ? "✓" : "✗"} ${event.toolName}: ${event.summary.split("\n")[0]}${event.images.length ? ` [${event.images.map((image) => `image ${image.index}`).join(", ")}]` : ""}\n`,
+        `${terminalSafe(`${event.ok ? "✓" : "✗"} ${event.toolName}: ${event.summary.split("\n")[0]}${event.images.length ? ` [${event.images.map((image) => `image ${image.index}`).join(", ")}]` : ""}`)}\n`,
       );
       break;
     case "budget":
       for (const change of event.elided) {
         endLine();
-        out.write(dim(`… ${change.action} ${change.record}\n`, io.isTTY));
+        out.write(dim(`${terminalSafe(`… ${change.action} ${change.record}`)}\n`, io.isTTY));
       }
       break;
     case "error":
       endLine();
-      io.stderr.write(`error: ${event.message}${event.hint ? ` — ${event.hint}` : ""}\n`);
+      io.stderr.write(`${terminalSafe(`error: ${event.message}${event.hint ? ` — ${event.hint}` : ""}`)}\n`);
       break;
     case "answer":
       endLine();
@@ -252,7 +260,7 @@ export async function askWithBackend(
   try {
     const run = agent.run({ images: args.images, prompt: args.question, abortSignal: controller.signal });
     const events: AgentEvent[] = [];
-    const state = { inReasoning: false, inText: false };
+    const state = { inReasoning: false, inText: false, model: new TerminalTextStream() };
     const progress = generationProgress(io);
     for await (const event of run.events) {
       progress(event);
