@@ -7,6 +7,7 @@ import { resolveSampling, type SamplingOptions } from "../../model/sampling.js";
 import type { RawImage } from "../../model/vision.js";
 import type { Backend, BackendEvent, BackendInfo, GenerateRequest } from "../backend.js";
 import { DeltaInterpreter } from "./delta.js";
+import { redactError, serverAddress } from "./credentials.js";
 import { encodeImageForModel } from "./image-encoding.js";
 import { type RemotePreset, type RemotePresetName, remotePresets } from "./presets.js";
 import { buildChatRequest } from "./request.js";
@@ -91,6 +92,9 @@ type ParsedOptions = z.output<typeof remoteBackendOptionsSchema>;
 class RemoteBackend implements Backend {
   readonly info: BackendInfo;
   private readonly url: string;
+  private readonly basicAuthorization: string | undefined;
+  /** What must never be shown: the API key and the URL's credentials (credentials.ts). */
+  private readonly secrets: string[];
   private readonly preset: RemotePreset;
   private readonly dispatcher: Agent;
   private readonly images = new Map<string, Promise<string>>();
@@ -109,9 +113,13 @@ class RemoteBackend implements Backend {
         hint: options.preset === "dashscope" ? "Pass apiKey (your DASHSCOPE_API_KEY)." : "Pass apiKey.",
       });
     }
-    this.url = `${baseUrl.replace(/\/+$/, "")}/chat/completions`;
+    // The URL's credentials become a header; this.url (the only URL ever shown) has none.
+    const address = serverAddress(baseUrl);
+    this.basicAuthorization = address.basicAuthorization;
+    this.secrets = [...address.secrets, ...(options.apiKey === undefined ? [] : [options.apiKey])];
+    this.url = `${address.url.replace(/\/+$/, "")}/chat/completions`;
     this.info = {
-      name: `remote:${options.preset} ${baseUrl} (${options.model})`,
+      name: `remote:${options.preset} ${address.url} (${options.model})`,
       thinking: options.thinking ?? /thinking/i.test(options.model),
       minPixels: options.minPixels ?? DEFAULT_PREPROCESSOR_CONFIG.minPixels,
       maxPixels: options.maxPixels ?? DEFAULT_PREPROCESSOR_CONFIG.maxPixels,
@@ -124,6 +132,15 @@ class RemoteBackend implements Backend {
   }
 
   async *generate(generation: GenerateRequest): AsyncGenerator<BackendEvent> {
+    try {
+      yield* this.generateOnce(generation);
+    } catch (error) {
+      // A server's error text may quote the key it refused: nothing thrown from here carries a secret.
+      throw isSquintError(error) && this.secrets.length > 0 ? redactError(error, this.secrets) : error;
+    }
+  }
+
+  private async *generateOnce(generation: GenerateRequest): AsyncGenerator<BackendEvent> {
     if (this.closed) {
       throw new SquintError("BACKEND_FAILED", "The remote backend was closed.", { hint: "Create a new backend." });
     }
@@ -271,7 +288,11 @@ class RemoteBackend implements Backend {
     return {
       "content-type": "application/json",
       accept: "text/event-stream",
-      ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
+      ...(this.options.apiKey
+        ? { authorization: `Bearer ${this.options.apiKey}` }
+        : this.basicAuthorization
+          ? { authorization: this.basicAuthorization }
+          : {}),
       ...this.options.headers,
     };
   }

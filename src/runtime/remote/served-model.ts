@@ -1,6 +1,7 @@
 import { request } from "undici";
 import { z } from "zod";
 import { SquintError } from "../../errors.js";
+import { redactSecrets, serverAddress } from "./credentials.js";
 
 const modelListSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
 
@@ -11,11 +12,15 @@ const MODEL_LIST_TIMEOUT_MS = 10_000;
  * lists what is pulled). Lets a caller name only the server, as long as the choice is not ambiguous.
  */
 export async function servedModelName(baseUrl: string, apiKey?: string): Promise<string> {
-  const url = `${baseUrl.replace(/\/+$/, "")}/models`;
+  // The URL shown in errors has no credentials; they travel as a header (credentials.ts).
+  const address = serverAddress(baseUrl);
+  const secrets = [...address.secrets, ...(apiKey ? [apiKey] : [])];
+  const url = `${address.url.replace(/\/+$/, "")}/models`;
   let body: unknown;
   try {
+    const authorization = apiKey ? `Bearer ${apiKey}` : address.basicAuthorization;
     const response = await request(url, {
-      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      headers: authorization ? { authorization } : {},
       headersTimeout: MODEL_LIST_TIMEOUT_MS,
       bodyTimeout: MODEL_LIST_TIMEOUT_MS,
     });
@@ -24,7 +29,8 @@ export async function servedModelName(baseUrl: string, apiKey?: string): Promise
       throw new SquintError("BACKEND_FAILED", `HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
     body = JSON.parse(text);
   } catch (error) {
-    throw new SquintError("BACKEND_FAILED", `Could not list the models at ${url}: ${(error as Error).message}`, {
+    const reason = redactSecrets((error as Error).message, secrets);
+    throw new SquintError("BACKEND_FAILED", `Could not list the models at ${url}: ${reason}`, {
       hint: "Check that the server is running at the base URL (the API root, usually ending in /v1), or name the model (--model-name).",
     });
   }
