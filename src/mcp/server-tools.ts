@@ -39,6 +39,8 @@ export interface ResultImages {
 export interface ToolBridgeOptions<TContext> {
   /** The context for one call (roots may have changed since the last one, hence per call). */
   context(extra: ToolCallExtra): Promise<TContext>;
+  /** Called once the call is over (its result content made, or it failed) with the context it ran with. */
+  endCall?(context: TContext): void;
   images: ResultImages;
   /** Put the first result image inline (for hosts outside the process); links are always sent. */
   inlineImages: boolean;
@@ -145,6 +147,7 @@ export function toolFromDefinition<TContext>(
       const timeLimit = options.timeoutMs;
       const timeout = timeLimit === undefined ? undefined : AbortSignal.timeout(timeLimit);
       const signal = timeout ? AbortSignal.any([extra.signal, timeout]) : extra.signal;
+      let context: TContext | undefined;
       try {
         const parsed = definition.inputSchema.safeParse(args);
         if (!parsed.success) {
@@ -152,7 +155,7 @@ export function toolFromDefinition<TContext>(
             hint: "Fix the arguments to match the tool's input schema (tools/list shows it).",
           });
         }
-        const context = await options.context(extra);
+        context = await options.context(extra);
         const onProgress = progressSender(extra);
         const running = definition.run(parsed.data, context, { signal, ...(onProgress ? { onProgress } : {}) });
         if (timeout) running.catch(() => undefined); // a tool that stops late must not reject unheard
@@ -193,6 +196,8 @@ export function toolFromDefinition<TContext>(
           );
         }
         return errorResult(withHint(toSquintError(error, "TOOL_FAILED"), definition.name));
+      } finally {
+        if (context !== undefined) options.endCall?.(context);
       }
     },
   };

@@ -155,6 +155,9 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
     if (linked.size > MAX_LINKED_IDS) linked.delete(linked.values().next().value as string);
   };
 
+  // The images each call resolved, pinned until the call is over: a call waiting for the work budget must not
+  // find its source evicted by the calls that ran meanwhile (the soak bench saw NOT_FOUND mid-call).
+  const heldByCall = new WeakMap<ToolContext, string[]>();
   const context = async (): Promise<ToolContext> => {
     const rootDirs = roots ? await roots.directories() : [];
     const allowedDirs = await readableDirs(
@@ -162,12 +165,28 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
       rootDirs,
       options.rootsGrantWithoutAllow ?? false,
     );
-    return createToolContext({
+    const base = createToolContext({
       store,
       policy: { ...options.policy, allowedDirs },
       ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
       ...options.contextExtras,
     });
+    const held: string[] = [];
+    const callContext: ToolContext = {
+      ...base,
+      async resolveImage(reference, signal) {
+        const image = await base.resolveImage(reference, signal);
+        store.retain(image.id);
+        held.push(image.id);
+        return image;
+      },
+    };
+    heldByCall.set(callContext, held);
+    return callContext;
+  };
+  const endCall = (ended: ToolContext): void => {
+    for (const id of heldByCall.get(ended) ?? []) store.release(id);
+    heldByCall.delete(ended);
   };
   const toolTimeoutMs = options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   if (!Number.isInteger(toolTimeoutMs) || toolTimeoutMs < 0 || toolTimeoutMs > 2 ** 31 - 1) {
@@ -178,6 +197,7 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
   const tools = options.tools.map((definition) =>
     toolFromDefinition(definition, {
       context,
+      endCall,
       images,
       inlineImages: options.inlineImages ?? true,
       ...(options.inlineLimits ? { inlineLimits: options.inlineLimits } : {}),

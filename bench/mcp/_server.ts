@@ -1,0 +1,102 @@
+/**
+ * Shared by bench/mcp/load.ts and bench/mcp/soak.ts: test images, `squint mcp` in its own process (so its RSS
+ * and event loop are its own), its RSS read from /proc, and small statistics.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import sharp from "sharp";
+
+export const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** `--name value` from argv, as a number, or the default. */
+export function numberFlag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at === -1) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`--${name} takes a positive number`);
+  return value;
+}
+
+/** A photo-like JPEG (smooth gradients and blocky noise, so it compresses like a photo) of the given size. */
+export async function photo(file: string, width: number, height: number, format: "jpeg" | "png" = "jpeg") {
+  const cell = 16;
+  const noise = Buffer.alloc(Math.ceil(width / cell) * Math.ceil(height / cell) * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  const base = sharp(noise, { raw: { width: Math.ceil(width / cell), height: Math.ceil(height / cell), channels: 3 } })
+    .resize(width, height, { kernel: "cubic" })
+    .blur(2);
+  await writeFile(file, await (format === "jpeg" ? base.jpeg({ quality: 85 }) : base.png()).toBuffer());
+  return file;
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `squint mcp --http --port 0 ...args`, started from source; resolves with its URL once it listens. */
+export function startHttpServer(args: string[]): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(root, "src/cli/main.ts"), "mcp", "--http", "--port", "0", ...args],
+    { cwd: root, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  return new Promise((resolve, reject) => {
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (match) {
+        resolve({
+          child,
+          url: match[1] as string,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done();
+              child.once("exit", () => done());
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`squint mcp exited with ${code}:\n${stderr}`)));
+  });
+}
+
+/** Resident set size of a process in MiB (Linux /proc), or NaN where that is not available. */
+export function rssMiB(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+export type Outcome = { kind: "ok" } | { kind: "coded"; code: string } | { kind: "failed"; message: string };
+
+/** One tools/call: ok, a typed tool error (its code), or a failure (transport, timeout, untyped error). */
+export async function callOutcome(client: Client, name: string, args: Record<string, unknown>): Promise<Outcome> {
+  try {
+    const result = (await client.callTool({ name, arguments: args }, undefined, {
+      timeout: 120_000,
+    })) as CallToolResult;
+    if (!result.isError) return { kind: "ok" };
+    const code = (result._meta as Record<string, { code?: string }> | undefined)?.["squint/error"]?.code;
+    return code ? { kind: "coded", code } : { kind: "failed", message: JSON.stringify(result.content).slice(0, 200) };
+  } catch (error) {
+    return { kind: "failed", message: error instanceof Error ? error.message : String(error) };
+  }
+}
