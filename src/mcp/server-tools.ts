@@ -41,6 +41,8 @@ export interface ToolBridgeOptions<TContext> {
   context(extra: ToolCallExtra): Promise<TContext>;
   /** Called once the call is over (its result content made, or it failed) with the context it ran with. */
   endCall?(context: TContext): void;
+  /** A last look at a tool's error before it becomes the result (the server turns passing states into BUSY). */
+  mapError?(error: unknown): unknown;
   images: ResultImages;
   /** Put the first result image inline (for hosts outside the process); links are always sent. */
   inlineImages: boolean;
@@ -195,7 +197,8 @@ export function toolFromDefinition<TContext>(
             }),
           );
         }
-        return errorResult(withHint(toSquintError(error, "TOOL_FAILED"), definition.name));
+        const mapped = options.mapError ? options.mapError(error) : error;
+        return errorResult(withHint(toSquintError(mapped, "TOOL_FAILED"), definition.name));
       } finally {
         if (context !== undefined) options.endCall?.(context);
       }

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { isAbsolute, relative, sep } from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { SquintError } from "../errors.js";
+import { isSquintError, SquintError } from "../errors.js";
 import { type ToolContext, type ToolContextOptions, createToolContext } from "../tools/context.js";
 import type { SourcePolicy } from "../tools/sources/policy.js";
 import type { ImageStore } from "../tools/store/image-store.js";
@@ -123,6 +123,18 @@ class SquintMcpServer extends McpServer {
   }
 }
 
+/**
+ * A server store's only pins are the holds of calls in progress, so "the store is full of pinned images" there
+ * is a passing state, not a request too large: BUSY (retry later), like the work budget's queue.
+ */
+function storeFullOfHeldImages(error: unknown, store: ImageStore): unknown {
+  if (!isSquintError(error) || error.code !== "OUT_OF_MEMORY_BUDGET" || store.stats().pinned === 0) return error;
+  return new SquintError("BUSY", "The image store is full of images that calls in progress are using.", {
+    hint: "Retry when they finish, or raise the store's memory (--max-store-mb).",
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
+}
+
 export function createSquintServer(options: SquintServerOptions): McpServer {
   const server = new SquintMcpServer(
     { name: "squint", title: "Squint image tools", version: packageVersion },
@@ -198,6 +210,7 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
     toolFromDefinition(definition, {
       context,
       endCall,
+      mapError: (error) => storeFullOfHeldImages(error, store),
       images,
       inlineImages: options.inlineImages ?? true,
       ...(options.inlineLimits ? { inlineLimits: options.inlineLimits } : {}),

@@ -57,3 +57,32 @@ describe("an image a tool call is using is not evicted under it", () => {
     await client.close();
   });
 });
+
+describe("a store full of the images calls in progress hold", () => {
+  it("answers BUSY (a passing state), not OUT_OF_MEMORY_BUDGET, and serves the same call once they finish", async () => {
+    const side = 600;
+    const imageBytes = side * side * 3;
+    const work = new WorkBudget({ maxBytes: 10 * imageBytes, maxQueued: 8, maxWaitMs: 10_000 });
+    // Room for one decoded image and a half: two do not fit.
+    const store = new ImageStore({ maxStoreBytes: Math.floor(1.5 * imageBytes), work });
+    const server = createSquintServer({ tools: builtinTools(), store, policy: defaultSourcePolicy() });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: "held", version: "0" });
+    await server.connect(serverSide);
+    await client.connect(clientSide);
+    const dataUri = async (width: number) =>
+      `data:image/png;base64,${(await encode(gradient(width, side))).toString("base64")}`;
+
+    // An image a call in progress holds (the first test shows calls hold what they resolved).
+    const held = await store.ingest(await encode(gradient(side, side)), { pin: false });
+    store.retain(held.id);
+    const other = { name: "image_info", arguments: { image: await dataUri(side + 16) } };
+    const refused = (await client.callTool(other)) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect((refused._meta as Record<string, { code: string }>)["squint/error"].code).toBe("BUSY");
+    // The call is over: the same request now goes through.
+    store.release(held.id);
+    expect(((await client.callTool(other)) as CallToolResult).isError).toBeFalsy();
+    await client.close();
+  });
+});
