@@ -124,11 +124,15 @@ class SquintMcpServer extends McpServer {
 }
 
 /**
- * A server store's only pins are the holds of calls in progress, so "the store is full of pinned images" there
- * is a passing state, not a request too large: BUSY (retry later), like the work budget's queue.
+ * With a store per connection, the only pins (in every connection's store: they share one pixel memory) are
+ * the holds of calls in progress, so "the store is full of pinned images" is a passing state, not a request
+ * too large: BUSY (retry later), like the work budget's queue. (A single store given by the caller, the
+ * agent's, pins its conversation: there it stays OUT_OF_MEMORY_BUDGET.)
  */
-function storeFullOfHeldImages(error: unknown, store: ImageStore): unknown {
-  if (!isSquintError(error) || error.code !== "OUT_OF_MEMORY_BUDGET" || store.stats().pinned === 0) return error;
+function storeFullOfHeldImages(error: unknown): unknown {
+  if (!isSquintError(error) || error.code !== "OUT_OF_MEMORY_BUDGET" || error.details?.reason !== "pinned") {
+    return error;
+  }
   return new SquintError("BUSY", "The image store is full of images that calls in progress are using.", {
     hint: "Retry when they finish, or raise the store's memory (--max-store-mb).",
     ...(error.details === undefined ? {} : { details: error.details }),
@@ -210,7 +214,7 @@ export function createSquintServer(options: SquintServerOptions): McpServer {
     toolFromDefinition(definition, {
       context,
       endCall,
-      mapError: (error) => storeFullOfHeldImages(error, store),
+      ...(typeof options.store === "function" ? { mapError: storeFullOfHeldImages } : {}),
       images,
       inlineImages: options.inlineImages ?? true,
       ...(options.inlineLimits ? { inlineLimits: options.inlineLimits } : {}),

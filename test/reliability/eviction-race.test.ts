@@ -6,6 +6,7 @@ import { createSquintServer } from "../../src/mcp/server.js";
 import { builtinTools } from "../../src/tools/index.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
+import { PixelMemory } from "../../src/tools/store/pixel-memory.js";
 import { WorkBudget } from "../../src/tools/store/work-budget.js";
 import { encode, gradient } from "../tools/images.js";
 
@@ -63,9 +64,14 @@ describe("a store full of the images calls in progress hold", () => {
     const side = 600;
     const imageBytes = side * side * 3;
     const work = new WorkBudget({ maxBytes: 10 * imageBytes, maxQueued: 8, maxWaitMs: 10_000 });
-    // Room for one decoded image and a half: two do not fit.
-    const store = new ImageStore({ maxStoreBytes: Math.floor(1.5 * imageBytes), work });
-    const server = createSquintServer({ tools: builtinTools(), store, policy: defaultSourcePolicy() });
+    // Room for one decoded image and a half: two do not fit. Two connections' stores share it, as in squint mcp.
+    const memory = new PixelMemory(Math.floor(1.5 * imageBytes));
+    const server = createSquintServer({
+      tools: builtinTools(),
+      store: () => new ImageStore({ memory, work }),
+      policy: defaultSourcePolicy(),
+    });
+    const neighbour = new ImageStore({ memory, work });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     const client = new Client({ name: "held", version: "0" });
     await server.connect(serverSide);
@@ -73,15 +79,15 @@ describe("a store full of the images calls in progress hold", () => {
     const dataUri = async (width: number) =>
       `data:image/png;base64,${(await encode(gradient(width, side))).toString("base64")}`;
 
-    // An image a call in progress holds (the first test shows calls hold what they resolved).
-    const held = await store.ingest(await encode(gradient(side, side)), { pin: false });
-    store.retain(held.id);
+    // An image a call of another connection holds (the first test shows calls hold what they resolved).
+    const held = await neighbour.ingest(await encode(gradient(side, side)), { pin: false });
+    neighbour.retain(held.id);
     const other = { name: "image_info", arguments: { image: await dataUri(side + 16) } };
     const refused = (await client.callTool(other)) as CallToolResult;
     expect(refused.isError).toBe(true);
     expect((refused._meta as Record<string, { code: string }>)["squint/error"].code).toBe("BUSY");
     // The call is over: the same request now goes through.
-    store.release(held.id);
+    neighbour.release(held.id);
     expect(((await client.callTool(other)) as CallToolResult).isError).toBeFalsy();
     await client.close();
   });

@@ -446,7 +446,8 @@ export class ImageStore {
         `The image store is full of pinned images (${this.#memory.usedBytes} of ${this.limits.maxStoreBytes} bytes).`,
         {
           hint: "Release images that are no longer needed, or raise the store's maxStoreBytes.",
-          details: { bytes: this.#memory.usedBytes, maxBytes: this.limits.maxStoreBytes },
+          // "pinned": full of images in use (a server's calls in progress hold theirs), not a too-large image.
+          details: { bytes: this.#memory.usedBytes, maxBytes: this.limits.maxStoreBytes, reason: "pinned" },
         },
       );
     }
