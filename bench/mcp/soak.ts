@@ -82,7 +82,11 @@ try {
         done++;
         const rss = rssMiB(pid);
         peak = Math.max(peak, rss);
-        if (done === 100 || done % Math.max(1, Math.floor(ZOOMS / 10)) === 0) samples.push({ zooms: done, rss });
+        if (done === 100 || done % Math.max(1, Math.floor(ZOOMS / 10)) === 0) {
+          samples.push({ zooms: done, rss });
+          // On stderr as it goes: a run cut short still shows how far it got.
+          process.stderr.write(`soak: ${done} zooms, server RSS ${rss.toFixed(0)} MiB\n`);
+        }
       }
     }),
   );
