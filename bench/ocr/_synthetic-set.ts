@@ -119,12 +119,24 @@ interface TextItem {
   anchor?: "start" | "end" | "middle";
   spacing?: number;
   italic?: boolean;
+  /** An outline round the glyphs (painted letters, embossed plates). */
+  stroke?: string;
+  strokeWidth?: number;
+  /** A drop shadow: the text drawn again, offset, in this colour (not part of the truth). */
+  shadow?: string;
 }
 
 const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 function svgText(t: TextItem): string {
-  return `<text x="${t.x.toFixed(1)}" y="${t.y.toFixed(1)}" font-family="${t.font}" font-size="${t.size.toFixed(1)}" font-weight="${t.weight ?? "normal"}"${t.italic ? ' font-style="italic"' : ""} fill="${t.fill ?? "#111"}" text-anchor="${t.anchor ?? "start"}"${t.spacing ? ` letter-spacing="${t.spacing.toFixed(2)}"` : ""} xml:space="preserve">${escapeXml(t.text)}</text>`;
+  if (t.shadow !== undefined) {
+    const off = Math.max(1, t.size * 0.05);
+    const { shadow, stroke: _stroke, strokeWidth: _width, ...plain } = t;
+    const { shadow: _shadow, ...rest } = t;
+    return svgText({ ...plain, x: t.x + off, y: t.y + off, fill: shadow }) + svgText(rest);
+  }
+  const stroke = t.stroke ? ` stroke="${t.stroke}" stroke-width="${(t.strokeWidth ?? 1).toFixed(1)}"` : "";
+  return `<text${stroke} x="${t.x.toFixed(1)}" y="${t.y.toFixed(1)}" font-family="${t.font}" font-size="${t.size.toFixed(1)}" font-weight="${t.weight ?? "normal"}"${t.italic ? ' font-style="italic"' : ""} fill="${t.fill ?? "#111"}" text-anchor="${t.anchor ?? "start"}"${t.spacing ? ` letter-spacing="${t.spacing.toFixed(2)}"` : ""} xml:space="preserve">${escapeXml(t.text)}</text>`;
 }
 
 /** A width estimate that errs wide, so a line chosen to fit does fit (mono ~0.6 em, proportional less). */
@@ -144,8 +156,12 @@ interface Layout {
   width: number;
   height: number;
   background: string;
+  /** SVG <defs> content (filters and gradients the shapes use). */
+  defs?: string;
   shapes: string[];
   texts: TextItem[];
+  /** Drawn over the text: light falling across the scene, shadows, glare. */
+  overlay?: string[];
   /** The truth lines (a receipt row "ITEM 3.99" is one line even though drawn as two texts). */
   lines: string[];
   degrade: Degrade;
@@ -157,6 +173,10 @@ interface Degrade {
   blur: number;
   noise: number;
   jpeg: number;
+  /** Rendered at this fraction of the size and scaled back up: a small, far-away or cheap-camera view. */
+  lowRes?: number;
+  /** Length in px of a straight motion blur (camera shake), 0 for none. */
+  motion?: number;
 }
 
 function receipt(r: Rand, set: SynthSet): Layout {
@@ -376,60 +396,205 @@ function sceneDegrade(r: Rand): Degrade {
   };
 }
 
-function sign(r: Rand, set: SynthSet): Layout {
-  const words = half(WORDS, set);
-  const width = int(r, 560, 800);
-  const height = int(r, 400, 600);
-  const [panel, ink] = pick(r, PANELS);
-  const font = pick(r, LATIN_FONTS[set]);
-  const upper = r() < 0.6;
-  const count = int(r, 1, 3);
-  const size = between(r, 28, 56);
-  const texts: TextItem[] = [];
-  const lines: string[] = [];
-  const panelWidth = width * between(r, 0.55, 0.85);
-  const px = between(r, 10, width - panelWidth - 10);
-  const lh = size * 1.3;
-  const panelHeight = lh * count + size * 0.8;
-  const py = between(r, 10, height - panelHeight - 10);
-  for (let i = 0; i < count; i++) {
-    let row = Array.from({ length: int(r, 1, 3) }, () =>
-      upper ? pick(r, words).toUpperCase() : capital(pick(r, words)),
-    );
-    if (r() < 0.2) row.push(pick(r, [`${int(r, 1, 99)}`, `${int(r, 1, 9)}00m`, `→`]));
-    const s = i === 0 ? size : size * between(r, 0.6, 0.9);
-    while (row.length > 1 && estWidth(row.join(" "), s) > panelWidth - s) row = row.slice(0, -1);
-    const text = row.join(" ").replace(" →", "");
-    texts.push({
-      text,
-      x: px + panelWidth / 2,
-      y: py + size * 0.4 + lh * (i + 0.8),
-      size: s,
-      font,
-      fill: ink,
-      anchor: "middle",
-      weight: r() < 0.5 ? "bold" : "normal",
-    });
-    lines.push(text);
-  }
-  const shapes = [
-    ...clutter(r, width, height),
-    `<rect x="${px.toFixed(0)}" y="${py.toFixed(0)}" width="${panelWidth.toFixed(0)}" height="${panelHeight.toFixed(0)}" rx="${int(r, 0, 16)}" fill="${panel}" stroke="${ink}" stroke-width="${int(r, 0, 4)}"/>`,
-  ];
+/*
+ * Scene text as a camera sees it (the `scene` group). The first rendered scenes (flat panels on flat colour,
+ * mild blur) were read at ~100% and said nothing; these add what real photos have: textured, photo-like
+ * backgrounds (fractal noise: plaster, wood, asphalt, foliage), light falling unevenly across the scene, low
+ * contrast between ink and ground, outlines and shadows, small text, strong perspective, motion blur, low
+ * resolution and heavy JPEG. Every text stays legible to a person: ink and ground differ in lightness by at
+ * least ~45 of 255 before light and noise.
+ */
+const rgb = (c: readonly number[]) => `rgb(${c.map((v) => Math.round(Math.max(0, Math.min(255, v)))).join(",")})`;
+
+/** A colour of lightness near `light` (0..255) with some hue. */
+function tone(r: Rand, light: number, saturation = 0.5): number[] {
+  const hue = [between(r, -1, 1), between(r, -1, 1), between(r, -1, 1)];
+  return hue.map((h) => light + h * saturation * 60);
+}
+
+/** Ground and ink: often high contrast (paint on a sign), often low (engraving, faded paint, dark glass). */
+function groundAndInk(r: Rand): [number[], number[]] {
+  const ground = between(r, 25, 235);
+  const gap = r() < 0.45 ? between(r, 45, 90) : between(r, 110, 200);
+  const ink = ground > 128 ? Math.max(5, ground - gap) : Math.min(250, ground + gap);
+  return [tone(r, ground, between(r, 0, 1.2)), tone(r, ink, between(r, 0, 0.8))];
+}
+
+let textureCount = 0;
+/** A fractal-noise texture filling x,y,w,h, tinted round `base`: the photo-like part of a scene. */
+function texture(r: Rand, base: number[], x: number, y: number, w: number, h: number, strength: number) {
+  const id = `t${textureCount++}`;
+  const fx = between(r, 0.004, 0.09);
+  const fy = r() < 0.3 ? fx * between(r, 3, 12) : fx * between(r, 0.6, 1.6);
+  const k = strength;
+  // The noise (0..1 per channel) becomes base ± k*255/2, grey-ish so it reads as material, not rainbow.
+  const row = (c: number, i: number) =>
+    `${[0, 1, 2].map((j) => ((j === i ? 0.7 : 0.15) * k).toFixed(3)).join(" ")} 0 ${(c / 255 - k / 2).toFixed(3)}`;
+  const def = `<filter id="${id}" x="0" y="0" width="100%" height="100%" filterUnits="objectBoundingBox"><feTurbulence type="${r() < 0.7 ? "fractalNoise" : "turbulence"}" baseFrequency="${fx.toFixed(4)} ${fy.toFixed(4)}" numOctaves="${int(r, 2, 5)}" seed="${int(r, 1, 9999)}"/><feColorMatrix type="matrix" values="${base.map(row).join("  ")}  0 0 0 0 1"/></filter>`;
   return {
-    width,
-    height,
-    background: `rgb(${int(r, 60, 200)},${int(r, 60, 200)},${int(r, 60, 200)})`,
-    shapes,
-    texts,
-    lines,
-    degrade: sceneDegrade(r),
+    def,
+    shape: `<rect x="${x.toFixed(0)}" y="${y.toFixed(0)}" width="${w.toFixed(0)}" height="${h.toFixed(0)}" filter="url(#${id})"/>`,
   };
 }
 
-function plate(r: Rand, set: SynthSet): Layout {
-  const width = int(r, 480, 700);
-  const height = int(r, 320, 480);
+/** Light and shadow over everything (text included): a radial pool of light or a shadow edge. */
+function lighting(r: Rand, width: number, height: number): { def: string; shape: string } {
+  const id = `l${textureCount++}`;
+  const dark = r() < 0.5;
+  const opacity = between(r, 0.25, 0.6);
+  if (r() < 0.5) {
+    const def = `<radialGradient id="${id}" cx="${between(r, 0, 1).toFixed(2)}" cy="${between(r, 0, 1).toFixed(2)}" r="${between(r, 0.3, 0.9).toFixed(2)}"><stop offset="0" stop-color="${dark ? "#000" : "#fff"}" stop-opacity="${opacity.toFixed(2)}"/><stop offset="1" stop-color="${dark ? "#000" : "#fff"}" stop-opacity="0"/></radialGradient>`;
+    return { def, shape: `<rect width="${width}" height="${height}" fill="url(#${id})"/>` };
+  }
+  const angle = between(r, 0, 1);
+  const def = `<linearGradient id="${id}" x1="0" y1="${angle.toFixed(2)}" x2="1" y2="${(1 - angle).toFixed(2)}"><stop offset="0" stop-color="#000" stop-opacity="0"/><stop offset="${between(r, 0.3, 0.7).toFixed(2)}" stop-color="#000" stop-opacity="0"/><stop offset="1" stop-color="#000" stop-opacity="${opacity.toFixed(2)}"/></linearGradient>`;
+  return { def, shape: `<rect width="${width}" height="${height}" fill="url(#${id})"/>` };
+}
+
+/**
+ * Camera-like damage, bounded by the smallest text so that it stays legible: that text keeps at least
+ * 12 px of height after the low-resolution step, and blur and shake stay under a fifth of it.
+ */
+function hardDegrade(r: Rand, texts: TextItem[]): Degrade {
+  const smallest = Math.min(...texts.map((t) => t.size));
+  const lowRes = r() < 0.4 ? Math.min(1, Math.max(between(r, 0.45, 0.8), 12 / smallest)) : 1;
+  const seen = smallest * lowRes;
+  return {
+    rotate: between(r, -10, 10),
+    perspective: between(r, 0.03, 0.2),
+    blur: r() < 0.5 ? Math.min(between(r, 0.5, 1.8), seen / 10) : 0,
+    motion: r() < 0.25 ? Math.min(int(r, 3, 7), Math.floor(seen / 5)) : 0,
+    noise: between(r, 5, 25),
+    jpeg: int(r, 20, 75),
+    lowRes,
+  };
+}
+
+/** Text effects a sign painter or a plate press uses. */
+function decorate(r: Rand, t: TextItem, ground: number[]): TextItem {
+  const roll = r();
+  if (roll < 0.2) return { ...t, stroke: rgb(ground.map((v) => 255 - v)), strokeWidth: Math.max(1, t.size * 0.04) };
+  if (roll < 0.4) return { ...t, shadow: rgb(ground.map((v) => v * 0.4)) };
+  return t;
+}
+
+function sceneWords(r: Rand, set: SynthSet, upper: boolean, max: number): string {
+  const words = half(WORDS, set);
+  const row = Array.from({ length: int(r, 1, max) }, () =>
+    upper ? pick(r, words).toUpperCase() : capital(pick(r, words)),
+  );
+  if (r() < 0.2) row.push(pick(r, [`${int(r, 1, 99)}`, `${int(r, 1, 9)}00m`, `${int(r, 1, 24)}h`]));
+  return row.join(" ");
+}
+
+/** A sign: a panel (often textured, weathered) on a textured scene with clutter. */
+function hardSign(r: Rand, set: SynthSet): Layout {
+  const width = int(r, 480, 900);
+  const height = int(r, 360, 640);
+  const [panel, ink] = groundAndInk(r);
+  const font = pick(r, LATIN_FONTS[set]);
+  const upper = r() < 0.6;
+  const count = int(r, 1, 3);
+  const size = between(r, 18, 56);
+  const panelWidth = width * between(r, 0.45, 0.85);
+  const lh = size * 1.3;
+  const panelHeight = lh * count + size * 0.8;
+  const px = between(r, 10, width - panelWidth - 10);
+  const py = between(r, 10, Math.max(11, height - panelHeight - 10));
+  const back = texture(r, tone(r, between(r, 50, 200), 1), 0, 0, width, height, between(r, 0.3, 0.9));
+  const weathered = r() < 0.5 ? texture(r, panel, px, py, panelWidth, panelHeight, between(r, 0.1, 0.35)) : undefined;
+  const light = lighting(r, width, height);
+  const texts: TextItem[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = i === 0 ? size : size * between(r, 0.6, 0.9);
+    let text = sceneWords(r, set, upper, 3);
+    while (text.includes(" ") && estWidth(text, s) > panelWidth - s) text = text.split(" ").slice(0, -1).join(" ");
+    texts.push(
+      decorate(
+        r,
+        {
+          text,
+          x: px + panelWidth / 2,
+          y: py + size * 0.4 + lh * (i + 0.8),
+          size: s,
+          font,
+          fill: rgb(ink),
+          anchor: "middle",
+          weight: r() < 0.5 ? "bold" : "normal",
+          italic: r() < 0.1,
+        },
+        panel,
+      ),
+    );
+    lines.push(text);
+  }
+  return {
+    width,
+    height,
+    background: "#808080",
+    defs: [back.def, weathered?.def ?? "", light.def].join(""),
+    shapes: [
+      back.shape,
+      ...clutter(r, width, height),
+      `<rect x="${px.toFixed(0)}" y="${py.toFixed(0)}" width="${panelWidth.toFixed(0)}" height="${panelHeight.toFixed(0)}" rx="${int(r, 0, 16)}" fill="${rgb(panel)}" stroke="${rgb(ink)}" stroke-width="${int(r, 0, 4)}"/>`,
+      weathered ? weathered.shape.replace("<rect", `<rect opacity="${between(r, 0.3, 0.7).toFixed(2)}"`) : "",
+    ],
+    texts,
+    overlay: [light.shape],
+    lines,
+    degrade: hardDegrade(r, texts),
+  };
+}
+
+/** Text straight on the material: painted on a wall, stencilled on a crate, engraved in stone. */
+function wall(r: Rand, set: SynthSet): Layout {
+  const width = int(r, 480, 900);
+  const height = int(r, 300, 560);
+  const [ground, ink] = groundAndInk(r);
+  const font = pick(r, LATIN_FONTS[set]);
+  const back = texture(r, ground, 0, 0, width, height, between(r, 0.15, 0.5));
+  const light = lighting(r, width, height);
+  const count = int(r, 1, 3);
+  const size = between(r, 20, 64);
+  const upper = r() < 0.5;
+  const spacing = r() < 0.3 ? between(r, 0, size * 0.15) : 0;
+  const texts: TextItem[] = [];
+  const lines: string[] = [];
+  const x = between(r, 20, width * 0.3);
+  let y = between(r, size + 10, Math.max(size + 11, height - count * size * 1.4));
+  for (let i = 0; i < count; i++) {
+    const s = size * (i === 0 ? 1 : between(r, 0.5, 1));
+    let text = sceneWords(r, set, upper, 3);
+    while (text.includes(" ") && estWidth(text, s, spacing) > width - x - 20)
+      text = text.split(" ").slice(0, -1).join(" ");
+    texts.push(
+      decorate(
+        r,
+        { text, x, y, size: s, font, fill: rgb(ink), spacing, weight: r() < 0.5 ? "bold" : "normal" },
+        ground,
+      ),
+    );
+    lines.push(text);
+    y += s * between(r, 1.3, 1.7);
+  }
+  return {
+    width,
+    height: Math.max(height, Math.ceil(y)),
+    background: rgb(ground),
+    defs: back.def + light.def,
+    shapes: [back.shape],
+    texts,
+    overlay: [light.shape],
+    lines,
+    degrade: hardDegrade(r, texts),
+  };
+}
+
+/** A licence plate on a car-coloured, textured surround: dirt on the plate, small in the frame. */
+function hardPlate(r: Rand, set: SynthSet): Layout {
+  const width = int(r, 420, 760);
+  const height = int(r, 300, 520);
   const font = pick(r, [...MONO_FONTS[set], ...LATIN_FONTS[set].slice(0, 3)]);
   const formats = [
     () => `${code(r, 2)}${digits(r, 2)} ${code(r, 3)}`,
@@ -437,46 +602,70 @@ function plate(r: Rand, set: SynthSet): Layout {
     () => `${digits(r, 3)}-${code(r, 3)}`,
     () => `${code(r, 1)} ${digits(r, 3)} ${code(r, 2)}`,
   ];
-  // Tune and judge use different plate formats.
   const text = pick(r, set === "tune" ? formats.slice(0, 2) : formats.slice(2))();
-  const size = between(r, 44, 70);
+  const size = between(r, 26, 64);
   const pw = estWidth(text, size) * 0.95 + size;
   const ph = size * 1.5;
   const px = between(r, 10, Math.max(11, width - pw - 10));
-  const py = between(r, 10, height - ph - 10);
-  const [bg, ink] = pick(r, [
-    ["#ffffff", "#111111"],
-    ["#ffd400", "#111111"],
-    ["#f2f2f2", "#0d2a6b"],
-  ] as const);
+  const py = between(r, 10, Math.max(11, height - ph - 10));
+  const [plateColour, ink] = groundAndInk(r);
+  const back = texture(r, tone(r, between(r, 30, 200), 1.5), 0, 0, width, height, between(r, 0.2, 0.8));
+  const dirt = texture(
+    r,
+    plateColour.map((v) => v * 0.7),
+    px,
+    py,
+    pw,
+    ph,
+    between(r, 0.2, 0.5),
+  );
+  const light = lighting(r, width, height);
+  const plateText = [
+    decorate(
+      r,
+      {
+        text,
+        x: px + pw / 2,
+        y: py + ph / 2 + size * 0.36,
+        size,
+        font,
+        fill: rgb(ink),
+        anchor: "middle",
+        weight: "bold",
+      },
+      plateColour,
+    ),
+  ];
   return {
     width,
     height,
-    background: `rgb(${int(r, 40, 160)},${int(r, 40, 160)},${int(r, 40, 160)})`,
+    background: "#808080",
+    defs: back.def + dirt.def + light.def,
     shapes: [
-      ...clutter(r, width, height),
-      `<rect x="${px.toFixed(0)}" y="${py.toFixed(0)}" width="${pw.toFixed(0)}" height="${ph.toFixed(0)}" rx="8" fill="${bg}" stroke="#222" stroke-width="4"/>`,
+      back.shape,
+      `<rect x="${px.toFixed(0)}" y="${py.toFixed(0)}" width="${pw.toFixed(0)}" height="${ph.toFixed(0)}" rx="8" fill="${rgb(plateColour)}" stroke="#222" stroke-width="4"/>`,
+      dirt.shape.replace("<rect", `<rect opacity="${between(r, 0.15, 0.5).toFixed(2)}"`),
     ],
-    texts: [
-      { text, x: px + pw / 2, y: py + ph / 2 + size * 0.36, size, font, fill: ink, anchor: "middle", weight: "bold" },
-    ],
+    texts: plateText,
+    overlay: [light.shape],
     lines: [text],
-    degrade: sceneDegrade(r),
+    degrade: hardDegrade(r, plateText),
   };
 }
 
-function storefront(r: Rand, set: SynthSet): Layout {
+/** A shop front: fascia with the name, a small subline, a window sign; brick or plaster round it. */
+function hardStorefront(r: Rand, set: SynthSet): Layout {
   const words = half(WORDS, set);
   const names = half(NAMES, set);
-  const width = int(r, 640, 900);
-  const height = int(r, 420, 620);
-  const [panel, ink] = pick(r, PANELS);
+  const width = int(r, 600, 960);
+  const height = int(r, 400, 640);
+  const [panel, ink] = groundAndInk(r);
   const font = pick(r, LATIN_FONTS[set]);
   const name =
     r() < 0.5
       ? `${pick(r, names)}'s ${capital(pick(r, words))}`
       : `${pick(r, words).toUpperCase()} ${pick(r, ["CAFE", "BAKERY", "MARKET", "HOTEL", "PHARMACY", "BOOKS"])}`;
-  const size = Math.min(between(r, 40, 64), (width * 0.85) / (name.length * 0.62));
+  const size = Math.min(between(r, 28, 64), (width * 0.85) / (name.length * 0.62));
   const sub = pick(r, [
     `Open ${int(r, 6, 10)}am - ${int(r, 5, 11)}pm`,
     `Since ${int(r, 1950, 2015)}`,
@@ -485,41 +674,59 @@ function storefront(r: Rand, set: SynthSet): Layout {
   ]);
   const fy = between(r, 20, height * 0.3);
   const fh = size * 2.6;
+  const back = texture(r, tone(r, between(r, 60, 200), 1), 0, 0, width, height, between(r, 0.3, 0.9));
+  const fascia = texture(r, panel, 0, fy, width, fh, between(r, 0.05, 0.3));
+  const light = lighting(r, width, height);
   const texts: TextItem[] = [
-    { text: name, x: width / 2, y: fy + size * 1.05, size, font, fill: ink, anchor: "middle", weight: "bold" },
-    { text: sub, x: width / 2, y: fy + size * 2.2, size: size * 0.45, font, fill: ink, anchor: "middle" },
+    decorate(
+      r,
+      { text: name, x: width / 2, y: fy + size * 1.05, size, font, fill: rgb(ink), anchor: "middle", weight: "bold" },
+      panel,
+    ),
+    {
+      text: sub,
+      x: width / 2,
+      y: fy + size * 2.2,
+      size: Math.max(14, size * between(r, 0.35, 0.5)),
+      font,
+      fill: rgb(ink),
+      anchor: "middle",
+    },
   ];
   const lines = [name, sub];
   const shapes = [
-    ...clutter(r, width, height),
-    `<rect x="0" y="${fy.toFixed(0)}" width="${width}" height="${fh.toFixed(0)}" fill="${panel}"/>`,
-    `<rect x="${(width * 0.1).toFixed(0)}" y="${(fy + fh + 20).toFixed(0)}" width="${(width * 0.35).toFixed(0)}" height="${(height - fy - fh - 20).toFixed(0)}" fill="#8fb3c9" opacity="0.8"/>`,
+    back.shape,
+    fascia.shape,
+    `<rect x="${(width * 0.1).toFixed(0)}" y="${(fy + fh + 20).toFixed(0)}" width="${(width * 0.35).toFixed(0)}" height="${(height - fy - fh - 20).toFixed(0)}" fill="rgb(${int(r, 60, 160)},${int(r, 90, 180)},${int(r, 110, 200)})" opacity="0.8"/>`,
   ];
   if (r() < 0.6) {
-    const extra = pick(r, ["OPEN", "SALE", "WELCOME", "PUSH", "NO PARKING"]);
+    const extra = pick(r, ["OPEN", "SALE", "WELCOME", "PUSH", "NO PARKING", "CLOSED"]);
+    const es = Math.max(14, size * between(r, 0.35, 0.55));
     texts.push({
       text: extra,
       x: width * 0.75,
       y: fy + fh + 60,
-      size: size * 0.5,
+      size: es,
       font,
       fill: "#c00",
       anchor: "middle",
       weight: "bold",
     });
     shapes.push(
-      `<rect x="${(width * 0.75 - extra.length * size * 0.2).toFixed(0)}" y="${(fy + fh + 60 - size * 0.5).toFixed(0)}" width="${(extra.length * size * 0.4).toFixed(0)}" height="${(size * 0.7).toFixed(0)}" fill="#fff"/>`,
+      `<rect x="${(width * 0.75 - extra.length * es * 0.4).toFixed(0)}" y="${(fy + fh + 60 - es).toFixed(0)}" width="${(extra.length * es * 0.8).toFixed(0)}" height="${(es * 1.4).toFixed(0)}" fill="${rgb(tone(r, 235, 0.2))}"/>`,
     );
     lines.push(extra);
   }
   return {
     width,
     height,
-    background: `rgb(${int(r, 90, 200)},${int(r, 80, 190)},${int(r, 70, 180)})`,
+    background: "#808080",
+    defs: back.def + fascia.def + light.def,
     shapes,
     texts,
+    overlay: [light.shape],
     lines,
-    degrade: sceneDegrade(r),
+    degrade: hardDegrade(r, texts),
   };
 }
 
@@ -624,7 +831,7 @@ function perspectiveWarp(data: Buffer, width: number, height: number, amount: nu
 
 async function render(layout: Layout, r: Rand): Promise<Buffer> {
   const { width, height, degrade } = layout;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${layout.background}"/>${layout.shapes.join("")}${layout.texts.map(svgText).join("")}</svg>`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs>${layout.defs ?? ""}</defs><rect width="100%" height="100%" fill="${layout.background}"/>${layout.shapes.join("")}${layout.texts.map(svgText).join("")}${(layout.overlay ?? []).join("")}</svg>`;
   let image = sharp(Buffer.from(svg)).flatten({ background: "#808080" });
   if (degrade.rotate !== 0)
     image = image.rotate(degrade.rotate, {
@@ -632,6 +839,19 @@ async function render(layout: Layout, r: Rand): Promise<Buffer> {
     });
   const { data, info } = await image.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   let pixels = perspectiveWarp(data, info.width, info.height, degrade.perspective, r);
+  if (degrade.lowRes !== undefined && degrade.lowRes < 1) {
+    const small = Math.max(16, Math.round(info.width * degrade.lowRes));
+    pixels = await sharp(pixels, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .resize(small)
+      .raw()
+      .toBuffer();
+    pixels = await sharp(pixels, {
+      raw: { width: small, height: Math.round((info.height * small) / info.width), channels: 3 },
+    })
+      .resize(info.width, info.height, { fit: "fill" })
+      .raw()
+      .toBuffer();
+  }
   if (degrade.noise > 0) {
     pixels = Buffer.from(pixels);
     for (let i = 0; i < pixels.length; i++) {
@@ -641,12 +861,26 @@ async function render(layout: Layout, r: Rand): Promise<Buffer> {
   }
   let out = sharp(pixels, { raw: { width: info.width, height: info.height, channels: 3 } });
   if (degrade.blur >= 0.3) out = out.blur(degrade.blur);
+  if (degrade.motion !== undefined && degrade.motion >= 2) {
+    const n = degrade.motion;
+    // Diagonal or horizontal shake: a line kernel.
+    const diagonal = r() < 0.5;
+    const kernel = Array.from({ length: n * n }, (_, i) =>
+      (diagonal ? i % n === Math.floor(i / n) : Math.floor(i / n) === n >> 1) ? 1 : 0,
+    );
+    out = sharp(await out.raw().toBuffer(), { raw: { width: info.width, height: info.height, channels: 3 } }).convolve({
+      width: n,
+      height: n,
+      kernel,
+      scale: n,
+    });
+  }
   return out.jpeg({ quality: degrade.jpeg }).toBuffer();
 }
 
 const MAKERS: Record<SynthGroup, ((r: Rand, set: SynthSet) => Layout)[]> = {
   documents: [receipt, form, page],
-  scene: [sign, plate, storefront],
+  scene: [hardSign, wall, hardPlate, hardStorefront],
   cjk: [chinese],
 };
 

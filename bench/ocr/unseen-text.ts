@@ -6,7 +6,7 @@ import { defaultPpOcrReadOptions, type PpOcrReadOptions } from "../../src/tools/
 import { wordRecall } from "../../src/tools/ocr/word-recall.js";
 import { loadOcrTruth, sharedDataPresent } from "../../test/tools/ocr/ocr-truth.js";
 import { type SynthGroup, type SynthImage, type SynthSet, syntheticImages } from "./_synthetic-set.js";
-import { editDistance, hasCjk, pageText } from "./_text-metrics.js";
+import { editDistance, hasCjk, pageText, unspacedText } from "./_text-metrics.js";
 
 /**
  * OCR on images nobody tuned it on. Renders the synthetic sets (bench/ocr/_synthetic-set.ts: documents,
@@ -124,8 +124,8 @@ async function score(images: { bytes: Uint8Array; truth: string[]; latin: boolea
       const truthText = pageText(image.truth);
       tally.edits += editDistance(truthText, pageText(lines));
       tally.chars += [...truthText].length;
-      const truthNoSpace = truthText.replace(/ /g, "");
-      tally.editsNoSpace += editDistance(truthNoSpace, pageText(lines).replace(/ /g, ""));
+      const truthNoSpace = unspacedText(image.truth);
+      tally.editsNoSpace += editDistance(truthNoSpace, unspacedText(lines));
       tally.charsNoSpace += [...truthNoSpace].length;
       if (image.latin) tally.cjkLines += lines.filter(hasCjk).length;
       tally.ms += ms;

@@ -6,6 +6,7 @@ import { createOcrEngine, type OcrEngine } from "../../../src/tools/ocr/engine.j
 import type { OcrResult } from "../../../src/tools/ocr/types.js";
 import { wordRecall } from "../../../src/tools/ocr/word-recall.js";
 import { findText } from "../../../src/tools/text-match.js";
+import { CHINESE_SIGN_LINES } from "../../fixtures/ocr/render-chinese-sign.js";
 import { dataRoot, loadOcrTruth, type OcrGroup, sharedDataPresent } from "./ocr-truth.js";
 
 /**
@@ -65,6 +66,25 @@ describe("createOcrEngine", () => {
     const error = await errorOf(pending);
     expect(isSquintError(error) && error.code).toBe("ABORTED");
     expect((await engine.recognize(whiteImage(50, 50))).lines).toEqual([]);
+  });
+});
+
+describe("createOcrEngine on Chinese text", () => {
+  // A checked-in rendering (test/fixtures/ocr/render-chinese-sign.ts): CI has no CJK font to render one.
+  const sign = readFileSync(new URL("../../fixtures/ocr/chinese-sign.png", import.meta.url));
+  const unspaced = (text: string) => text.normalize("NFKC").replace(/\s+/gu, "");
+
+  it("reads a rendered Chinese notice character for character, each line marked chinese", async () => {
+    const result = await engine.recognize(sign);
+    expect(result.lines.map((l) => unspaced(l.text))).toEqual(CHINESE_SIGN_LINES.map(unspaced));
+    expect(result.lines.every((l) => l.script === "chinese")).toBe(true);
+  });
+
+  it("reads no Chinese character from it when asked for Latin only, but keeps the digits", async () => {
+    const result = await engine.recognize(sign, { script: "latin" });
+    const text = result.lines.map((l) => l.text).join(" ");
+    expect(/\p{Script=Han}/u.test(text)).toBe(false);
+    expect(text).toContain("9:00-21:00");
   });
 });
 
