@@ -412,12 +412,24 @@ function tone(r: Rand, light: number, saturation = 0.5): number[] {
   return hue.map((h) => light + h * saturation * 60);
 }
 
-/** Ground and ink: often high contrast (paint on a sign), often low (engraving, faded paint, dark glass). */
+const luminance = (c: readonly number[]) =>
+  0.299 * Math.max(0, Math.min(255, c[0]!)) +
+  0.587 * Math.max(0, Math.min(255, c[1]!)) +
+  0.114 * Math.max(0, Math.min(255, c[2]!));
+
+/**
+ * Ground and ink: often high contrast (paint on a sign), often low (engraving, faded paint, dark glass).
+ * The gap is measured on the tinted colours' luminance, so a tint never cancels it (an early version tinted
+ * after choosing the gap and drew a few names invisibly: not an honest test).
+ */
 function groundAndInk(r: Rand): [number[], number[]] {
-  const ground = between(r, 25, 235);
-  const gap = r() < 0.45 ? between(r, 45, 90) : between(r, 110, 200);
-  const ink = ground > 128 ? Math.max(5, ground - gap) : Math.min(250, ground + gap);
-  return [tone(r, ground, between(r, 0, 1.2)), tone(r, ink, between(r, 0, 0.8))];
+  const ground = tone(r, between(r, 25, 235), between(r, 0, 1.2));
+  const gap = r() < 0.45 ? between(r, 60, 100) : between(r, 110, 200);
+  const g = luminance(ground);
+  const target = g > 128 ? Math.max(0, g - gap) : Math.min(255, g + gap);
+  const ink = tone(r, target, between(r, 0, 0.8));
+  const shift = target - luminance(ink);
+  return [ground, ink.map((v) => Math.max(0, Math.min(255, v + shift)))];
 }
 
 let textureCount = 0;
@@ -430,7 +442,7 @@ function texture(r: Rand, base: number[], x: number, y: number, w: number, h: nu
   // The noise (0..1 per channel) becomes base ± k*255/2, grey-ish so it reads as material, not rainbow.
   const row = (c: number, i: number) =>
     `${[0, 1, 2].map((j) => ((j === i ? 0.7 : 0.15) * k).toFixed(3)).join(" ")} 0 ${(c / 255 - k / 2).toFixed(3)}`;
-  const def = `<filter id="${id}" x="0" y="0" width="100%" height="100%" filterUnits="objectBoundingBox"><feTurbulence type="${r() < 0.7 ? "fractalNoise" : "turbulence"}" baseFrequency="${fx.toFixed(4)} ${fy.toFixed(4)}" numOctaves="${int(r, 2, 5)}" seed="${int(r, 1, 9999)}"/><feColorMatrix type="matrix" values="${base.map(row).join("  ")}  0 0 0 0 1"/></filter>`;
+  const def = `<filter id="${id}" x="0" y="0" width="100%" height="100%" filterUnits="objectBoundingBox" color-interpolation-filters="sRGB"><feTurbulence type="${r() < 0.7 ? "fractalNoise" : "turbulence"}" baseFrequency="${fx.toFixed(4)} ${fy.toFixed(4)}" numOctaves="${int(r, 2, 5)}" seed="${int(r, 1, 9999)}"/><feColorMatrix type="matrix" values="${base.map(row).join("  ")}  0 0 0 0 1"/></filter>`;
   return {
     def,
     shape: `<rect x="${x.toFixed(0)}" y="${y.toFixed(0)}" width="${w.toFixed(0)}" height="${h.toFixed(0)}" filter="url(#${id})"/>`,
@@ -441,7 +453,7 @@ function texture(r: Rand, base: number[], x: number, y: number, w: number, h: nu
 function lighting(r: Rand, width: number, height: number): { def: string; shape: string } {
   const id = `l${textureCount++}`;
   const dark = r() < 0.5;
-  const opacity = between(r, 0.25, 0.6);
+  const opacity = between(r, 0.2, 0.45);
   if (r() < 0.5) {
     const def = `<radialGradient id="${id}" cx="${between(r, 0, 1).toFixed(2)}" cy="${between(r, 0, 1).toFixed(2)}" r="${between(r, 0.3, 0.9).toFixed(2)}"><stop offset="0" stop-color="${dark ? "#000" : "#fff"}" stop-opacity="${opacity.toFixed(2)}"/><stop offset="1" stop-color="${dark ? "#000" : "#fff"}" stop-opacity="0"/></radialGradient>`;
     return { def, shape: `<rect width="${width}" height="${height}" fill="url(#${id})"/>` };
@@ -464,7 +476,7 @@ function hardDegrade(r: Rand, texts: TextItem[]): Degrade {
     perspective: between(r, 0.03, 0.2),
     blur: r() < 0.5 ? Math.min(between(r, 0.5, 1.8), seen / 10) : 0,
     motion: r() < 0.25 ? Math.min(int(r, 3, 7), Math.floor(seen / 5)) : 0,
-    noise: between(r, 5, 25),
+    noise: between(r, 5, 20),
     jpeg: int(r, 20, 75),
     lowRes,
   };
@@ -861,7 +873,7 @@ async function render(layout: Layout, r: Rand): Promise<Buffer> {
   }
   let out = sharp(pixels, { raw: { width: info.width, height: info.height, channels: 3 } });
   if (degrade.blur >= 0.3) out = out.blur(degrade.blur);
-  if (degrade.motion !== undefined && degrade.motion >= 2) {
+  if (degrade.motion !== undefined && degrade.motion >= 3) {
     const n = degrade.motion;
     // Diagonal or horizontal shake: a line kernel.
     const diagonal = r() < 0.5;

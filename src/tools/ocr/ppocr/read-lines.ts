@@ -45,7 +45,8 @@ export const defaultPpOcrReadOptions: PpOcrReadOptions = {
   wordGapFactor: 2,
   // Chosen on the rendered tune set only (bench/ocr/_tune-decoding.ts, strict word recall documents / scene):
   // 0.005 alone 98.0% / 95.3%; 0.005 with pitch 1.2 or P >= 0.05: 98.3% / 97.7%; 0.01 alone 98.4% / 93.0%;
-  // no space evidence 51.5% / 51.2%. Judged on the judge set by bench/ocr/unseen-text.ts.
+  // no space evidence 51.5% / 51.2%. Judged on the judge set by bench/ocr/unseen-text.ts. (Those scene
+  // numbers are from the first, flat scene renders; the scene group has since been made camera-like.)
   minSpaceProbability: 0.005,
   spacePitchRatio: 1.2,
   sureSpaceProbability: 0.05,
