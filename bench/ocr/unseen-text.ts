@@ -20,9 +20,9 @@ import { editDistance, hasCjk, pageText, unspacedText } from "./_text-metrics.js
  *
  * Per group and set: strict word recall (exact words as printed: case kept, no joining of split words;
  * punctuation ignored), word recall as in ../shared/data's tests (case-free, joins allowed), character
- * error rate (over the page's words, sorted; and again with spaces taken out, which is what counts for
- * Chinese, written without spaces), how many lines gained a CJK character on Latin images, and
- * wall time per image. Then the same engines on ../shared/data/ocr, reported apart.
+ * error rate (over the page's words, sorted; and again over the lines in reading order with all spaces
+ * taken out, which is what counts for Chinese, written without spaces: 1 - that is the character accuracy),
+ * how many lines gained a CJK character on Latin images, and wall and CPU time per image. Then the same engines on ../shared/data/ocr, reported apart.
  *
  * `node --import tsx bench/ocr/unseen-text.ts [count per group and set, default 12] [sets: tune,judge]`
  */
