@@ -54,7 +54,7 @@ interface Row {
   stepMs: number;
   stepFloorMs: number;
   steps: number;
-  peakRssMb?: number;
+  peakRssMb?: number | undefined;
   kvCacheMb: number;
 }
 

@@ -33,30 +33,30 @@ export interface SquintServerOptions {
    * never widen them.
    */
   policy: SourcePolicy;
-  useClientRoots?: boolean;
+  useClientRoots?: boolean | undefined;
   /**
    * With no configured directory at all, let the client's roots alone decide (stdio: the client started the
    * server as its own user). Off by default: then a server without --allow reads no paths whatever the roots.
    */
-  rootsGrantWithoutAllow?: boolean;
+  rootsGrantWithoutAllow?: boolean | undefined;
   /** Put result images inline (hosts outside the process); false for the in-process agent, which reads the store. */
-  inlineImages?: boolean;
-  inlineLimits?: InlineLimits;
+  inlineImages?: boolean | undefined;
+  inlineLimits?: InlineLimits | undefined;
   /** Largest single message this server sends (resource reads); keep under the client's limit (SDK stdio: 10 MiB). */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /**
    * Longest one tool call may run, in ms (default 10 minutes; 0 for no limit). Past it the call fails with
    * TOOL_TIMEOUT and the tool's signal aborts.
    */
-  toolTimeoutMs?: number;
+  toolTimeoutMs?: number | undefined;
   /** What relative image paths are relative to. */
-  baseDir?: string;
+  baseDir?: string | undefined;
   /** Model-backed parts of the tool context (grounding model, OCR, the conversation's images). */
-  contextExtras?: Pick<ToolContextOptions, "locateModel" | "ocr" | "imageByIndex">;
+  contextExtras?: Pick<ToolContextOptions, "locateModel" | "ocr" | "imageByIndex"> | undefined;
   /** Tools that are not ToolDefinitions (e.g. the conformance fixtures), listed after the others. */
-  rawTools?: readonly McpTool[];
+  rawTools?: readonly McpTool[] | undefined;
   /** Last chance to register more on the McpServer before it connects (resources, prompts). */
-  configure?(server: McpServer): void;
+  configure?: ((server: McpServer) => void) | undefined;
 }
 
 /** 8 MiB of payload stays under the SDK's default 10 MiB stdio line after base64 and JSON framing. */

@@ -9,9 +9,9 @@ import type { ContentPart, Message, ToolSpec } from "./messages.js";
  */
 
 export interface ChatTemplateOptions {
-  tools?: ToolSpec[];
-  addGenerationPrompt?: boolean;
-  addVisionId?: boolean;
+  tools?: ToolSpec[] | undefined;
+  addGenerationPrompt?: boolean | undefined;
+  addVisionId?: boolean | undefined;
 }
 
 type HfPart = { type: "text"; text: string } | { type: "image"; image: string } | { type: "video"; video: string[] };

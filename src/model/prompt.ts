@@ -10,15 +10,15 @@ import { pythonJsonDumps } from "./prompt-json.js";
  */
 
 export interface RenderPromptOptions {
-  tools?: ToolSpec[];
+  tools?: ToolSpec[] | undefined;
   /** Thinking edition: `<think>` handling of history and a generation prompt that pre-opens `<think>\n`. */
   thinking: boolean;
   /** End with the assistant header so the model answers next. Default true. */
-  addGenerationPrompt?: boolean;
+  addGenerationPrompt?: boolean | undefined;
   /** Prefix each image/video with `Picture N: ` / `Video N: `. Default false. */
-  addVisionId?: boolean;
+  addVisionId?: boolean | undefined;
   /** Render this Jinja template (the checkpoint's own) instead of the native renderer. */
-  chatTemplate?: string;
+  chatTemplate?: string | undefined;
 }
 
 export const IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>";

@@ -91,7 +91,7 @@ export class QwenTokenizer {
   static fromJSON(
     tokenizerJson: unknown,
     tokenizerConfig: unknown = {},
-    options: { chatTemplate?: string; source?: string } = {},
+    options: { chatTemplate?: string | undefined; source?: string | undefined } = {},
   ): QwenTokenizer {
     const source = options.source ?? "tokenizer.json";
     const parsedJson = tokenizerJsonSchema.safeParse(tokenizerJson);

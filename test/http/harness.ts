@@ -60,7 +60,11 @@ export async function call(
   if (init.raw !== undefined) body = init.raw;
   else if (init.body !== undefined) body = JSON.stringify(init.body);
   if (body !== undefined) headers["content-type"] ??= "application/json";
-  const response = await fetch(url, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+  const response = await fetch(url, {
+    method: init.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {

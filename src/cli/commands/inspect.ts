@@ -49,7 +49,7 @@ export interface InspectReport {
 
 export async function inspectImage(
   image: string,
-  options: { minPixels?: number; maxPixels?: number } = {},
+  options: { minPixels?: number | undefined; maxPixels?: number | undefined } = {},
 ): Promise<InspectReport> {
   const { patchSize, mergeSize } = DEFAULT_PREPROCESSOR_CONFIG;
   const minPixels = options.minPixels ?? DEFAULT_PREPROCESSOR_CONFIG.minPixels;

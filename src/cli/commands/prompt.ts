@@ -108,7 +108,12 @@ async function imageTokenCounts(messages: Message[], thinking: boolean, baseDir:
     }
     const source = part.image.startsWith("data:") || isAbsolute(part.image) ? part.image : resolve(baseDir, part.image);
     const image = await decodeImage(source);
-    counts.push(visualTokenCount(image.width, image.height, { minPixels: part.minPixels, maxPixels: part.maxPixels }));
+    counts.push(
+      visualTokenCount(image.width, image.height, {
+        ...(part.minPixels === undefined ? {} : { minPixels: part.minPixels }),
+        ...(part.maxPixels === undefined ? {} : { maxPixels: part.maxPixels }),
+      }),
+    );
   }
   return counts;
 }

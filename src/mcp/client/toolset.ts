@@ -52,7 +52,7 @@ export class McpToolset {
 
   /** Connects every server and lists its tools. A server that fails to connect fails the whole set, loudly. */
   static async open(
-    servers: Array<{ connection: McpConnection; allowTools?: string[] }>,
+    servers: Array<{ connection: McpConnection; allowTools?: string[] | undefined }>,
     store: ImageStore,
   ): Promise<McpToolset> {
     const listed = await Promise.all(

@@ -18,18 +18,18 @@ import { allWeightSpecs, type WeightSpec } from "./weight-names.js";
  */
 
 export interface TinyCheckpointOptions {
-  seed?: number;
-  dtype?: "bf16" | "fp32";
+  seed?: number | undefined;
+  dtype?: "bf16" | "fp32" | undefined;
   /** A tokenizer.json file, or a directory holding tokenizer.json (and tokenizer_config.json, vocab.json…). */
-  tokenizer?: string;
+  tokenizer?: string | undefined;
   /** Separate lm_head.weight instead of tying it to embed_tokens. */
-  untied?: boolean;
+  untied?: boolean | undefined;
   /** Write N shards plus model.safetensors.index.json instead of one model.safetensors. */
-  shards?: number;
+  shards?: number | undefined;
   /** Overrides merged into the default text_config / vision_config (HF key names), e.g. for benchmarks. */
-  arch?: ArchOverride;
+  arch?: ArchOverride | undefined;
   /** Standard deviation of the random weights (default 0.1). */
-  std?: number;
+  std?: number | undefined;
 }
 
 export const archOverrideSchema = z

@@ -31,17 +31,17 @@ import { buildVisionGraph } from "./vision-graph.js";
 
 export interface BuildOptions {
   dtype: BuildDtype;
-  lastTokenLogits?: boolean;
-  int4BlockSize?: number;
+  lastTokenLogits?: boolean | undefined;
+  int4BlockSize?: number | undefined;
   /** int4 only: MatMulNBits accuracy_level (linear.ts), default 4 (int8 activations); 0 computes in float32. */
-  int4AccuracyLevel?: Int4AccuracyLevel;
+  int4AccuracyLevel?: Int4AccuracyLevel | undefined;
   /**
    * Decoder attention: standard ops ("plain", default), com.microsoft GroupQueryAttention ("gqa"), or GQA over a
    * fixed-capacity cache that past and present share ("gqa-shared", contract.ts).
    */
-  attention?: Attention;
+  attention?: Attention | undefined;
   /** Test-only fault injection (contract.ts); recorded in the manifest. */
-  mutation?: GraphMutation;
+  mutation?: GraphMutation | undefined;
 }
 
 /**

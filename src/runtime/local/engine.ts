@@ -34,23 +34,25 @@ import { mapVisualTokens, type VisualInput } from "./visual-inputs.js";
  */
 
 export interface EngineOptions {
-  executionProvider?: ExecutionProviderChoice;
+  executionProvider?: ExecutionProviderChoice | undefined;
   /** intra-op threads per session (ORT default: one per core). */
-  threads?: number;
+  threads?: number | undefined;
   /** Upper bound on KV-cache memory in bytes; a request that needs more fails with OUT_OF_MEMORY_BUDGET. */
-  maxCacheBytes?: number;
+  maxCacheBytes?: number | undefined;
   /** Tokens per prefill call. Default 512, or 128 when the decoder returns logits for every position. */
-  prefillChunkTokens?: number;
+  prefillChunkTokens?: number | undefined;
   /**
    * "gqa-shared" and "append" decoders only: positions to allocate the cache buffers for on first use
    * (default: what the first request needs, plus headroom; gqa-shared doubles on growth, append grows by an
    * eighth). Capped by maxCacheBytes.
    */
-  cacheCapacityTokens?: number;
+  cacheCapacityTokens?: number | undefined;
   /** One line per notable event (provider fallbacks). Default: stderr. */
-  log?: EngineLog;
+  log?: EngineLog | undefined;
   /** Called as each graph finishes loading. */
-  onProgress?: (event: { stage: "session"; graph: "vision" | "embedding" | "decoder"; provider: string }) => void;
+  onProgress?:
+    | ((event: { stage: "session"; graph: "vision" | "embedding" | "decoder"; provider: string }) => void)
+    | undefined;
 }
 
 /** Default cache bound: 4 GiB of keys and values. */

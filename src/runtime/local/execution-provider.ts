@@ -60,13 +60,13 @@ export interface OpenedSession {
 export interface SessionRequest {
   path: string;
   /** Outputs to keep on the device (WebGPU only: the KV cache). */
-  deviceOutputs?: readonly string[];
-  threads?: number;
+  deviceOutputs?: readonly string[] | undefined;
+  threads?: number | undefined;
   /**
    * Let idle intra-op threads spin between runs (ORT's default). Off for the small graphs: their spinning
    * threads would compete for the cores with the decoder run that follows them.
    */
-  spinning?: boolean;
+  spinning?: boolean | undefined;
 }
 
 function sessionOptions(provider: ExecutionProvider, request: SessionRequest): ort.InferenceSession.SessionOptions {

@@ -21,12 +21,12 @@ export interface PromptInputs {
 
 export interface PreparePromptOptions {
   messages: Message[];
-  tools?: ToolSpec[];
+  tools?: ToolSpec[] | undefined;
   thinking: boolean;
   tokenizer: QwenTokenizer;
   preprocessor: PreprocessorConfig;
   resolveImage: (reference: string) => Promise<RawImage>;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Same pixels + same processing settings → same key; the engine reuses cached positions only on equal keys. */

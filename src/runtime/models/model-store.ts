@@ -113,9 +113,9 @@ export async function listModels(home?: string): Promise<StoredModel[]> {
 }
 
 export interface RemoveOptions {
-  home?: string;
+  home?: string | undefined;
   /** Only this build; the download and other builds stay. */
-  dtype?: BuildDtype;
+  dtype?: BuildDtype | undefined;
 }
 
 export interface RemoveResult {

@@ -41,27 +41,27 @@ export type PullProgress =
   | { stage: "download"; file: string; received: number; total: number; resumedFrom: number }
   | { stage: "verified"; file: string; skipped: boolean }
   | { stage: "build"; message: string }
-  | { stage: "done"; checkpointDir: string; builtDir?: string };
+  | { stage: "done"; checkpointDir: string; builtDir?: string | undefined };
 
 export interface PullOptions {
-  revision?: string;
-  dtype?: BuildDtype;
+  revision?: string | undefined;
+  dtype?: BuildDtype | undefined;
   /** Hub endpoint (default https://huggingface.co; tests point it at a local server). */
-  hubUrl?: string;
+  hubUrl?: string | undefined;
   /** Hugging Face token for gated repos (default $HF_TOKEN). */
-  accessToken?: string;
-  home?: string;
+  accessToken?: string | undefined;
+  home?: string | undefined;
   /** Build the graphs after downloading (default true). */
-  build?: boolean;
-  fetch?: typeof fetch;
-  onProgress?: (event: PullProgress) => void;
+  build?: boolean | undefined;
+  fetch?: typeof fetch | undefined;
+  onProgress?: ((event: PullProgress) => void) | undefined;
 }
 
 export interface PullResult {
   repo: string;
   commit: string;
   checkpointDir: string;
-  builtDir?: string;
+  builtDir?: string | undefined;
   /** Bytes fetched over the network by this pull (resumed parts excluded). */
   downloadedBytes: number;
 }

@@ -26,13 +26,13 @@ export interface ResolvedModel {
 
 export interface ResolveModelOptions {
   /** Weight storage to use or build (default int4). A built directory is used as it is. */
-  dtype?: BuildDtype;
+  dtype?: BuildDtype | undefined;
   /** Hub revision (branch, tag or commit) that was pulled; default main. */
-  revision?: string;
+  revision?: string | undefined;
   /** Build a checkpoint directory (or a pulled, unbuilt Hub checkpoint) when no build exists. Default true. */
-  build?: boolean;
-  home?: string;
-  onProgress?: BuildProgress;
+  build?: boolean | undefined;
+  home?: string | undefined;
+  onProgress?: BuildProgress | undefined;
 }
 
 export function isCheckpointDir(dir: string): boolean {

@@ -31,18 +31,18 @@ export type WireMessage =
 export interface BuildRequestOptions {
   model: string;
   messages: Message[];
-  tools?: ToolSpec[];
+  tools?: ToolSpec[] | undefined;
   /** Sent as `tool_choice` with native tools (vLLM and SGLang honour it); prompt mode cannot ask for it. */
-  toolChoice?: ToolChoice;
+  toolChoice?: ToolChoice | undefined;
   toolMode: "native" | "prompt";
   thinking: boolean;
   sampling: Partial<SamplingOptions>;
-  maxOutputTokens?: number;
+  maxOutputTokens?: number | undefined;
   preset: RemotePreset;
   /** A data URL for each image reference, already resized (image-encoding.ts). */
   imageUrl: (part: Extract<ContentPart, { type: "image" }>) => Promise<string>;
   /** Fields merged last into the body, for server options Squint does not know. */
-  extraBody?: Record<string, unknown>;
+  extraBody?: Record<string, unknown> | undefined;
 }
 
 export async function buildChatRequest(options: BuildRequestOptions): Promise<Record<string, unknown>> {

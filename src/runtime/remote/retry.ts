@@ -8,11 +8,11 @@ import { SquintError } from "../../errors.js";
 
 export interface RetryOptions {
   /** Attempts after the first. Default 3. */
-  retries?: number;
+  retries?: number | undefined;
   /** First wait; doubles each attempt (with ±25% jitter). Default 500 ms. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Longest wait, also the cap on a server's Retry-After. Default 10 s. */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
 }
 
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);

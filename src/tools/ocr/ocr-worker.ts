@@ -1,7 +1,13 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { parseWith, SquintError, toSquintError } from "../../errors.js";
 import { createLocalOcrEngine } from "./local-engine.js";
-import { type WireError, type WorkerResponse, workerDataSchema, workerRequestSchema } from "./worker-protocol.js";
+import {
+  presentKeys,
+  type WireError,
+  type WorkerResponse,
+  workerDataSchema,
+  workerRequestSchema,
+} from "./worker-protocol.js";
 
 /**
  * The OCR worker thread: loads the models once, then reads images one at a time (ONNX Runtime already
@@ -28,7 +34,7 @@ try {
   const engine = await createLocalOcrEngine({
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.paths ? { paths: options.paths } : {}),
-    ...(options.read ? { read: options.read } : {}),
+    ...(options.read ? { read: presentKeys(options.read) } : {}),
   });
   port.on("message", (raw: unknown) => {
     const request = parseWith(workerRequestSchema, raw, "OCR worker request", { code: "INTERNAL" });

@@ -25,7 +25,7 @@ export interface OcrWord {
   box: PixelBox;
   boxRel1000: Rel1000Box;
   /** The word's characters with their boxes, where the engine knows them (the built-in one does). */
-  chars?: OcrChar[];
+  chars?: OcrChar[] | undefined;
 }
 
 /** Which characters a line was read with: `latin` (Chinese ones ruled out) or `chinese` (the whole dictionary). */
@@ -45,7 +45,7 @@ export interface OcrLine {
    */
   engine: OcrEngineName;
   /** The built-in engine says which characters it allowed for this line (see `script` in the ocr tool). */
-  script?: OcrScript;
+  script?: OcrScript | undefined;
 }
 
 export interface OcrResult {

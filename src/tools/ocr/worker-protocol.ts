@@ -93,3 +93,13 @@ export const workerDataSchema = z.object({
     .partial()
     .optional(),
 });
+
+/**
+ * The keys of a parsed message that are present. zod types an optional key as `T | undefined`; the engine's
+ * options are exact (an explicit undefined would override a default when spread over it).
+ */
+export function presentKeys<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}

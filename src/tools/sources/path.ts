@@ -117,8 +117,8 @@ export interface ReadImageFileOptions {
   allowedDirs: readonly string[];
   maxBytes: number;
   /** What relative paths are relative to; the process's working directory by default. */
-  baseDir?: string;
-  signal?: AbortSignal;
+  baseDir?: string | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 export interface ImageFile {

@@ -79,7 +79,11 @@ function guardedLookup(policy: UrlPolicy) {
   const resolveHost =
     policy.resolveHost ??
     ((hostname: string) => dnsLookup(hostname, { all: true, verbatim: true }) as Promise<LookupAddress[]>);
-  return (hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
+  return (
+    hostname: string,
+    options: { all?: boolean | undefined; family?: number | string | undefined },
+    callback: LookupCallback,
+  ): void => {
     resolveHost(hostname).then(
       (answers) => {
         const wanted =
@@ -155,7 +159,7 @@ function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
 export async function fetchImageUrl(
   start: URL,
   policy: UrlPolicy,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal | undefined } = {},
 ): Promise<DownloadedImage> {
   const timeout = AbortSignal.timeout(policy.fetchTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;

@@ -82,16 +82,16 @@ export async function rotatePixels(image: RawImage, degrees: number, background:
 }
 
 export interface EnhanceSteps {
-  greyscale?: boolean;
+  greyscale?: boolean | undefined;
   /** Linear contrast about mid-grey: 1 leaves the image as it is, 2 doubles the distance from 128. */
-  contrast?: number;
+  contrast?: number | undefined;
   /** Stretch the histogram to the full 0–255 range (per channel luminance, as sharp's normalise). */
-  normalize?: boolean;
+  normalize?: boolean | undefined;
   /** Unsharp-mask sigma in pixels (0.5–10). */
-  sharpen?: number;
+  sharpen?: number | undefined;
   /** Black/white at this luminance level (0–255). */
-  threshold?: number;
-  invert?: boolean;
+  threshold?: number | undefined;
+  invert?: boolean | undefined;
 }
 
 /** Applies the steps in a fixed order: greyscale, normalise, contrast, sharpen, threshold, invert. */

@@ -24,7 +24,7 @@ export interface FakeHubFile {
 export interface FakeHubRequest {
   method: string;
   url: string;
-  range?: string;
+  range?: string | undefined;
 }
 
 export class FakeHub {

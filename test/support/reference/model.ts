@@ -55,7 +55,7 @@ export function referencePrefill(
     if (vision) embeds.set(vision.features.subarray(k * H, (k + 1) * H), row * H);
   });
   const logits = decoder.forward(
-    { embeds, positions: rope.rows, deepstack: vision ? { rows: visual, features: vision.deepstack } : undefined },
+    { embeds, positions: rope.rows, ...(vision ? { deepstack: { rows: visual, features: vision.deepstack } } : {}) },
     rows,
   );
   return { vision, rope, logits, decoder };

