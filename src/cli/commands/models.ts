@@ -37,6 +37,7 @@ Options:
 
 const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4] [--last-token-logits]
                             [--int4-block-size N] [--int4-accuracy 0-4] [--attention plain|gqa|gqa-shared|append]
+                            [--kv-dtype float32|float16]
 
 Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
 embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
@@ -52,6 +53,9 @@ Options:
                          fixed-capacity cache that past and present share) or append (the decoder reads
                          an engine-owned cache and returns only the new positions: no per-step cache
                          copy anywhere; CPU provider; the fastest CPU decode)
+  --kv-dtype T           KV cache element type: float32 (default) or float16 (append attention only):
+                         half the cache memory, so twice the context in the same budget; each step
+                         converts the cache to float32, which costs decode time on CPUs
 
 The output folder runs as is (squint ask --model <out-dir>): the checkpoint's config.json, tokenizer and
 processor files are copied beside the graphs.
@@ -160,6 +164,7 @@ const build: ModelsSubcommand = {
         "int4-block-size": { type: "string" },
         "int4-accuracy": { type: "string" },
         attention: { type: "string" },
+        "kv-dtype": { type: "string" },
         // Test-only fault injection for the parity tests; deliberately not in the usage text.
         "test-mutation": { type: "string" },
       },
@@ -179,6 +184,7 @@ const build: ModelsSubcommand = {
         attention: z
           .enum(["plain", "gqa", "gqa-shared", "append"], { error: "--attention is plain, gqa, gqa-shared or append" })
           .optional(),
+        kvDtype: z.enum(["float32", "float16"], { error: "--kv-dtype is float32 or float16" }).optional(),
       })
       .safeParse({
         checkpoint: positionals[0],
@@ -189,6 +195,7 @@ const build: ModelsSubcommand = {
         accuracyLevel: values["int4-accuracy"],
         mutation: values["test-mutation"],
         attention: values.attention,
+        kvDtype: values["kv-dtype"],
       });
     if (!parsed.success) throw invalidArgs(parsed.error, buildUsage);
     const manifest = await buildModel(parsed.data.checkpoint, parsed.data.out, {
@@ -198,6 +205,7 @@ const build: ModelsSubcommand = {
       int4AccuracyLevel: parsed.data.accuracyLevel,
       mutation: parsed.data.mutation,
       attention: parsed.data.attention,
+      kvDtype: parsed.data.kvDtype,
     });
     // Beside the graphs, what loading needs from the checkpoint (config, tokenizer, processor), so the
     // folder is a complete model on its own.
@@ -209,7 +217,7 @@ const build: ModelsSubcommand = {
       .map((graph) => graph.file)
       .join(", ");
     io.stdout.write(
-      `wrote ${parsed.data.out}: ${graphs}, manifest.json (${manifest.dtype}, ${manifest.attention} attention)\n`,
+      `wrote ${parsed.data.out}: ${graphs}, manifest.json (${manifest.dtype}, ${manifest.attention} attention${manifest.kvDtype === "float16" ? ", float16 KV cache" : ""})\n`,
     );
     return 0;
   },

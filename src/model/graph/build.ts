@@ -8,6 +8,7 @@ import {
   type Attention,
   type BuildDtype,
   type GraphMutation,
+  type KvDtype,
   MANIFEST_FILE,
   type Manifest,
   manifestSchema,
@@ -40,6 +41,8 @@ export interface BuildOptions {
    * fixed-capacity cache that past and present share ("gqa-shared", contract.ts).
    */
   attention?: Attention | undefined;
+  /** KV cache element type (default float32); float16 halves the cache and needs "append" attention. */
+  kvDtype?: KvDtype | undefined;
   /** Test-only fault injection (contract.ts); recorded in the manifest. */
   mutation?: GraphMutation | undefined;
 }
@@ -63,6 +66,11 @@ export async function buildModel(checkpointDir: string, outDir: string, options:
   if (!(INT4_ACCURACY_LEVELS as readonly number[]).includes(accuracyLevel)) {
     throw new SquintError("INVALID_ARGUMENT", `int4 accuracy level ${accuracyLevel} is not one of 0-4`, {
       hint: "MatMulNBits takes accuracy_level 0 (float32), 1 (fp32), 2 (fp16), 3 (bf16) or 4 (int8 activations).",
+    });
+  }
+  if (options.kvDtype === "float16" && options.attention !== "append") {
+    throw new SquintError("INVALID_ARGUMENT", "a float16 KV cache needs --attention append", {
+      hint: "Build with --attention append --kv-dtype float16, or keep the float32 cache.",
     });
   }
   const target = resolve(outDir);
@@ -148,6 +156,7 @@ async function buildInto(
     int4BlockSize: blockSize,
     int4AccuracyLevel: accuracyLevel,
     attention: options.attention ?? "plain",
+    kvDtype: options.kvDtype ?? "float32",
   });
   const c = ckpt.config;
   const manifest: Manifest = parseWith(
@@ -159,6 +168,7 @@ async function buildInto(
       ioDtype: "float32",
       executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
       attention: options.attention ?? "plain",
+      ...(options.kvDtype === "float16" ? { kvDtype: "float16" } : {}),
       logits: options.lastTokenLogits ? "last" : "all",
       ...(options.dtype === "int4" ? { int4BlockSize: blockSize, int4AccuracyLevel: accuracyLevel } : {}),
       opset: DEFAULT_OPSET,

@@ -53,6 +53,11 @@ import { z } from "zod";
  *    nothing per step. Caveat: onnxruntime-node 1.30's binding still converts every output, preallocated or
  *    not, into a fresh JS array, i.e. copies the whole capacity back once per run (measured: slower than
  *    "gqa" at 4k, bench/engine/shared-cache.ts). Batch 1, CPU EP only.
+ *    With `attention: "append"` the cache inputs are the engine's [B, kvh, maxSeq, hd] buffers (read only) and
+ *    present.{i}.* are the S new positions [B, kvh, S, hd], which the engine writes into the buffers.
+ *    `kvDtype: "float16"` ("append" only) makes the cache inputs and present outputs float16: half the KV
+ *    memory. The graph casts the cache to float32 for attention and rounds the new keys/values to float16
+ *    before using them, so a position reads the same values whichever run wrote it.
  *
  * Weights per dtype: fp32 stores everything in float32; fp16 stores every weight in float16 (cast to
  * float32 in the graph; activations stay float32); int4 stores the decoder's linear layers and the LM head
@@ -60,7 +65,8 @@ import { z } from "zod";
  * the vision encoder in float16.
  *
  * Every float input and output is float32 whatever the weight dtype (`ioDtype` in the manifest); fp16 and
- * int4 builds change the stored weights, not the interface.
+ * int4 builds change the stored weights, not the interface. The one exception is the KV cache of a
+ * `kvDtype: "float16"` build (above).
  */
 
 /** Decoder attention variants (see the file comment); "gqa-shared" was added for issue 4's no-copy cache. */
@@ -115,6 +121,10 @@ export function presentValueName(layer: number): string {
   return `present.${layer}.value`;
 }
 
+/** Element type of the KV cache tensors (past inputs, present outputs); float16 needs "append" attention. */
+export const kvDtypeSchema = z.enum(["float32", "float16"]);
+export type KvDtype = z.infer<typeof kvDtypeSchema>;
+
 /** Weight storage of a build. int4 = com.microsoft MatMulNBits (block-quantized) for the big MatMuls. */
 export const buildDtypeSchema = z.enum(["fp32", "fp16", "int4"]);
 export type BuildDtype = z.infer<typeof buildDtypeSchema>;
@@ -163,6 +173,8 @@ export const manifestSchema = z.object({
   /** Execution providers the graphs were built for (all use ops those EPs implement). */
   executionProviders: z.array(z.string()),
   attention: attentionSchema,
+  /** KV cache element type; absent in builds before issue 9 (float32). */
+  kvDtype: kvDtypeSchema.optional(),
   logits: z.enum(["all", "last"]),
   /** int4 only: MatMulNBits block size along K. */
   int4BlockSize: z.number().int().positive().optional(),

@@ -7,6 +7,7 @@ import { mropeSlotAxes } from "../mrope.js";
 import {
   type Attention,
   DECODER_INPUTS,
+  type KvDtype,
   DECODER_OUTPUTS,
   GRAPH_FILES,
   type GraphEntry,
@@ -42,6 +43,8 @@ export interface DecoderGraphOptions {
    * gqa graph over a fixed-capacity cache [B, kvh, maxSeq, hd] that past and present share (contract.ts).
    */
   attention?: Attention;
+  /** Element type of the cache tensors; "float16" only with "append" attention (contract.ts). */
+  kvDtype?: KvDtype;
 }
 
 /** Added to disallowed attention scores; large enough that exp() is exactly 0, small enough to never overflow. */
@@ -211,13 +214,24 @@ export async function buildDecoderGraph(
   // "append": the cache inputs are the engine's fixed-capacity buffers, read but never written or returned;
   // the outputs are only the S new positions, which the engine appends itself (contract.ts).
   const append = options.attention === "append";
+  const kvDtype = options.kvDtype ?? "float32";
+  if (kvDtype === "float16" && !append) {
+    throw new SquintError("INVALID_ARGUMENT", `a float16 KV cache needs --attention append, not ${options.attention}`, {
+      hint: "Build with --attention append --kv-dtype float16, or keep the float32 cache.",
+    });
+  }
+  // float16 cache: the cache is cast to float32 for attention, and the new positions are rounded to float16
+  // before they are used, so a position reads the same whichever run wrote it (prefill chunk or step).
+  const kv16 = kvDtype === "float16";
+  const toFloat = (x: string) => (kv16 ? g.node("Cast", [x], { to: attr.int(1) }) : x);
+  const toCache = (x: string) => (kv16 ? g.node("Cast", [x], { to: attr.int(10) }) : x);
   const pastDim = shared || append ? "maxSeq" : "past";
   const presentDim = shared ? "maxSeq" : append ? "S" : "past+S";
   const pastKeys: string[] = [];
   const pastValues: string[] = [];
   for (let i = 0; i < t.numLayers; i++) {
-    pastKeys.push(g.input(pastKeyName(i), "float32", ["B", kvh, pastDim, hd]));
-    pastValues.push(g.input(pastValueName(i), "float32", ["B", kvh, pastDim, hd]));
+    pastKeys.push(g.input(pastKeyName(i), kvDtype, ["B", kvh, pastDim, hd]));
+    pastValues.push(g.input(pastValueName(i), kvDtype, ["B", kvh, pastDim, hd]));
   }
 
   // Shapes: bs = [B, S]; S and T = past + S as scalars.
@@ -324,13 +338,19 @@ export async function buildDecoderGraph(
       presentValue = pv!;
     } else if (append) {
       const q = rotary(toBNSH(await heads("q_proj", nh, "q_norm")));
-      presentKey = rotary(toBNSH(await heads("k_proj", kvh, "k_norm")));
-      presentValue = toBNSH(await heads("v_proj", kvh, undefined));
-      merged = appendAttention(g, q, presentKey, presentValue, pastKeys[i]!, pastValues[i]!, appendBias!, {
-        nh,
-        kvh,
-        hd,
-      });
+      presentKey = toCache(rotary(toBNSH(await heads("k_proj", kvh, "k_norm"))));
+      presentValue = toCache(toBNSH(await heads("v_proj", kvh, undefined)));
+      const cache = { keys: toFloat(pastKeys[i]!), values: toFloat(pastValues[i]!) };
+      merged = appendAttention(
+        g,
+        q,
+        toFloat(presentKey),
+        toFloat(presentValue),
+        cache.keys,
+        cache.values,
+        appendBias!,
+        { nh, kvh, hd },
+      );
     } else {
       const q = rotary(toBNSH(await heads("q_proj", nh, "q_norm")));
       const k = rotary(toBNSH(await heads("k_proj", kvh, "k_norm")));
@@ -353,11 +373,11 @@ export async function buildDecoderGraph(
         g.int64([-1, nh * hd]),
       ]);
     }
-    g.output(presentKeyName(i), "float32", ["B", kvh, presentDim, hd], presentKey);
-    g.output(presentValueName(i), "float32", ["B", kvh, presentDim, hd], presentValue);
+    g.output(presentKeyName(i), kvDtype, ["B", kvh, presentDim, hd], presentKey);
+    g.output(presentValueName(i), kvDtype, ["B", kvh, presentDim, hd], presentValue);
     presentSpecs.push(
-      { name: presentKeyName(i), dtype: "float32", shape: ["B", kvh, presentDim, hd] },
-      { name: presentValueName(i), dtype: "float32", shape: ["B", kvh, presentDim, hd] },
+      { name: presentKeyName(i), dtype: kvDtype, shape: ["B", kvh, presentDim, hd] },
+      { name: presentValueName(i), dtype: kvDtype, shape: ["B", kvh, presentDim, hd] },
     );
     const attnOut = await linear(merged, `${p}.self_attn.o_proj`, H, nh * hd);
     const [normed2, , , residual] = g.nodeMulti(
@@ -414,8 +434,8 @@ export async function buildDecoderGraph(
   ];
   for (let i = 0; i < t.numLayers; i++) {
     inputs.push(
-      { name: pastKeyName(i), dtype: "float32", shape: ["B", kvh, pastDim, hd] },
-      { name: pastValueName(i), dtype: "float32", shape: ["B", kvh, pastDim, hd] },
+      { name: pastKeyName(i), dtype: kvDtype, shape: ["B", kvh, pastDim, hd] },
+      { name: pastValueName(i), dtype: kvDtype, shape: ["B", kvh, pastDim, hd] },
     );
   }
   return {

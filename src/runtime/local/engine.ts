@@ -23,7 +23,7 @@ import {
   openSession,
   providerCandidates,
 } from "./execution-provider.js";
-import { commonPrefixLength, KvCache } from "./kv-cache.js";
+import { cacheBytesPerToken, commonPrefixLength, KvCache } from "./kv-cache.js";
 import type { ModelFiles } from "./model-files.js";
 import { mapVisualTokens, type VisualInput } from "./visual-inputs.js";
 
@@ -115,7 +115,13 @@ export class LocalEngine implements GenerationEngine {
   ) {
     const m = files.manifest.model;
     this.maxCacheBytes = options.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES;
-    const bytesPerToken = 2 * m.numLayers * m.numKeyValueHeads * m.headDim * 4;
+    const dtype = files.manifest.kvDtype ?? "float32";
+    const bytesPerToken = cacheBytesPerToken({
+      numLayers: m.numLayers,
+      numKeyValueHeads: m.numKeyValueHeads,
+      headDim: m.headDim,
+      dtype,
+    });
     // "gqa-shared" and "append" decoders read the cache from fixed-capacity buffers the engine owns
     // (contract.ts): the first writes into them in place, the second returns only the new positions.
     const attention = files.manifest.attention;
@@ -127,6 +133,7 @@ export class LocalEngine implements GenerationEngine {
       numLayers: m.numLayers,
       numKeyValueHeads: m.numKeyValueHeads,
       headDim: m.headDim,
+      dtype,
       ...(attention === "gqa-shared" ? { shared: limits } : {}),
       ...(attention === "append" ? { append: limits } : {}),
     });

@@ -8,10 +8,16 @@ import { SquintError } from "../../errors.js";
  * later request can reuse the longest common prefix.
  */
 
+/** Element type of the cache tensors: float16 ones hold their bits in a Uint16Array (onnxruntime-node). */
+export type CacheDtype = "float32" | "float16";
+type CacheArray = Float32Array | Uint16Array;
+
 export interface CacheShape {
   numLayers: number;
   numKeyValueHeads: number;
   headDim: number;
+  /** Default float32; float16 only for "append" decoders built with `kvDtype: "float16"` (contract.ts). */
+  dtype?: CacheDtype;
   /**
    * Set for a "gqa-shared" decoder (contract.ts): the tensors are [1, kvh, capacity, hd] buffers that the
    * decoder reads as past and writes in place as present; only `length` positions are meaningful. The
@@ -50,9 +56,17 @@ export class KvCache {
     return this.tokens.length;
   }
 
-  /** float32 keys + values over all layers. */
+  get dtype(): CacheDtype {
+    return this.shape.dtype ?? "float32";
+  }
+
+  /** Keys + values over all layers, at the cache's element size. */
   get bytesPerToken(): number {
-    return 2 * this.shape.numLayers * this.shape.numKeyValueHeads * this.shape.headDim * 4;
+    return cacheBytesPerToken(this.shape);
+  }
+
+  private allocate(length: number): CacheArray {
+    return this.dtype === "float16" ? new Uint16Array(length) : new Float32Array(length);
   }
 
   get bytes(): number {
@@ -60,7 +74,7 @@ export class KvCache {
   }
 
   private emptyTensor(): ort.Tensor {
-    return new ort.Tensor("float32", new Float32Array(0), [1, this.shape.numKeyValueHeads, 0, this.shape.headDim]);
+    return new ort.Tensor(this.dtype, this.allocate(0), [1, this.shape.numKeyValueHeads, 0, this.shape.headDim]);
   }
 
   /** Whether the tensors are fixed-capacity buffers the engine owns ("gqa-shared" or "append"). */
@@ -88,14 +102,18 @@ export class KvCache {
     const { numKeyValueHeads: kvh, headDim: hd } = this.shape;
     const kept = this.length;
     const grow = (tensor: ort.Tensor): ort.Tensor => {
-      const out = new Float32Array(kvh * capacity * hd);
+      const out = this.allocate(kvh * capacity * hd);
       if (kept > 0) {
-        const data = tensor.data as Float32Array;
+        const data = tensor.data as CacheArray;
         for (let h = 0; h < kvh; h++) {
-          out.set(data.subarray(h * current * hd, (h * current + kept) * hd), h * capacity * hd);
+          // Same element type on both sides (the buffers were allocated by this class).
+          (out as Float32Array).set(
+            (data as Float32Array).subarray(h * current * hd, (h * current + kept) * hd),
+            h * capacity * hd,
+          );
         }
       }
-      return new ort.Tensor("float32", out, [1, kvh, capacity, hd]);
+      return new ort.Tensor(this.dtype, out, [1, kvh, capacity, hd]);
     };
     this.keys = this.keys.map(grow);
     this.values = this.values.map(grow);
@@ -148,16 +166,17 @@ export class KvCache {
     const { numKeyValueHeads: kvh, headDim: hd, numLayers } = this.shape;
     const fits = (got: ort.Tensor[]) =>
       got.length === numLayers &&
-      got.every((t) => t.dims[1] === kvh && t.dims[2] === s && t.dims[3] === hd && t.data instanceof Float32Array);
+      got.every((t) => t.dims[1] === kvh && t.dims[2] === s && t.dims[3] === hd && t.type === this.dtype);
     if (at + s > capacity || !fits(keys) || !fits(values)) {
       throw new SquintError(
         "BACKEND_FAILED",
-        `The decoder returned new keys/values of shape [${keys[0]?.dims.join(", ")}], expected [1, ${kvh}, ${s}, ${hd}] per layer.`,
+        `The decoder returned new keys/values of shape [${keys[0]?.dims.join(", ")}] (${keys[0]?.type}), expected [1, ${kvh}, ${s}, ${hd}] (${this.dtype}) per layer.`,
         { hint: "The graphs do not follow the append decoder contract; rebuild them with `squint models build`." },
       );
     }
     const write = (buffers: ort.Tensor[], fresh: ort.Tensor[]) => {
       for (let l = 0; l < numLayers; l++) {
+        // Float32Array or, for a float16 cache, Uint16Array on both sides (checked by `fits`).
         const into = buffers[l]!.data as Float32Array;
         const from = fresh[l]!.data as Float32Array;
         for (let h = 0; h < kvh; h++) into.set(from.subarray(h * s * hd, (h + 1) * s * hd), (h * capacity + at) * hd);
@@ -262,6 +281,12 @@ export class KvCache {
     this.tokens.length = 0;
     this.visualKeys.length = 0;
   }
+}
+
+/** Bytes of keys + values per cached position over all layers. */
+export function cacheBytesPerToken(shape: Omit<CacheShape, "shared" | "append">): number {
+  const elementBytes = shape.dtype === "float16" ? 2 : 4;
+  return 2 * shape.numLayers * shape.numKeyValueHeads * shape.headDim * elementBytes;
 }
 
 /** How many leading positions of `cache` match the new sequence (token ids and image identities). */
