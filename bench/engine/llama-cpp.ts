@@ -1,16 +1,18 @@
 /**
  * Squint's int4 engine against llama.cpp Q4_0 on the same random weights at the Qwen3-VL-2B text shape
  * (bench/engine/_bench-2b.ts), same thread count, CPU only (issue 9). The bench makes everything it needs:
- *  - the random checkpoint and Squint's int4 build (BENCH_BUILD, default "int4-append": accuracy_level 4,
- *    the no-copy cache);
+ *  - the random checkpoint and Squint's int4 builds (BENCH_BUILDS, default "int4-plain,int4-append,int4-append-kv16":
+ *    accuracy_level 4; plain attention with its in-graph cache copies, the no-copy "append" cache, and the
+ *    same with a float16 cache);
  *  - a GGUF Q4_0 file of the same checkpoint (bench/engine/_gguf-q4.ts);
  *  - node-llama-cpp, pinned, installed into bench/out/llama-cpp (not a dependency of the package).
- * Each measurement runs in its own process (one model in memory, no second thread pool spinning), the two
- * engines alternate and swap order every round, and the table reports each round's ratio: the machine is
- * shared, so absolute numbers move and the ratios are what to read.
+ * Each measurement runs in its own process (one model in memory, no second thread pool spinning), the
+ * engines rotate their order every round, and the table reports each round's ratio to that round's llama.cpp
+ * run: the machine is shared, so absolute numbers move and the ratios are what to read. Each row also gives
+ * the KV cache bytes Squint allocated for the context and the process's peak RSS.
  *
  *   node --import tsx bench/engine/llama-cpp.ts
- *   BENCH_CONTEXTS=1024,4096 BENCH_ROUNDS=2 BENCH_THREADS=2 BENCH_STEPS=16 BENCH_BUILD=int4-gqa
+ *   BENCH_CONTEXTS=1024,4096 BENCH_ROUNDS=2 BENCH_THREADS=2 BENCH_STEPS=16 BENCH_BUILDS=int4-append,int4-gqa
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -29,7 +31,10 @@ const CONTEXTS = (process.env.BENCH_CONTEXTS ?? "1024,4096").split(",").map(Numb
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const STEPS = Number(process.env.BENCH_STEPS ?? 16);
-const BUILD = process.env.BENCH_BUILD ?? "int4-append";
+// BENCH_BUILD (one build) is the older spelling, kept for scripts that still set it.
+const BUILDS = (process.env.BENCH_BUILDS ?? process.env.BENCH_BUILD ?? "int4-plain,int4-append,int4-append-kv16").split(
+  ",",
+);
 
 interface Measured {
   prefillMs: number;
@@ -38,6 +43,10 @@ interface Measured {
   /** Fastest decode step: under contention on a shared machine, the closest to the engine's own speed. */
   minStepMs: number;
   steps: number;
+  /** Squint only: bytes of the KV cache buffers/tensors after the last step. */
+  kvBytes?: number;
+  /** Peak resident set of the measuring process. */
+  maxRssBytes: number;
 }
 
 function median(values: number[]): number {
@@ -54,13 +63,14 @@ function promptIds(length: number): number[] {
   });
 }
 
-async function squintBuild(): Promise<{ built: string; checkpoint: string }> {
-  const [dtype, attention] = BUILD.split("-", 2) as [BuildDtype, Attention];
-  return built2b(BUILD, { dtype, attention });
+/** "int4-append-kv16" → int4 weights, append attention, float16 KV cache. */
+async function squintBuild(name: string): Promise<{ built: string; checkpoint: string }> {
+  const [dtype, attention, kv] = name.split("-", 3) as [BuildDtype, Attention, string | undefined];
+  return built2b(name, { dtype, attention, ...(kv === "kv16" ? { kvDtype: "float16" as const } : {}) });
 }
 
-async function runSquint(context: number): Promise<Measured> {
-  const { built, checkpoint } = await squintBuild();
+async function runSquint(build: string, context: number): Promise<Measured> {
+  const { built, checkpoint } = await squintBuild(build);
   const files = await loadModelFiles(built, checkpoint);
   const engine = await LocalEngine.open(files, {
     executionProvider: "cpu",
@@ -81,8 +91,18 @@ async function runSquint(context: number): Promise<Measured> {
     token = sampler.sample(await engine.step(token));
     times.push(performance.now() - t);
   }
+  // Buffered caches (append) hold their whole capacity; plain ones exactly the cached positions.
+  const held = engine.cache.buffered ? engine.cache.capacity : engine.cache.length;
+  const kvBytes = held * engine.cache.bytesPerToken;
   await engine.close();
-  return { prefillMs, stepMs: median(times), minStepMs: Math.min(...times), steps: STEPS };
+  return {
+    prefillMs,
+    stepMs: median(times),
+    minStepMs: Math.min(...times),
+    steps: STEPS,
+    kvBytes,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 interface LlamaModule {
@@ -135,7 +155,13 @@ async function runLlama(context: number): Promise<Measured> {
   await decode(ids.at(-1)!, STEPS, times);
   await ctx.dispose();
   await model.dispose();
-  return { prefillMs, stepMs: median(times.slice(1)), minStepMs: Math.min(...times.slice(1)), steps: STEPS - 1 };
+  return {
+    prefillMs,
+    stepMs: median(times.slice(1)),
+    minStepMs: Math.min(...times.slice(1)),
+    steps: STEPS - 1,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }
 
 async function ggufFile(): Promise<string> {
@@ -171,7 +197,8 @@ function installLlama(): void {
   if (result.status !== 0) throw new Error(`npm install of node-llama-cpp@${NODE_LLAMA_CPP_VERSION} failed`);
 }
 
-function child(engine: "squint" | "llama.cpp", context: number): Measured {
+/** `engine` is "llama.cpp" or a Squint build name. */
+function child(engine: string, context: number): Measured {
   const result = spawnSync(
     process.execPath,
     ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), "--child", engine, String(context)],
@@ -183,30 +210,35 @@ function child(engine: "squint" | "llama.cpp", context: number): Measured {
 
 async function parent(): Promise<void> {
   installLlama();
-  await squintBuild();
+  for (const build of BUILDS) await squintBuild(build);
   await ggufFile();
   const rows: string[] = [];
   const f = (v: number, d = 1) => v.toFixed(d);
+  const mib = (bytes: number | undefined) => (bytes === undefined ? "–" : f(bytes / 2 ** 20, 0));
+  const engines = ["llama.cpp", ...BUILDS];
   for (let round = 0; round < ROUNDS; round++) {
     for (const context of CONTEXTS) {
-      const order: ("squint" | "llama.cpp")[] = round % 2 === 0 ? ["squint", "llama.cpp"] : ["llama.cpp", "squint"];
+      // Rotate who goes first, so no engine always runs on a cold (or a warm) machine.
+      const shift = round % engines.length;
+      const order = [...engines.slice(shift), ...engines.slice(0, shift)];
       const got = new Map(order.map((engine) => [engine, child(engine, context)]));
-      const s = got.get("squint")!;
       const l = got.get("llama.cpp")!;
-      rows.push(
-        `| ${round + 1} | ${context} | ${order[0]} | ${f(l.stepMs)} | ${f(s.stepMs)} | **${f(s.stepMs / l.stepMs, 2)}×** | ${f(l.minStepMs)} | ${f(s.minStepMs)} | **${f(s.minStepMs / l.minStepMs, 2)}×** | ${f((context / l.prefillMs) * 1000, 0)} | ${f((context / s.prefillMs) * 1000, 0)} | ${f(s.prefillMs / l.prefillMs, 2)}× |`,
-      );
-      console.error(rows.at(-1));
+      const row = (name: string, m: Measured) =>
+        `| ${round + 1} | ${context} | ${name} | ${f(m.stepMs)} | **${f(m.stepMs / l.stepMs, 2)}×** | ${f(m.minStepMs)} | **${f(m.minStepMs / l.minStepMs, 2)}×** | ${f((context / m.prefillMs) * 1000, 0)} | ${f(m.prefillMs / l.prefillMs, 2)}× | ${mib(m.kvBytes)} | ${mib(m.maxRssBytes)} |`;
+      rows.push(row(`llama.cpp Q4_0${order[0] === "llama.cpp" ? " (first)" : ""}`, l));
+      for (const build of BUILDS)
+        rows.push(row(`Squint ${build}${order[0] === build ? " (first)" : ""}`, got.get(build)!));
+      console.error(rows.slice(-engines.length).join("\n"));
     }
   }
   console.log(
-    `Qwen3-VL-2B text shape, random weights, CPU, ${THREADS} threads; Squint build ${BUILD}; llama.cpp via node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (Q4_0, f16 KV); decode = median of ${STEPS} steps`,
+    `Qwen3-VL-2B text shape, random weights, CPU, ${THREADS} threads; Squint builds ${BUILDS.join(", ")}; llama.cpp via node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (Q4_0, f16 KV); decode = median / fastest of ${STEPS} steps; ratios to the same round's llama.cpp`,
   );
   console.log("");
   console.log(
-    "| round | context | first | llama.cpp ms/token (median) | Squint ms/token (median) | decode Squint/llama.cpp (median) | llama.cpp fastest step ms | Squint fastest step ms | decode Squint/llama.cpp (fastest) | llama.cpp prefill tok/s | Squint prefill tok/s | prefill time Squint/llama.cpp |",
+    "| round | context | engine | ms/token (median) | ratio (median) | fastest step ms | ratio (fastest) | prefill tok/s | prefill time ratio | KV cache MiB | peak RSS MiB |",
   );
-  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   console.log(rows.join("\n"));
 }
 
@@ -214,7 +246,7 @@ const at = process.argv.indexOf("--child");
 if (at >= 0) {
   const engine = process.argv[at + 1];
   const context = Number(process.argv[at + 2]);
-  const measured = engine === "squint" ? await runSquint(context) : await runLlama(context);
+  const measured = engine === "llama.cpp" ? await runLlama(context) : await runSquint(engine!, context);
   process.stdout.write(`${JSON.stringify(measured)}\n`);
 } else {
   await parent();
