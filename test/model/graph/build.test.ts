@@ -471,4 +471,21 @@ describe("test-only mutations", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("INVALID_ARGUMENT");
   });
+
+  it("takes --kv-dtype float16 with append attention only, and refuses other values", async () => {
+    const out = join(root, "cli-kv16");
+    const ok = await runSquint(["models", "build", ckptDir, out, "--attention", "append", "--kv-dtype", "float16"]);
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("float16 KV cache");
+    const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")));
+    expect(manifest.kvDtype).toBe("float16");
+    expect(manifest.graphs.decoder.inputs.find((t) => t.name === "past_key_values.0.key")?.dtype).toBe("float16");
+    const plain = await runSquint(["models", "build", ckptDir, join(root, "cli-kv16-plain"), "--kv-dtype", "float16"]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain("--attention append");
+    const bogus = await runSquint(["models", "build", ckptDir, out, "--attention", "append", "--kv-dtype", "int8"]);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stderr).toContain("--kv-dtype is float32 or float16");
+  });
 });
