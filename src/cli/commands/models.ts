@@ -54,8 +54,8 @@ Options:
                          an engine-owned cache and returns only the new positions: no per-step cache
                          copy anywhere; CPU provider; the fastest CPU decode)
   --kv-dtype T           KV cache element type: float32 (default) or float16 (append attention only):
-                         half the cache memory, so twice the context in the same budget; each step
-                         converts the cache to float32, which costs decode time on CPUs
+                         half the cache memory, so twice the context in the same budget (each step
+                         converts the cache to float32 for attention)
 
 The output folder runs as is (squint ask --model <out-dir>): the checkpoint's config.json, tokenizer and
 processor files are copied beside the graphs.
