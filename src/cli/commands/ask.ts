@@ -129,6 +129,8 @@ const PROGRESS_INTERVAL_MS = 5000;
 export function generationProgress(
   io: CliIO,
   now: () => number = performance.now.bind(performance),
+  /** Called before each progress line: ends the model text's open line when both go to one terminal. */
+  beforeLine: () => void = () => {},
 ): (event: AgentEvent) => void {
   let started = 0;
   let lastLine = 0;
@@ -144,12 +146,14 @@ export function generationProgress(
       if (t - lastLine >= PROGRESS_INTERVAL_MS) {
         lastLine = t;
         const rate = (pieces * 1000) / Math.max(1, t - started);
+        beforeLine();
         io.stderr.write(dim(`… turn ${event.step}: ~${pieces} tokens, ${rate.toFixed(1)} tokens/s\n`, io.isTTY));
       }
     } else if (event.type === "finish-step") {
       // A server that streams no usage reports 0 tokens; a "0 tokens/s" line would be wrong, not just dull.
       if (event.outputTokens === 0) return;
       const rate = (event.outputTokens * 1000) / Math.max(1, event.modelMs);
+      beforeLine();
       io.stderr.write(
         dim(
           `turn ${event.step}: ${event.outputTokens} tokens in ${(event.modelMs / 1000).toFixed(1)} s (${rate.toFixed(1)} tokens/s), prompt ${event.inputTokens} tokens\n`,
@@ -261,7 +265,14 @@ export async function askWithBackend(
     const run = agent.run({ images: args.images, prompt: args.question, abortSignal: controller.signal });
     const events: AgentEvent[] = [];
     const state = { inReasoning: false, inText: false, model: new TerminalTextStream() };
-    const progress = generationProgress(io);
+    // On a terminal, a progress line (stderr) must not land in the middle of the model's text (stdout).
+    const progress = generationProgress(io, undefined, () => {
+      if (!io.isTTY || args.json || !(state.inReasoning || state.inText)) return;
+      const held = state.model.flush();
+      io.stdout.write(`${held}\n`);
+      state.inReasoning = false;
+      state.inText = false;
+    });
     for await (const event of run.events) {
       progress(event);
       if (args.json) {

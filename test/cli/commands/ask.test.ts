@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { askWithBackend, parseAskArgs } from "../../../src/cli/commands/ask.js";
 import type { CliIO } from "../../../src/cli/command.js";
@@ -205,5 +205,37 @@ describe("generationProgress", () => {
       "… turn 1: ~20 tokens, 4.0 tokens/s",
       "turn 1: 30 tokens in 7.5 s (4.0 tokens/s), prompt 70 tokens",
     ]);
+  });
+
+  it("ends the model's open line before each progress line", async () => {
+    const { generationProgress } = await import("../../../src/cli/commands/ask.js");
+    const order: string[] = [];
+    // A Writable's first write reaches _write synchronously, so the order below is the order of the calls.
+    const stderr = new Writable({
+      write(_chunk, _encoding, done) {
+        order.push("progress");
+        done();
+      },
+    });
+    const io: CliIO = { stdout: new PassThrough(), stderr, isTTY: true };
+    let clock = 0;
+    const progress = generationProgress(
+      io,
+      () => clock,
+      () => order.push("break"),
+    );
+    progress({ type: "start-step", step: 1, finalTurn: false });
+    clock = 6000;
+    progress({ type: "reasoning-delta", step: 1, text: "x" });
+    progress({
+      type: "finish-step",
+      step: 1,
+      finishReason: "stop",
+      inputTokens: 5,
+      outputTokens: 1,
+      durationMs: 1,
+      modelMs: 1,
+    });
+    expect(order).toEqual(["break", "progress", "break", "progress"]);
   });
 });
