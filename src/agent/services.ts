@@ -1,10 +1,11 @@
-import type { Message, ToolSpec } from "../model/messages.js";
+import type { Message, } from "../model/messages.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import type { RawImage } from "../model/vision.js";
 import type { Backend } from "../runtime/backend.js";
-import type { AgentContext, CallOutcome, TraceStep } from "./context.js";
+import type { AgentContext, TraceStep } from "./context.js";
 import type { AgentEvent } from "./events.js";
 import type { ImageEntry } from "./image-index.js";
+import type { AgentTools } from "./tool-calls.js";
 import type { VisualTokenCounter } from "./visual-budget.js";
 
 /**
@@ -35,16 +36,9 @@ export type PrepareStep = (info: StepInfo) => PrepareStepResult | undefined | Pr
 /** Checked after each step that ran tools; the first that returns true stops the run (status "stopped"). */
 export type StopCondition = (info: { steps: TraceStep[]; step: number }) => boolean;
 
-export interface AgentServices {
+/** The tools as the model sees them (`toolSpecs`) and one call run to its outcome (`runCall`): tool-calls.ts. */
+export interface AgentServices extends Pick<AgentTools, "toolSpecs" | "runCall"> {
   backend: Backend;
-  /** The tools as the model sees them (img_idx for image arguments); `active` limits the list. */
-  toolSpecs(active?: string[]): ToolSpec[];
-  /** Runs one call: maps img_idx, checks arguments, calls the tool, never throws for tool-side failures. */
-  runCall(
-    call: { id: string; name: string; arguments: Record<string, unknown> },
-    images: ImageEntry[],
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<CallOutcome>;
   countTokens: VisualTokenCounter;
   resolveImage(reference: string): Promise<RawImage>;
   emit(event: AgentEvent): void;

@@ -24,7 +24,9 @@ interface ModelTool {
 }
 
 export interface AgentTools {
+  /** The tools as the model sees them (img_idx for image arguments); `active` limits the list. */
   toolSpecs(active?: string[]): ToolSpec[];
+  /** Runs one call: maps img_idx, checks arguments, calls the tool, never throws for tool-side failures. */
   runCall(
     call: { id: string; name: string; arguments: Record<string, unknown> },
     images: ImageEntry[],
