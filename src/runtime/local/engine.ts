@@ -412,8 +412,10 @@ export class LocalEngine implements GenerationEngine {
     }
     const V = m.vocabSize;
     const data = logitsTensor.data;
-    // [1, S, V] or [1, 1, V]: the last row either way, copied so the big tensor can be collected.
-    return data.slice(data.length - V);
+    // [1, 1, V] (every decode step): the binding's fresh copy is already the row, so it is returned as is —
+    // a second vocabulary-sized copy per step only feeds malloc (600 KB at V = 151936, see bench/http/load.ts).
+    // [1, S, V]: the last row, copied so the big tensor can be collected.
+    return data.length === V ? data : data.slice(data.length - V);
   }
 
   /** Frees the sessions and the cache. Safe to call twice. */
