@@ -234,6 +234,22 @@ describe("local engine on a tiny checkpoint (CPU)", () => {
     }
   }, 120_000);
 
+  it("each decode step's logits are its own vocabulary-sized array, untouched by later steps", async () => {
+    engine.cache.reset();
+    const ids = files.tokenizer.encode("<|im_start|>user\nstep logits<|im_end|>\n");
+    await engine.prefill(ids, []);
+    const first = await engine.step(ids[0]!);
+    const kept = Float32Array.from(first);
+    const second = await engine.step(ids[1]!);
+    const V = files.manifest.model.vocabSize;
+    expect(first.length).toBe(V);
+    expect(second.length).toBe(V);
+    // Returned without a copy (engine.ts): the array must still be the step's alone, not a reused buffer.
+    expect(second.buffer).not.toBe(first.buffer);
+    expect(first).toEqual(kept);
+    expect(second).not.toEqual(first);
+  }, 120_000);
+
   it("an aborted prefill leaves a usable cache", async () => {
     engine.cache.reset();
     const controller = new AbortController();
