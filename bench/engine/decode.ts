@@ -29,6 +29,7 @@ import { LocalEngine } from "../../src/runtime/local/engine.js";
 import { loadModelFiles } from "../../src/runtime/local/model-files.js";
 import { buildIntoStore, isBuiltDir } from "../../src/runtime/models/build-into-store.js";
 import { ARCH } from "./_bench-model.js";
+import { median, promptIds } from "./_prompt.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const outRoot = join(root, "bench", "out", "engine");
@@ -58,11 +59,6 @@ interface Row {
   kvCacheMb: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 async function ensureModel(dtype: BuildDtype): Promise<string> {
   const checkpoint = join(outRoot, "checkpoint-512x8");
   if (!existsSync(join(checkpoint, "model.safetensors"))) {
@@ -72,15 +68,6 @@ async function ensureModel(dtype: BuildDtype): Promise<string> {
   const built = join(outRoot, `built-512x8-${dtype}`);
   if (!isBuiltDir(built)) await buildIntoStore(checkpoint, built, dtype, { source: checkpoint, kind: "local" });
   return built;
-}
-
-/** Deterministic text-range token ids (below the control tokens). */
-function promptIds(length: number): number[] {
-  let state = 12345;
-  return Array.from({ length }, () => {
-    state = (state * 1103515245 + 12345) >>> 0;
-    return 1000 + (state % 100_000);
-  });
 }
 
 async function child(dtype: BuildDtype): Promise<Row[]> {

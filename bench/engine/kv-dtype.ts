@@ -10,6 +10,7 @@
 import { LocalEngine } from "../../src/runtime/local/engine.js";
 import { loadModelFiles } from "../../src/runtime/local/model-files.js";
 import { built2b } from "./_bench-2b.js";
+import { median, promptIds } from "./_prompt.js";
 
 const CONTEXTS = (process.env.BENCH_CONTEXTS ?? "1024,4096").split(",").map(Number);
 const STEPS = Number(process.env.BENCH_STEPS ?? 12);
@@ -26,20 +27,6 @@ async function open(name: string, kv16: boolean): Promise<LocalEngine> {
     threads: THREADS,
     log: () => {},
   });
-}
-
-/** Deterministic text-range token ids, as in llama-cpp.ts. */
-function promptIds(length: number): number[] {
-  let state = 12345;
-  return Array.from({ length }, () => {
-    state = (state * 1103515245 + 12345) >>> 0;
-    return 1000 + (state % 100_000);
-  });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const engines = [

@@ -24,6 +24,7 @@ import { LocalEngine } from "../../src/runtime/local/engine.js";
 import { loadModelFiles } from "../../src/runtime/local/model-files.js";
 import { BENCH_2B_ROOT, built2b, checkpoint2b } from "./_bench-2b.js";
 import { writeGgufQ4_0 } from "./_gguf-q4.js";
+import { median, promptIds } from "./_prompt.js";
 
 const NODE_LLAMA_CPP_VERSION = "3.21.1";
 const scratch = join(BENCH_2B_ROOT, "..", `llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
@@ -47,20 +48,6 @@ interface Measured {
   kvBytes?: number;
   /** Peak resident set of the measuring process. */
   maxRssBytes: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** Deterministic text-range token ids (below the control tokens), as in decode.ts. */
-function promptIds(length: number): number[] {
-  let state = 12345;
-  return Array.from({ length }, () => {
-    state = (state * 1103515245 + 12345) >>> 0;
-    return 1000 + (state % 100_000);
-  });
 }
 
 /** "int4-append-kv16" → int4 weights, append attention, float16 KV cache. */

@@ -20,6 +20,7 @@ import type { Attention } from "../../src/model/graph/contract.js";
 import { LocalEngine } from "../../src/runtime/local/engine.js";
 import { loadModelFiles } from "../../src/runtime/local/model-files.js";
 import { ARCH } from "./_bench-model.js";
+import { median, promptIds } from "./_prompt.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const outRoot = join(root, "bench", "out", "engine");
@@ -39,19 +40,6 @@ async function ensureBuilt(attention: Attention): Promise<{ built: string; check
     await buildModel(checkpoint, built, { dtype: "fp32", lastTokenLogits: true, attention });
   }
   return { built, checkpoint };
-}
-
-function promptIds(length: number): number[] {
-  let state = 12345;
-  return Array.from({ length }, () => {
-    state = (state * 1103515245 + 12345) >>> 0;
-    return 1000 + (state % 100_000);
-  });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const rows: string[] = [];
