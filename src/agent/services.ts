@@ -1,4 +1,4 @@
-import type { Message, } from "../model/messages.js";
+import type { Message } from "../model/messages.js";
 import type { SamplingOptions } from "../model/sampling.js";
 import type { RawImage } from "../model/vision.js";
 import type { Backend } from "../runtime/backend.js";

@@ -1,7 +1,8 @@
 import { createActor, toPromise } from "xstate";
 import { describe, expect, it } from "vitest";
 import type { AgentEvent } from "../../src/agent/events.js";
-import { agentMachine, initialContext, provideServices } from "../../src/agent/machine.js";
+import { agentMachine, initialContext } from "../../src/agent/machine.js";
+import { provideServices } from "../../src/agent/machine-services.js";
 import type { AgentServices } from "../../src/agent/services.js";
 import { visualTokenCount } from "../../src/model/vision.js";
 import { answerReply, ScriptedBackend, toolCallReply } from "../support/scripted-backend.js";
