@@ -169,6 +169,7 @@ async function buildInto(
       executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
       attention: options.attention ?? "plain",
       ...(options.kvDtype === "float16" ? { kvDtype: "float16" } : {}),
+      ...(options.attention === "append" ? { kvLayout: "positions-first" } : {}),
       logits: options.lastTokenLogits ? "last" : "all",
       ...(options.dtype === "int4" ? { int4BlockSize: blockSize, int4AccuracyLevel: accuracyLevel } : {}),
       opset: DEFAULT_OPSET,

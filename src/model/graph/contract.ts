@@ -53,8 +53,11 @@ import { z } from "zod";
  *    nothing per step. Caveat: onnxruntime-node 1.30's binding still converts every output, preallocated or
  *    not, into a fresh JS array, i.e. copies the whole capacity back once per run (measured: slower than
  *    "gqa" at 4k, bench/engine/shared-cache.ts). Batch 1, CPU EP only.
- *    With `attention: "append"` the cache inputs are the engine's [B, kvh, maxSeq, hd] buffers (read only) and
- *    present.{i}.* are the S new positions [B, kvh, S, hd], which the engine writes into the buffers.
+ *    With `attention: "append"` the cache is positions-first (`kvLayout: "positions-first"`): the cache inputs
+ *    are [1, T, kvh, hd] views of the first T = max(past, 1) positions of the engine's buffers (read only;
+ *    with an empty cache one masked position is fed), and present.{i}.* are the S new positions [1, S, kvh,
+ *    hd], which the engine writes into the buffers. Batch 1. Builds before this layout (no `kvLayout`) took
+ *    the whole [1, kvh, maxSeq, hd] buffers; the engine still runs them.
  *    `kvDtype: "float16"` ("append" only) makes the cache inputs and present outputs float16: half the KV
  *    memory. The graph casts the cache to float32 for attention and rounds the new keys/values to float16
  *    before using them, so a position reads the same values whichever run wrote it.
@@ -125,6 +128,14 @@ export function presentValueName(layer: number): string {
 export const kvDtypeSchema = z.enum(["float32", "float16"]);
 export type KvDtype = z.infer<typeof kvDtypeSchema>;
 
+/**
+ * Axis order of an "append" decoder's cache tensors (file comment): "positions-first" [B, T, kvh, hd] since
+ * the prefill work of issue 9, "heads-first" [B, kvh, maxSeq, hd] (every other attention, and append builds
+ * made before, whose manifests have no `kvLayout`).
+ */
+export const kvLayoutSchema = z.enum(["heads-first", "positions-first"]);
+export type KvLayout = z.infer<typeof kvLayoutSchema>;
+
 /** Weight storage of a build. int4 = com.microsoft MatMulNBits (block-quantized) for the big MatMuls. */
 export const buildDtypeSchema = z.enum(["fp32", "fp16", "int4"]);
 export type BuildDtype = z.infer<typeof buildDtypeSchema>;
@@ -175,6 +186,8 @@ export const manifestSchema = z.object({
   attention: attentionSchema,
   /** KV cache element type; absent in builds before issue 9 (float32). */
   kvDtype: kvDtypeSchema.optional(),
+  /** Cache axis order; absent means "heads-first" (see kvLayoutSchema). */
+  kvLayout: kvLayoutSchema.optional(),
   logits: z.enum(["all", "last"]),
   /** int4 only: MatMulNBits block size along K. */
   int4BlockSize: z.number().int().positive().optional(),

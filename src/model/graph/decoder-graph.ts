@@ -70,18 +70,20 @@ function additiveMask(g: GraphBuilder, attentionMask: string, total: string, pas
 }
 
 /**
- * The two additive biases of "append" attention: over the cache buffer [B, 1, 1, 1, maxSeq] (key j allowed
- * when j < past and attention_mask[b, j] = 1; the buffer's unused tail is masked) and over the new keys
- * [B, 1, 1, S, S] (causal, and attention_mask[b, past + j]).
+ * The two additive biases of "append" attention: over the T cache positions fed [B, 1, 1, 1, T] (key j
+ * allowed when j < past and attention_mask[b, j] = 1; positions fed beyond `past` are masked: the engine
+ * feeds one position when the cache is empty, see appendAttention) and over the new keys [B, 1, 1, S, S]
+ * (causal, and attention_mask[b, past + j]).
  */
 function appendMasks(
   g: GraphBuilder,
   attentionMask: string,
   past: string,
   total: string,
-  cacheBuffer: string,
+  cacheKeys: string,
 ): { cache: string; fresh: string } {
-  const maxSeq = g.node("Gather", [g.node("Shape", [cacheBuffer]), g.int64([2], [])], { axis: attr.int(0) });
+  // The cache's position axis: 1 in the positions-first layout [B, T, kvh, hd].
+  const maxSeq = g.node("Gather", [g.node("Shape", [cacheKeys]), g.int64([1], [])], { axis: attr.int(0) });
   const zero = g.int64([0]);
   const pastEnd = g.node("Unsqueeze", [past, zero]);
   const pastMask = g.node("Slice", [attentionMask, zero, pastEnd, g.int64([1])]);
@@ -114,9 +116,15 @@ function appendMasks(
 
 /**
  * Attention for "append" decoders, in two parts so the cache is never concatenated with the new keys: scores
- * against the cache buffer (read in place, transposed inside the GEMM) and against the S new keys, one softmax
- * over both, and the two weighted sums added. q [B, nh, S, hd] is viewed as [B, kvh, groups·S, hd] so each KV
- * head serves its query group in one batched product. Returns [B·S, nh·hd].
+ * against the T cache positions fed and against the S new keys, one softmax over both, and the two weighted
+ * sums added. The cache and the new keys/values are positions-first ([1, T, kvh, hd], batch 1): FusedMatMul's
+ * transBatchB reads them as [kvh, T, hd] through strides, so the engine can feed a prefix *view* of its
+ * buffers — attention costs the cached length, not the buffer's capacity — and nothing is transposed or
+ * copied. q [1, nh, S, hd] is viewed as [kvh, groups·S, hd] so each KV head serves its query group in one
+ * batched product. Returns [S, nh·hd].
+ *
+ * T ≥ 1 always: with an empty cache the engine feeds one (masked) position, because a zero-length operand
+ * under transBatchB would make ORT's MatMul helper divide by zero.
  */
 function appendAttention(
   g: GraphBuilder,
@@ -130,18 +138,21 @@ function appendAttention(
 ): string {
   const { nh, kvh, hd } = dims;
   const groups = nh / kvh;
-  const qGrouped = g.node("Reshape", [q, g.int64([0, kvh, -1, hd])]);
+  const qGrouped = g.node("Reshape", [q, g.int64([kvh, -1, hd])]);
+  const positions3 = (x: string) => g.node("Squeeze", [x, g.int64([0])]);
   const scores = (keys: string) =>
     g.node(
       "FusedMatMul",
-      [qGrouped, keys],
-      { transB: attr.int(1), alpha: attr.float(hd ** -0.5) },
+      [qGrouped, positions3(keys)],
+      { transB: attr.int(1), transBatchB: attr.int(1), alpha: attr.float(hd ** -0.5) },
       { domain: "com.microsoft" },
     );
-  // [B, kvh, groups·S, T] → [B, kvh, groups, S, T] so the [.., S, T] biases broadcast over the group.
+  const weighted = (probs: string, values: string) =>
+    g.node("FusedMatMul", [probs, positions3(values)], { transBatchB: attr.int(1) }, { domain: "com.microsoft" });
+  // [kvh, groups·S, T] → [1, kvh, groups, S, T] so the [.., S, T] biases broadcast over the group.
   const lastDim = (x: string, axis: number) => g.node("Shape", [x], { start: attr.int(axis) });
   const split5 = (x: string) =>
-    g.node("Reshape", [x, g.node("Concat", [g.int64([0, kvh, groups, -1]), lastDim(x, 3)], { axis: attr.int(0) })]);
+    g.node("Reshape", [x, g.node("Concat", [g.int64([1, kvh, groups, -1]), lastDim(x, 2)], { axis: attr.int(0) })]);
   const cacheScores = g.node("Add", [split5(scores(cacheKeys)), bias.cache]);
   const freshScores = g.node("Add", [split5(scores(k)), bias.fresh]);
   const probs = g.node("Softmax", [g.node("Concat", [cacheScores, freshScores], { axis: attr.int(-1) })], {
@@ -155,15 +166,12 @@ function appendAttention(
     { axis: attr.int(-1) },
     { outputs: 2 },
   );
-  const merge4 = (x: string) =>
-    g.node("Reshape", [x, g.node("Concat", [g.int64([0, kvh, -1]), lastDim(x, 4)], { axis: attr.int(0) })]);
-  const context = g.node("Add", [
-    g.node("MatMul", [merge4(pCache!), cacheValues]),
-    g.node("MatMul", [merge4(pFresh!), v]),
-  ]);
-  // [B, kvh, groups·S, hd] = [B, nh, S, hd] → [B, S, nh, hd] → [B·S, nh·hd]
+  const merge3 = (x: string) =>
+    g.node("Reshape", [x, g.node("Concat", [g.int64([kvh, -1]), lastDim(x, 4)], { axis: attr.int(0) })]);
+  const context = g.node("Add", [weighted(merge3(pCache!), cacheValues), weighted(merge3(pFresh!), v)]);
+  // [kvh, groups·S, hd] = [nh, S, hd] → [S, nh, hd] → [S, nh·hd]
   return g.node("Reshape", [
-    g.node("Transpose", [g.node("Reshape", [context, g.int64([0, nh, -1, hd])])], { perm: attr.ints([0, 2, 1, 3]) }),
+    g.node("Transpose", [g.node("Reshape", [context, g.int64([nh, -1, hd])])], { perm: attr.ints([1, 0, 2]) }),
     g.int64([-1, nh * hd]),
   ]);
 }
@@ -225,13 +233,16 @@ export async function buildDecoderGraph(
   const kv16 = kvDtype === "float16";
   const toFloat = (x: string) => (kv16 ? g.node("Cast", [x], { to: attr.int(1) }) : x);
   const toCache = (x: string) => (kv16 ? g.node("Cast", [x], { to: attr.int(10) }) : x);
-  const pastDim = shared || append ? "maxSeq" : "past";
-  const presentDim = shared ? "maxSeq" : append ? "S" : "past+S";
+  // "append" caches are positions-first ([B, T, kvh, hd], see appendAttention); the others heads-first.
+  const cacheShape = (length: string): (string | number)[] =>
+    append ? ["B", length, kvh, hd] : ["B", kvh, length, hd];
+  const pastShape = cacheShape(shared ? "maxSeq" : append ? "cached" : "past");
+  const presentShape = cacheShape(shared ? "maxSeq" : append ? "S" : "past+S");
   const pastKeys: string[] = [];
   const pastValues: string[] = [];
   for (let i = 0; i < t.numLayers; i++) {
-    pastKeys.push(g.input(pastKeyName(i), kvDtype, ["B", kvh, pastDim, hd]));
-    pastValues.push(g.input(pastValueName(i), kvDtype, ["B", kvh, pastDim, hd]));
+    pastKeys.push(g.input(pastKeyName(i), kvDtype, pastShape));
+    pastValues.push(g.input(pastValueName(i), kvDtype, pastShape));
   }
 
   // Shapes: bs = [B, S]; S and T = past + S as scalars.
@@ -282,9 +293,11 @@ export async function buildDecoderGraph(
   });
   const freqs = g.node("MatMul", [positions, g.float32(ropeTable, [3, half])]);
   const emb = g.node("Concat", [freqs, freqs], { axis: attr.int(-1) });
-  // Broadcast over heads: [B, 1, S, hd] for the plain path's [B, heads, S, hd], [B, S, 1, hd] for GQA's BSNH.
-  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([gqa ? 2 : 1])]);
-  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([gqa ? 2 : 1])]);
+  // Broadcast over heads: [B, 1, S, hd] for the plain path's [B, heads, S, hd], [B, S, 1, hd] where rotary
+  // is applied positions-first (GQA's BSNH, append's cache layout).
+  const positionsFirst = gqa || append;
+  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([positionsFirst ? 2 : 1])]);
+  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([positionsFirst ? 2 : 1])]);
   const rotary = (x: string) => {
     const [a, b] = g.nodeMulti("Split", [x, g.int64([half, half])], { axis: attr.int(-1) }, { outputs: 2 });
     const rotated = g.node("Concat", [g.node("Neg", [b!]), a!], { axis: attr.int(-1) });
@@ -337,9 +350,9 @@ export async function buildDecoderGraph(
       presentKey = pk!;
       presentValue = pv!;
     } else if (append) {
-      const q = rotary(toBNSH(await heads("q_proj", nh, "q_norm")));
-      presentKey = toCache(rotary(toBNSH(await heads("k_proj", kvh, "k_norm"))));
-      presentValue = toCache(toBNSH(await heads("v_proj", kvh, undefined)));
+      const q = toBNSH(rotary(await heads("q_proj", nh, "q_norm")));
+      presentKey = toCache(rotary(await heads("k_proj", kvh, "k_norm")));
+      presentValue = toCache(await heads("v_proj", kvh, undefined));
       const cache = { keys: toFloat(pastKeys[i]!), values: toFloat(pastValues[i]!) };
       merged = appendAttention(
         g,
@@ -373,11 +386,11 @@ export async function buildDecoderGraph(
         g.int64([-1, nh * hd]),
       ]);
     }
-    g.output(presentKeyName(i), kvDtype, ["B", kvh, presentDim, hd], presentKey);
-    g.output(presentValueName(i), kvDtype, ["B", kvh, presentDim, hd], presentValue);
+    g.output(presentKeyName(i), kvDtype, presentShape, presentKey);
+    g.output(presentValueName(i), kvDtype, presentShape, presentValue);
     presentSpecs.push(
-      { name: presentKeyName(i), dtype: kvDtype, shape: ["B", kvh, presentDim, hd] },
-      { name: presentValueName(i), dtype: kvDtype, shape: ["B", kvh, presentDim, hd] },
+      { name: presentKeyName(i), dtype: kvDtype, shape: presentShape },
+      { name: presentValueName(i), dtype: kvDtype, shape: presentShape },
     );
     const attnOut = await linear(merged, `${p}.self_attn.o_proj`, H, nh * hd);
     const [normed2, , , residual] = g.nodeMulti(
@@ -434,8 +447,8 @@ export async function buildDecoderGraph(
   ];
   for (let i = 0; i < t.numLayers; i++) {
     inputs.push(
-      { name: pastKeyName(i), dtype: kvDtype, shape: ["B", kvh, pastDim, hd] },
-      { name: pastValueName(i), dtype: kvDtype, shape: ["B", kvh, pastDim, hd] },
+      { name: pastKeyName(i), dtype: kvDtype, shape: pastShape },
+      { name: pastValueName(i), dtype: kvDtype, shape: pastShape },
     );
   }
   return {

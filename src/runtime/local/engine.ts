@@ -135,7 +135,7 @@ export class LocalEngine implements GenerationEngine {
       headDim: m.headDim,
       dtype,
       ...(attention === "gqa-shared" ? { shared: limits } : {}),
-      ...(attention === "append" ? { append: limits } : {}),
+      ...(attention === "append" ? { append: limits, layout: files.manifest.kvLayout ?? "heads-first" } : {}),
     });
     this.zeroDeepstackStep = new ort.Tensor("float32", new Float32Array(m.deepstackLayers * m.hiddenSize), [
       1,
@@ -390,9 +390,10 @@ export class LocalEngine implements GenerationEngine {
     // ORT's GroupQueryAttention writes the new positions in place (past_present_share_buffer). The binding
     // (onnxruntime-node 1.30) still returns a fresh copy of each present output; those copies are dropped.
     const fetches: Record<string, ort.Tensor | null> = { [DECODER_OUTPUTS.logits]: null };
+    const past = this.cache.pastInputs();
     for (let l = 0; l < m.numLayers; l++) {
-      feeds[pastKeyName(l)] = this.cache.keys[l]!;
-      feeds[pastValueName(l)] = this.cache.values[l]!;
+      feeds[pastKeyName(l)] = past.keys[l]!;
+      feeds[pastValueName(l)] = past.values[l]!;
       if (shared) {
         fetches[presentKeyName(l)] = this.cache.keys[l]!;
         fetches[presentValueName(l)] = this.cache.values[l]!;

@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { SquintError } from "../../errors.js";
+import type { KvLayout } from "../../model/graph/contract.js";
 
 /**
  * The decoder's KV cache between calls: the `present.*` tensors of the last run, fed back as `past.*` of the
@@ -31,6 +32,12 @@ export interface CacheShape {
    * masked tail the attention reads past the cache stays small and a growth copy comes once per many steps.
    */
   append?: { maxTokens: number; initialTokens?: number };
+  /**
+   * Axis order of the tensors (contract.ts): "heads-first" [1, kvh, positions, hd] (default), or
+   * "positions-first" [1, positions, kvh, hd] — append decoders built since issue 9's prefill work, which
+   * are fed a prefix view of the buffers (`pastInputs`) instead of the whole capacity.
+   */
+  layout?: KvLayout;
 }
 
 /** Positions an "append" cache grows by beyond what is needed: an eighth, at least 256, whole 64s. */
@@ -73,8 +80,18 @@ export class KvCache {
     return this.length * this.bytesPerToken;
   }
 
+  private get positionsFirst(): boolean {
+    return this.shape.layout === "positions-first";
+  }
+
+  /** A cache tensor's dims for `positions` positions, in this cache's layout. */
+  private dims(positions: number): number[] {
+    const { numKeyValueHeads: kvh, headDim: hd } = this.shape;
+    return this.positionsFirst ? [1, positions, kvh, hd] : [1, kvh, positions, hd];
+  }
+
   private emptyTensor(): ort.Tensor {
-    return new ort.Tensor(this.dtype, this.allocate(0), [1, this.shape.numKeyValueHeads, 0, this.shape.headDim]);
+    return new ort.Tensor(this.dtype, this.allocate(0), this.dims(0));
   }
 
   /** Whether the tensors are fixed-capacity buffers the engine owns ("gqa-shared" or "append"). */
@@ -84,7 +101,22 @@ export class KvCache {
 
   /** Positions the buffers can hold (0 when not buffered or not allocated yet). */
   get capacity(): number {
-    return this.buffered ? (this.keys[0]?.dims[2] ?? 0) : 0;
+    return this.buffered ? (this.keys[0]?.dims[this.positionsFirst ? 1 : 2] ?? 0) : 0;
+  }
+
+  /**
+   * The tensors to feed as the decoder's past inputs. Positions-first buffers are fed as views of their
+   * first max(length, 1) positions (same memory, no copy; one masked position when the cache is empty, see
+   * the decoder's appendAttention), so attention reads the cached length rather than the capacity. Other
+   * layouts are fed whole.
+   */
+  pastInputs(): { keys: ort.Tensor[]; values: ort.Tensor[] } {
+    if (!this.positionsFirst || !this.buffered) return { keys: this.keys, values: this.values };
+    const fed = Math.max(1, this.length);
+    const { numKeyValueHeads: kvh, headDim: hd } = this.shape;
+    const view = (tensor: ort.Tensor) =>
+      new ort.Tensor(this.dtype, (tensor.data as CacheArray).subarray(0, fed * kvh * hd), this.dims(fed));
+    return { keys: this.keys.map(view), values: this.values.map(view) };
   }
 
   /**
@@ -103,7 +135,10 @@ export class KvCache {
     const kept = this.length;
     const grow = (tensor: ort.Tensor): ort.Tensor => {
       const out = this.allocate(kvh * capacity * hd);
-      if (kept > 0) {
+      if (kept > 0 && this.positionsFirst) {
+        // The kept positions are one contiguous prefix.
+        (out as Float32Array).set((tensor.data as Float32Array).subarray(0, kept * kvh * hd));
+      } else if (kept > 0) {
         const data = tensor.data as CacheArray;
         for (let h = 0; h < kvh; h++) {
           // Same element type on both sides (the buffers were allocated by this class).
@@ -113,7 +148,7 @@ export class KvCache {
           );
         }
       }
-      return new ort.Tensor(this.dtype, out, [1, kvh, capacity, hd]);
+      return new ort.Tensor(this.dtype, out, this.dims(capacity));
     };
     this.keys = this.keys.map(grow);
     this.values = this.values.map(grow);
@@ -156,21 +191,22 @@ export class KvCache {
   }
 
   /**
-   * Append mode: the decoder ran over `tokens` and returned their keys and values ([1, kvh, S, hd] per
-   * layer); they are written into the buffers at the current length. Only these S positions are copied.
+   * Append mode: the decoder ran over `tokens` and returned their keys and values ([1, S, kvh, hd] per
+   * layer positions-first, [1, kvh, S, hd] heads-first); they are written into the buffers at the current
+   * length. Only these S positions are copied.
    */
   append(keys: ort.Tensor[], values: ort.Tensor[], tokens: ArrayLike<number>, visualKeys: ArrayLike<number>): void {
     const s = tokens.length;
     const at = this.length;
     const capacity = this.capacity;
     const { numKeyValueHeads: kvh, headDim: hd, numLayers } = this.shape;
+    const expected = this.dims(s);
     const fits = (got: ort.Tensor[]) =>
-      got.length === numLayers &&
-      got.every((t) => t.dims[1] === kvh && t.dims[2] === s && t.dims[3] === hd && t.type === this.dtype);
+      got.length === numLayers && got.every((t) => t.dims.every((d, i) => d === expected[i]) && t.type === this.dtype);
     if (at + s > capacity || !fits(keys) || !fits(values)) {
       throw new SquintError(
         "BACKEND_FAILED",
-        `The decoder returned new keys/values of shape [${keys[0]?.dims.join(", ")}] (${keys[0]?.type}), expected [1, ${kvh}, ${s}, ${hd}] (${this.dtype}) per layer.`,
+        `The decoder returned new keys/values of shape [${keys[0]?.dims.join(", ")}] (${keys[0]?.type}), expected [${expected.join(", ")}] (${this.dtype}) per layer.`,
         { hint: "The graphs do not follow the append decoder contract; rebuild them with `squint models build`." },
       );
     }
@@ -179,7 +215,9 @@ export class KvCache {
         // Float32Array or, for a float16 cache, Uint16Array on both sides (checked by `fits`).
         const into = buffers[l]!.data as Float32Array;
         const from = fresh[l]!.data as Float32Array;
-        for (let h = 0; h < kvh; h++) into.set(from.subarray(h * s * hd, (h + 1) * s * hd), (h * capacity + at) * hd);
+        if (this.positionsFirst) into.set(from, at * kvh * hd);
+        else
+          for (let h = 0; h < kvh; h++) into.set(from.subarray(h * s * hd, (h + 1) * s * hd), (h * capacity + at) * hd);
       }
     };
     write(this.keys, keys);

@@ -54,9 +54,13 @@ describe("append decoder through the local engine (CPU)", () => {
   it("matches the plain build over a prefill and 8 cached steps, through one capacity growth", async () => {
     expect(append.files.manifest.attention).toBe("append");
     expect(append.providers.decoder).toBe("cpu");
-    // The decoder's cache outputs are the new positions only.
+    // The decoder's cache outputs are the new positions only, positions-first ([B, S, kvh, hd]), and its
+    // cache inputs the cached positions ([B, cached, kvh, hd]: the engine feeds a prefix view, not the capacity).
+    expect(append.files.manifest.kvLayout).toBe("positions-first");
     const outputs = append.files.manifest.graphs.decoder.outputs.filter((o) => o.name.startsWith("present."));
-    expect(outputs.every((o) => o.shape[2] === "S")).toBe(true);
+    expect(outputs.every((o) => o.shape[1] === "S")).toBe(true);
+    const inputs = append.files.manifest.graphs.decoder.inputs.filter((i) => i.name.startsWith("past_key_values."));
+    expect(inputs.every((i) => i.shape[1] === "cached")).toBe(true);
 
     const a = await plain.prefill(prompt.ids, prompt.visuals);
     const b = await append.prefill(prompt.ids, prompt.visuals);

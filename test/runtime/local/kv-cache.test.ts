@@ -38,6 +38,61 @@ describe("KvCache", () => {
     );
   });
 
+  /** New positions [1, S, kvh, hd] (positions-first) or [1, kvh, S, hd], value 100·h + 10·(at + s) + d. */
+  function fresh(layout: "positions-first" | "heads-first", at: number, s: number): ort.Tensor {
+    const { numKeyValueHeads: kvh, headDim: hd } = shape;
+    const data = new Float32Array(kvh * s * hd);
+    for (let h = 0; h < kvh; h++)
+      for (let p = 0; p < s; p++)
+        for (let d = 0; d < hd; d++) {
+          const i = layout === "positions-first" ? (p * kvh + h) * hd + d : (h * s + p) * hd + d;
+          data[i] = 100 * h + 10 * (at + p) + d;
+        }
+    return new ort.Tensor("float32", data, layout === "positions-first" ? [1, s, kvh, hd] : [1, kvh, s, hd]);
+  }
+
+  for (const layout of ["positions-first", "heads-first"] as const) {
+    it(`append (${layout}): writes new positions in place, grows keeping the prefix, feeds ${layout === "positions-first" ? "a prefix view" : "the whole buffers"}`, () => {
+      const { numKeyValueHeads: kvh, headDim: hd } = shape;
+      const cache = new KvCache({ ...shape, append: { maxTokens: 10_000, initialTokens: 4 }, layout });
+      const value = (tensor: ort.Tensor, h: number, p: number, d: number) => {
+        const capacity = cache.capacity;
+        const i = layout === "positions-first" ? (p * kvh + h) * hd + d : (h * capacity + p) * hd + d;
+        return (tensor.data as Float32Array)[i];
+      };
+      cache.reserve(3);
+      expect(cache.capacity).toBe(4);
+      // Empty cache: one (masked) position is fed positions-first, so no operand has a zero-length axis.
+      const empty = cache.pastInputs();
+      expect(empty.keys[0]!.dims).toEqual(layout === "positions-first" ? [1, 1, kvh, hd] : [1, kvh, 4, hd]);
+      cache.append(
+        [fresh(layout, 0, 3), fresh(layout, 0, 3)],
+        [fresh(layout, 0, 3), fresh(layout, 0, 3)],
+        [1, 2, 3],
+        [0, 0, 0],
+      );
+      const buffer = cache.keys[0]!.data;
+      const fed = cache.pastInputs();
+      if (layout === "positions-first") {
+        expect(fed.keys[1]!.dims).toEqual([1, 3, kvh, hd]);
+        // A view: the same memory as the buffer, not a copy.
+        expect((fed.keys[1]!.data as Float32Array).buffer).toBe((cache.keys[1]!.data as Float32Array).buffer);
+        expect((fed.values[0]!.data as Float32Array).byteOffset).toBe(0);
+      } else {
+        expect(fed.keys[1]).toBe(cache.keys[1]);
+      }
+      expect(value(cache.keys[1]!, 1, 2, 2)).toBe(100 + 20 + 2);
+      cache.append([fresh(layout, 3, 1), fresh(layout, 3, 1)], [fresh(layout, 3, 1), fresh(layout, 3, 1)], [4], [0]);
+      expect(cache.keys[0]!.data).toBe(buffer);
+      // The 5th position outgrows the capacity: new buffers, the 4 positions kept.
+      cache.reserve(5);
+      expect(cache.capacity).toBeGreaterThanOrEqual(5 + 256);
+      expect(cache.keys[0]!.data).not.toBe(buffer);
+      for (let p = 0; p < 4; p++) expect(value(cache.keys[0]!, 1, p, 1)).toBe(100 + 10 * p + 1);
+      expect(() => cache.append([fresh(layout, 4, 2)], [fresh(layout, 4, 2)], [5], [0])).toThrow(/expected/);
+    });
+  }
+
   it("the common prefix needs equal tokens and equal image identities", () => {
     const cache = { tokens: [1, 9, 9, 9, 2], visualKeys: [0, 4, 4, 4, 0] };
     expect(commonPrefixLength(cache, [1, 9, 9, 9, 2, 3], [0, 4, 4, 4, 0, 0])).toBe(5);
