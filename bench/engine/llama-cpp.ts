@@ -3,7 +3,7 @@
  * (bench/engine/_bench-2b.ts), same thread count, CPU only (issue 9). The bench makes everything it needs:
  *  - the random checkpoint and Squint's int4 builds (BENCH_BUILDS, default "int4-plain,int4-append,int4-append-kv16":
  *    accuracy_level 4; plain attention with its in-graph cache copies, the no-copy "append" cache, and the
- *    same with a float16 cache);
+ *    same with a float16 cache; "-b64"/"-b128" in a name sets the int4 block size, default 32);
  *  - a GGUF Q4_0 file of the same checkpoint (bench/engine/_gguf-q4.ts);
  *  - node-llama-cpp, pinned, installed into bench/out/llama-cpp (not a dependency of the package).
  * Each measurement runs in its own process (one model in memory, no second thread pool spinning), the
@@ -50,10 +50,20 @@ interface Measured {
   maxRssBytes: number;
 }
 
-/** "int4-append-kv16" → int4 weights, append attention, float16 KV cache. */
+/**
+ * "int4-append-kv16" → int4 weights, append attention, float16 KV cache; a "-b128" part sets the int4 block
+ * size (default 32, as llama.cpp's Q4_0; bench/engine/int4-block-size.ts has what larger blocks cost in
+ * accuracy and gain in prefill speed).
+ */
 async function squintBuild(name: string): Promise<{ built: string; checkpoint: string }> {
-  const [dtype, attention, kv] = name.split("-", 3) as [BuildDtype, Attention, string | undefined];
-  return built2b(name, { dtype, attention, ...(kv === "kv16" ? { kvDtype: "float16" as const } : {}) });
+  const [dtype, attention, ...flags] = name.split("-") as [BuildDtype, Attention, ...string[]];
+  const block = flags.find((f) => /^b\d+$/.test(f));
+  return built2b(name, {
+    dtype,
+    attention,
+    ...(flags.includes("kv16") ? { kvDtype: "float16" as const } : {}),
+    ...(block ? { int4BlockSize: Number(block.slice(1)) } : {}),
+  });
 }
 
 async function runSquint(build: string, context: number): Promise<Measured> {
