@@ -137,7 +137,7 @@ export const kvLayoutSchema = z.enum(["heads-first", "positions-first"]);
 export type KvLayout = z.infer<typeof kvLayoutSchema>;
 
 /** Weight storage of a build. int4 = com.microsoft MatMulNBits (block-quantized) for the big MatMuls. */
-export const buildDtypeSchema = z.enum(["fp32", "fp16", "int4"]);
+export const buildDtypeSchema = z.enum(["fp32", "fp16", "int4", "int8"]);
 export type BuildDtype = z.infer<typeof buildDtypeSchema>;
 
 /**

@@ -2,12 +2,13 @@ import type { RowSource } from "../checkpoint/checkpoint.js";
 import { encodeFloat16Array, float32ArrayToBytes } from "../checkpoint/float-formats.js";
 import { attr, type GraphBuilder } from "./graph-builder.js";
 import { quantizeInt4 } from "./int4.js";
+import { quantizeInt8Rows } from "./int8.js";
 
 /**
  * How a graph stores its weights. Activations are float32 in every mode: fp16 weights are cast up in the
  * graph (ORT folds the cast at load), int4 weights feed MatMulNBits, which dequantizes block by block.
  */
-export type WeightStorage = "fp32" | "fp16" | "int4";
+export type WeightStorage = "fp32" | "fp16" | "int4" | "int8";
 
 export const INT4_DEFAULT_BLOCK_SIZE = 32;
 
@@ -38,12 +39,17 @@ export function addFloatWeight(
   return g.node("Cast", [half], { to: attr.int(1) });
 }
 
-/** Row slices of a RowSource, each at most CHUNK_ELEMENTS, mapped through `encode`. */
-async function* rowChunks(source: RowSource, encode: (rows: Float32Array) => Uint8Array): AsyncGenerator<Uint8Array> {
+/** Row slices of a RowSource, each at most CHUNK_ELEMENTS, with the index of their first row. */
+async function* rowSlices(source: RowSource): AsyncGenerator<{ start: number; rows: Float32Array }> {
   const step = Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(1, source.k)));
   for (let start = 0; start < source.n; start += step) {
-    yield encode(await source.read(start, Math.min(step, source.n - start)));
+    yield { start, rows: await source.read(start, Math.min(step, source.n - start)) };
   }
+}
+
+/** Row slices of a RowSource mapped through `encode`. */
+async function* rowChunks(source: RowSource, encode: (rows: Float32Array) => Uint8Array): AsyncGenerator<Uint8Array> {
+  for await (const { rows } of rowSlices(source)) yield encode(rows);
 }
 
 /**
@@ -85,6 +91,7 @@ export async function addLinear(
   accuracyLevel: Int4AccuracyLevel = INT4_DEFAULT_ACCURACY_LEVEL,
 ): Promise<string> {
   const { n, k } = weight;
+  if (storage === "int8") return addInt8Linear(g, x, name, weight, bias);
   if (storage === "int4") {
     const blocks = Math.ceil(k / blockSize);
     // Quantization is per row, so row slices quantize independently and concatenate; scales and zero
@@ -127,4 +134,51 @@ export async function addLinear(
   const inputs = [x, w];
   if (bias) inputs.push(addFloatWeight(g, `${name}.bias`, bias, [n], storage));
   return g.node("Gemm", inputs, { transB: attr.int(1) });
+}
+
+/**
+ * int8 weights, symmetric per output row, times int8 activations quantized per row of x (one scale per token,
+ * as llama.cpp's Q8 activations but per row instead of per 32): com.microsoft MatMulIntegerToFloat, which ORT
+ * runs on MLAS's u8·s8 QGEMM — AMX tiles or AVX-512 VNNI where the CPU has them, several times the int4
+ * MatMulNBits rate once a prefill chunk gives it many rows (bench/engine/int8-prefill.ts). Per-row scales
+ * keep one token's outlier activations from crushing the other rows of a chunk, which a per-tensor scale
+ * (DynamicQuantizeMatMul) would do. The weight is stored [K, N] (the op has no transB), so each [N, K]
+ * matrix is transposed in memory once while building.
+ */
+async function addInt8Linear(
+  g: GraphBuilder,
+  x: string,
+  name: string,
+  weight: RowSource,
+  bias: Float32Array | undefined,
+): Promise<string> {
+  const { n, k } = weight;
+  // [K, N]: the op has no transB, so rows of the [N, K] weight become columns here.
+  const transposed = new Int8Array(k * n);
+  const scales = new Float32Array(n);
+  for await (const { start, rows } of rowSlices(weight)) {
+    const q = quantizeInt8Rows(rows, rows.length / k, k);
+    scales.set(q.scales, start);
+    for (let r = 0; r < q.n; r++) {
+      for (let c = 0; c < k; c++) transposed[c * n + start + r] = q.values[r * k + c]!;
+    }
+  }
+  const b = g.weight(`${name}.weight_q8`, "int8", [k, n], new Uint8Array(transposed.buffer));
+  const bScale = g.weight(`${name}.weight_scales`, "float32", [n], float32ArrayToBytes(scales));
+  // Per-row scale of x: max |x| over the last axis (max and -min: no |x| tensor is written).
+  const lastAxis = g.weight(`${name}.act_axis`, "int64", [1], new Uint8Array(new BigInt64Array([-1n]).buffer));
+  const keep = { keepdims: attr.int(1) };
+  const rowMax = g.node("Max", [
+    g.node("ReduceMax", [x, lastAxis], keep),
+    g.node("Neg", [g.node("ReduceMin", [x, lastAxis], keep)]),
+    g.weight(`${name}.act_floor`, "float32", [], float32ArrayToBytes(new Float32Array([1e-30]))),
+  ]);
+  // x / rowMax lies in [-1, 1]: quantized with scale 1/127 around 128 it fills the uint8 range.
+  const step = g.weight(`${name}.act_step`, "float32", [], float32ArrayToBytes(new Float32Array([1 / 127])));
+  const zero = g.weight(`${name}.act_zero`, "uint8", [], new Uint8Array([128]));
+  const xq = g.node("QuantizeLinear", [g.node("Div", [x, rowMax]), step, zero]);
+  const product = g.node("MatMulIntegerToFloat", [xq, b, step, bScale, zero], {}, { domain: "com.microsoft" });
+  const y = g.node("Mul", [product, rowMax]);
+  if (!bias) return y;
+  return g.node("Add", [y, g.weight(`${name}.bias`, "float32", [n], float32ArrayToBytes(bias))]);
 }

@@ -142,6 +142,43 @@ describe("ORT ops on the CPU EP", () => {
     },
   );
 
+  it("int8 linear (MatMulIntegerToFloat): x · Wᵀ within the int8 rounding of W per row and of x per row; one row's outlier leaves the others' precision alone", async () => {
+    const n = 6;
+    const k = 64;
+    const m = 4;
+    const weight = noise(n * k, 7);
+    const input = noise(m * k, 8);
+    input[0] = 1000; // an outlier in row 0 only: a per-tensor activation scale would round rows 1-3 to ~0
+    const bias = noise(n, 9);
+    const out = await runGraph(
+      async (g) => {
+        const i = g.input("x", "float32", [m, k]);
+        g.output("y", "float32", [m, n], await addLinear(g, i, "w", rowsInMemory(weight, n, k), bias, "int8"));
+      },
+      { x: f32(input, [m, k]) },
+    );
+    const y = values(out.y);
+    for (let r = 0; r < m; r++) {
+      let xMax = 0;
+      for (let j = 0; j < k; j++) xMax = Math.max(xMax, Math.abs(input[r * k + j]!));
+      for (let c = 0; c < n; c++) {
+        let wMax = 0;
+        let exact = bias[c]!;
+        let absSum = 0;
+        for (let j = 0; j < k; j++) {
+          wMax = Math.max(wMax, Math.abs(weight[c * k + j]!));
+          exact += input[r * k + j]! * weight[c * k + j]!;
+          absSum += Math.abs(input[r * k + j]!) * Math.abs(weight[c * k + j]!);
+        }
+        // Each factor is off by at most half a step (max/127/2): the product's error is bounded by
+        // Σ|x||w| · (½/127 relative of each) plus the cross term, well under Σ|x||w| / 100.
+        const bound = (xMax / 254) * wMax * k + (wMax / 254) * xMax * k;
+        expect(Math.abs(y[r * n + c]! - exact)).toBeLessThanOrEqual(bound);
+        if (r > 0) expect(Math.abs(y[r * n + c]! - exact)).toBeLessThan(absSum / 100);
+      }
+    }
+  });
+
   it("GroupQueryAttention (com.microsoft): causal GQA over past + new keys, BNSH cache, seqlens_k = total − 1", async () => {
     // head_size must be a multiple of 8 on the CPU EP.
     const [nh, kvh, hd, past, s] = [4, 2, 8, 2, 3];
