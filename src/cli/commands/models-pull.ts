@@ -6,7 +6,7 @@ import { type PullProgress, pullModel } from "../../runtime/models/pull.js";
 import { DEFAULT_MODEL, DEFAULT_MODEL_DTYPE } from "../../runtime/models/store-paths.js";
 import type { CliIO, ModelsSubcommand } from "../command.js";
 
-const usage = `Usage: squint models pull [hf-repo] [--revision R] [--dtype fp32|fp16|int4] [--no-build] [--hub-url URL]
+const usage = `Usage: squint models pull [hf-repo] [--revision R] [--dtype fp32|fp16|int4|int8] [--no-build] [--hub-url URL]
 
 Downloads a Qwen3-VL checkpoint from the Hugging Face Hub (default ${DEFAULT_MODEL}), checks every file
 against the hash the Hub lists, and builds it into ONNX graphs in the model store ($SQUINT_HOME, else
@@ -14,7 +14,7 @@ $XDG_CACHE_HOME/squint, else ~/.cache/squint). An interrupted pull resumes where
 
 Options:
   --revision R   branch, tag or commit (default main)
-  --dtype T      weights of the build: int4 (default), fp16 or fp32
+  --dtype T      weights of the build: int4 (default), int8, fp16 or fp32
   --no-build     download only
   --hub-url URL  another Hub endpoint (default https://huggingface.co)
 Gated or private repos need a token in HF_TOKEN.

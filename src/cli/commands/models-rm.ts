@@ -5,7 +5,7 @@ import { SquintError } from "../../errors.js";
 import { buildDtypeSchema } from "../../model/graph/contract.js";
 import { removeModel } from "../../runtime/models/model-store.js";
 
-const usage = `Usage: squint models rm <model> [--dtype fp32|fp16|int4]
+const usage = `Usage: squint models rm <model> [--dtype fp32|fp16|int4|int8]
 
 Removes a model from the store: for a Hub id its download, builds and revisions; with --dtype only that
 build. <model> is an id as \`squint models list\` prints it.

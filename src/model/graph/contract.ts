@@ -65,7 +65,14 @@ import { z } from "zod";
  * Weights per dtype: fp32 stores everything in float32; fp16 stores every weight in float16 (cast to
  * float32 in the graph; activations stay float32); int4 stores the decoder's linear layers and the LM head
  * as 4-bit MatMulNBits blocks (`int4BlockSize`, asymmetric, per-block zero points), the embedding table and
- * the vision encoder in float16.
+ * the vision encoder in float16; int8 stores them as per-row int8 (MatMulIntegerToFloat, activations rounded
+ * to int8 per row in the graph), the rest as int4 does.
+ *
+ * `prefillDtype: "int8"` (int4 builds): a second decoder graph, decoder-prefill.onnx (`graphs.prefill`), with
+ * the decoder's exact inputs and outputs but int8 linear layers (the LM head stays int4: it sees one row with
+ * last-token logits). The engine runs it for chunks of several tokens, where int8 GEMMs on AMX/VNNI are
+ * several times faster than MatMulNBits, and the int4 decoder for single-token steps, where reading half
+ * the bytes wins. Both read and write the same cache, so they can alternate freely.
  *
  * Every float input and output is float32 whatever the weight dtype (`ioDtype` in the manifest); fp16 and
  * int4 builds change the stored weights, not the interface. The one exception is the KV cache of a
@@ -80,6 +87,7 @@ export const GRAPH_FILES = {
   vision: "vision.onnx",
   embedding: "embedding.onnx",
   decoder: "decoder.onnx",
+  prefill: "decoder-prefill.onnx",
 } as const;
 
 export const MANIFEST_FILE = "manifest.json";
@@ -140,6 +148,9 @@ export type KvLayout = z.infer<typeof kvLayoutSchema>;
 export const buildDtypeSchema = z.enum(["fp32", "fp16", "int4", "int8"]);
 export type BuildDtype = z.infer<typeof buildDtypeSchema>;
 
+export const prefillDtypeSchema = z.enum(["int8"]);
+export type PrefillDtype = z.infer<typeof prefillDtypeSchema>;
+
 /**
  * Test-only faults the builder can inject, one at a time, so parity tests can prove they catch each bug.
  * Never set outside tests; the manifest records it so a mutated build cannot be mistaken for a real one.
@@ -189,6 +200,8 @@ export const manifestSchema = z.object({
   /** Cache axis order; absent means "heads-first" (see kvLayoutSchema). */
   kvLayout: kvLayoutSchema.optional(),
   logits: z.enum(["all", "last"]),
+  /** int4 builds with a second, int8 decoder for prefill chunks (file comment). */
+  prefillDtype: prefillDtypeSchema.optional(),
   /** int4 only: MatMulNBits block size along K. */
   int4BlockSize: z.number().int().positive().optional(),
   /** int4 only: MatMulNBits accuracy_level (0 = float32 compute, 4 = int8 activations); absent in older builds (0). */
@@ -213,6 +226,8 @@ export const manifestSchema = z.object({
     vision: graphEntrySchema,
     embedding: graphEntrySchema,
     decoder: graphEntrySchema,
+    /** Present with `prefillDtype`: the decoder's twin for multi-token chunks (file comment). */
+    prefill: graphEntrySchema.optional(),
   }),
   /** Present only on test builds with an injected fault. */
   mutation: graphMutationSchema.optional(),

@@ -45,6 +45,10 @@ export interface DecoderGraphOptions {
   attention?: Attention;
   /** Element type of the cache tensors; "float16" only with "append" attention (contract.ts). */
   kvDtype?: KvDtype;
+  /** Which graph file to write: the decoder (default) or its prefill twin (contract.ts). */
+  graph?: "decoder" | "prefill";
+  /** Storage of the LM head, when it differs from the layers' (the int8 prefill twin keeps an int4 head). */
+  headStorage?: WeightStorage;
 }
 
 /** Added to disallowed attention scores; large enough that exp() is exactly 0, small enough to never overflow. */
@@ -190,7 +194,8 @@ export async function buildDecoderGraph(
   const groups = nh / kvh;
   const D = config.vision.deepstackVisualIndexes.length;
   const storage = options.storage;
-  const dataFile = `${GRAPH_FILES.decoder}.data`;
+  const file = GRAPH_FILES[options.graph ?? "decoder"];
+  const dataFile = `${file}.data`;
   const g = new GraphBuilder({
     name: "qwen3_vl_decoder",
     externalDataPath: join(outDir, dataFile),
@@ -423,7 +428,7 @@ export async function buildDecoderGraph(
     config.tieWordEmbeddings ? "lm_head(tied)" : "lm_head",
     ckpt.rows(headName, [t.vocabSize, H]),
     undefined,
-    storage,
+    options.headStorage ?? storage,
     options.int4BlockSize,
     options.int4AccuracyLevel,
   );
@@ -436,7 +441,7 @@ export async function buildDecoderGraph(
   g.output(DECODER_OUTPUTS.logits, "float32", logitsDims, g.node("Reshape", [logits2d, logitsShape]));
 
   await writeFile(
-    join(outDir, GRAPH_FILES.decoder),
+    join(outDir, file),
     g.finish({ squint_graph: "decoder", ...(options.mutation ? { squint_mutation: options.mutation } : {}) }),
   );
   const inputs: TensorSpec[] = [
@@ -452,7 +457,7 @@ export async function buildDecoderGraph(
     );
   }
   return {
-    file: GRAPH_FILES.decoder,
+    file,
     externalData: dataFile,
     inputs,
     outputs: [{ name: DECODER_OUTPUTS.logits, dtype: "float32", shape: logitsDims }, ...presentSpecs],

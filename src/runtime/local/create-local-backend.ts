@@ -2,7 +2,7 @@ import type { BuildDtype } from "../../model/graph/contract.js";
 import type { Backend } from "../backend.js";
 import { resolveModel } from "../models/resolve-model.js";
 import { DEFAULT_MODEL } from "../models/store-paths.js";
-import { type EngineOptions, LocalEngine } from "./engine.js";
+import { type EngineGraph, type EngineOptions, LocalEngine } from "./engine.js";
 import type { ExecutionProviderChoice } from "./execution-provider.js";
 import { LocalBackend } from "./local-backend.js";
 import { loadModelFiles } from "./model-files.js";
@@ -15,7 +15,7 @@ import { loadModelFiles } from "./model-files.js";
 
 export type LoadProgress =
   | { stage: "build"; message: string }
-  | { stage: "session"; graph: "vision" | "embedding" | "decoder"; provider: string }
+  | { stage: "session"; graph: EngineGraph; provider: string }
   | { stage: "ready"; name: string };
 
 export interface CreateLocalBackendOptions {

@@ -51,9 +51,22 @@ export interface EngineOptions {
   log?: EngineLog | undefined;
   /** Called as each graph finishes loading. */
   onProgress?:
-    | ((event: { stage: "session"; graph: "vision" | "embedding" | "decoder"; provider: string }) => void)
+    | ((event: { stage: "session"; graph: EngineGraph; provider: string }) => void)
     | undefined;
+  /**
+   * Builds with a prefill decoder (`--prefill-dtype int8`, contract.ts): chunks of at least this many tokens
+   * run on it, shorter ones (every decode step) on the int4 decoder. Default PREFILL_GRAPH_MIN_TOKENS.
+   */
+  prefillGraphMinTokens?: number | undefined;
 }
+
+export type EngineGraph = "vision" | "embedding" | "decoder" | "prefill";
+
+/**
+ * Below this many tokens a run reads the weights more than it computes, and the int4 decoder (half the
+ * bytes of int8) is faster; above it the int8 GEMMs win (bench/engine/int8-prefill.ts).
+ */
+export const PREFILL_GRAPH_MIN_TOKENS = 8;
 
 /** Default cache bound: 4 GiB of keys and values. */
 export const DEFAULT_MAX_CACHE_BYTES = 4 * 1024 ** 3;
@@ -102,6 +115,7 @@ export class LocalEngine implements GenerationEngine {
   private readonly zeroDeepstackStep: ort.Tensor;
   private readonly maxCacheBytes: number;
   private readonly chunk: number;
+  private readonly prefillGraphMinTokens: number;
   private closed = false;
 
   private constructor(
@@ -111,6 +125,8 @@ export class LocalEngine implements GenerationEngine {
     readonly vision: ort.InferenceSession,
     readonly embedding: ort.InferenceSession,
     readonly decoder: ort.InferenceSession,
+    /** The int8 twin of the decoder for prefill chunks, when the build has one. */
+    readonly prefillDecoder: ort.InferenceSession | undefined,
     options: EngineOptions,
   ) {
     const m = files.manifest.model;
@@ -146,24 +162,32 @@ export class LocalEngine implements GenerationEngine {
     if (!Number.isInteger(this.chunk) || this.chunk <= 0) {
       throw new SquintError("INVALID_ARGUMENT", `prefillChunkTokens must be a positive integer, got ${this.chunk}`);
     }
+    this.prefillGraphMinTokens = options.prefillGraphMinTokens ?? PREFILL_GRAPH_MIN_TOKENS;
+    if (!Number.isInteger(this.prefillGraphMinTokens) || this.prefillGraphMinTokens < 1) {
+      throw new SquintError(
+        "INVALID_ARGUMENT",
+        `prefillGraphMinTokens must be a positive integer, got ${this.prefillGraphMinTokens}`,
+      );
+    }
   }
 
   static async open(files: ModelFiles, options: EngineOptions = {}): Promise<LocalEngine> {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const candidates = providerCandidates(options.executionProvider ?? "auto");
     const m = files.manifest;
-    const open = async (graph: "vision" | "embedding" | "decoder", deviceOutputs: string[] = []) => {
+    const open = async (graph: EngineGraph, deviceOutputs: string[] = []) => {
       // The embedding graph is one Gather: a single thread, and none left spinning after it.
       const small = graph === "embedding";
       // The buffered decoders read (and gqa-shared writes) CPU tensors the engine owns: CPU EP only (contract.ts).
-      const sharedDecoder = graph === "decoder" && (m.attention === "gqa-shared" || m.attention === "append");
+      const decoderGraph = graph === "decoder" || graph === "prefill";
+      const sharedDecoder = decoderGraph && (m.attention === "gqa-shared" || m.attention === "append");
       const opened = await openSession(
         sharedDecoder ? ["cpu"] : candidates,
         {
-          path: join(files.dir, m.graphs[graph].file),
+          path: join(files.dir, graphFile(m, graph)),
           deviceOutputs,
           threads: small ? 1 : options.threads,
-          spinning: graph === "decoder",
+          spinning: decoderGraph,
         },
         log,
       );
@@ -175,7 +199,9 @@ export class LocalEngine implements GenerationEngine {
       presentValueName(l),
     ]).flat();
     // One at a time: loading three sessions at once only contends for the same cores and memory.
-    const decoder = await open("decoder", m.attention === "gqa-shared" || m.attention === "append" ? [] : presents);
+    const decoderOutputs = m.attention === "gqa-shared" || m.attention === "append" ? [] : presents;
+    const decoder = await open("decoder", decoderOutputs);
+    const prefill = m.graphs.prefill ? await open("prefill", decoderOutputs) : undefined;
     const embedding = await open("embedding");
     const vision = await open("vision");
     return new LocalEngine(
@@ -184,6 +210,7 @@ export class LocalEngine implements GenerationEngine {
       vision.session,
       embedding.session,
       decoder.session,
+      prefill?.session,
       options,
     );
   }
@@ -399,7 +426,8 @@ export class LocalEngine implements GenerationEngine {
         fetches[presentValueName(l)] = this.cache.values[l]!;
       }
     }
-    const out = shared ? await this.decoder.run(feeds, fetches) : await this.decoder.run(feeds);
+    const session = this.prefillDecoder && s >= this.prefillGraphMinTokens ? this.prefillDecoder : this.decoder;
+    const out = shared ? await session.run(feeds, fetches) : await session.run(feeds);
     const logitsTensor = out[DECODER_OUTPUTS.logits];
     const keys = Array.from({ length: m.numLayers }, (_, l) => out[presentKeyName(l)] as ort.Tensor);
     const values = Array.from({ length: m.numLayers }, (_, l) => out[presentValueName(l)] as ort.Tensor);
@@ -424,8 +452,20 @@ export class LocalEngine implements GenerationEngine {
     if (this.closed) return;
     this.closed = true;
     this.cache.dispose();
-    await Promise.all([this.vision.release(), this.embedding.release(), this.decoder.release()]);
+    await Promise.all([
+      this.vision.release(),
+      this.embedding.release(),
+      this.decoder.release(),
+      this.prefillDecoder?.release(),
+    ]);
   }
+}
+
+function graphFile(m: ModelFiles["manifest"], graph: EngineGraph): string {
+  if (graph !== "prefill") return m.graphs[graph].file;
+  const entry = m.graphs.prefill;
+  if (!entry) throw new SquintError("INTERNAL", "this build has no prefill decoder");
+  return entry.file;
 }
 
 /** A grown-on-demand buffer of int64 ones: the attention mask is all ones for batch 1. */
