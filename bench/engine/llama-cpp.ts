@@ -3,7 +3,8 @@
  * (bench/engine/_bench-2b.ts), same thread count, CPU only (issue 9). The bench makes everything it needs:
  *  - the random checkpoint and Squint's int4 builds (BENCH_BUILDS, default "int4-plain,int4-append,int4-append-kv16":
  *    accuracy_level 4; plain attention with its in-graph cache copies, the no-copy "append" cache, and the
- *    same with a float16 cache; "-b64"/"-b128" in a name sets the int4 block size, default 32);
+ *    same with a float16 cache; "-b64"/"-b128" in a name sets the int4 block size, default 32; "-p8" adds the
+ *    int8 prefill decoder, `--prefill-dtype int8`);
  *  - a GGUF Q4_0 file of the same checkpoint (bench/engine/_gguf-q4.ts);
  *  - node-llama-cpp, pinned, installed into bench/out/llama-cpp (not a dependency of the package).
  * Each measurement runs in its own process (one model in memory, no second thread pool spinning), the
@@ -63,6 +64,7 @@ async function squintBuild(name: string): Promise<{ built: string; checkpoint: s
     attention,
     ...(flags.includes("kv16") ? { kvDtype: "float16" as const } : {}),
     ...(block ? { int4BlockSize: Number(block.slice(1)) } : {}),
+    ...(flags.includes("p8") ? { prefillDtype: "int8" as const } : {}),
   });
 }
 
