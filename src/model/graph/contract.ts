@@ -68,6 +68,8 @@ import { z } from "zod";
  * the vision encoder in float16; int8 stores them as per-row int8 (MatMulIntegerToFloat, activations rounded
  * to int8 per row in the graph), the rest as int4 does.
  *
+ * `visionDtype: "int8"`: the vision encoder's ViT and merger Linear layers stored and computed as int8 too.
+ *
  * `prefillDtype: "int8"` (int4 builds): a second decoder graph, decoder-prefill.onnx (`graphs.prefill`), with
  * the decoder's exact inputs and outputs but int8 linear layers (the LM head stays int4: it sees one row with
  * last-token logits). The engine runs it for chunks of several tokens, where int8 GEMMs on AMX/VNNI are
@@ -151,6 +153,10 @@ export type BuildDtype = z.infer<typeof buildDtypeSchema>;
 export const prefillDtypeSchema = z.enum(["int8"]);
 export type PrefillDtype = z.infer<typeof prefillDtypeSchema>;
 
+/** The vision encoder's Linear layers, when not stored like its other weights (vision-graph.ts). */
+export const visionDtypeSchema = z.enum(["int8"]);
+export type VisionDtype = z.infer<typeof visionDtypeSchema>;
+
 /**
  * Test-only faults the builder can inject, one at a time, so parity tests can prove they catch each bug.
  * Never set outside tests; the manifest records it so a mutated build cannot be mistaken for a real one.
@@ -202,6 +208,8 @@ export const manifestSchema = z.object({
   logits: z.enum(["all", "last"]),
   /** int4 builds with a second, int8 decoder for prefill chunks (file comment). */
   prefillDtype: prefillDtypeSchema.optional(),
+  /** Vision Linear layers in int8 (`--vision-dtype int8`); absent: stored as the rest of the vision weights. */
+  visionDtype: visionDtypeSchema.optional(),
   /** int4 only: MatMulNBits block size along K. */
   int4BlockSize: z.number().int().positive().optional(),
   /** int4 only: MatMulNBits accuracy_level (0 = float32 compute, 4 = int8 activations); absent in older builds (0). */

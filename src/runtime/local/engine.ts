@@ -50,9 +50,7 @@ export interface EngineOptions {
   /** One line per notable event (provider fallbacks). Default: stderr. */
   log?: EngineLog | undefined;
   /** Called as each graph finishes loading. */
-  onProgress?:
-    | ((event: { stage: "session"; graph: EngineGraph; provider: string }) => void)
-    | undefined;
+  onProgress?: ((event: { stage: "session"; graph: EngineGraph; provider: string }) => void) | undefined;
   /**
    * Builds with a prefill decoder (`--prefill-dtype int8`, contract.ts): chunks of at least this many tokens
    * run on it, shorter ones (every decode step) on the int4 decoder. Default PREFILL_GRAPH_MIN_TOKENS.

@@ -489,21 +489,35 @@ describe("test-only mutations", () => {
     expect(bogus.stderr).toContain("--kv-dtype is float32 or float16");
   });
 
-  it("takes --prefill-dtype int8 for int4 builds only (an int8 twin of the decoder), and refuses other values", async () => {
+  it("takes --prefill-dtype int8 for int4 builds only (an int8 twin of the decoder) and --vision-dtype int8, and refuses other values", async () => {
     const out = join(root, "cli-prefill-int8");
-    const ok = await runSquint(["models", "build", ckptDir, out, "--dtype", "int4", "--prefill-dtype", "int8"]);
+    const ok = await runSquint([
+      ...["models", "build", ckptDir, out, "--dtype", "int4"],
+      ...["--prefill-dtype", "int8", "--vision-dtype", "int8"],
+    ]);
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("decoder-prefill.onnx");
-    expect(ok.stdout).toContain("int8 prefill decoder");
+    expect(ok.stdout).toContain("int8 prefill decoder, int8 vision layers");
     const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")));
     expect(manifest.prefillDtype).toBe("int8");
+    expect(manifest.visionDtype).toBe("int8");
     expect(manifest.graphs.prefill?.file).toBe("decoder-prefill.onnx");
-    const fp32 = await runSquint(["models", "build", ckptDir, join(root, "cli-prefill-fp32"), "--prefill-dtype", "int8"]);
+    const fp32 = await runSquint([
+      "models",
+      "build",
+      ckptDir,
+      join(root, "cli-prefill-fp32"),
+      "--prefill-dtype",
+      "int8",
+    ]);
     expect(fp32.code).toBe(1);
     expect(fp32.stderr).toContain("int4 builds");
     const bogus = await runSquint(["models", "build", ckptDir, out, "--dtype", "int4", "--prefill-dtype", "int4"]);
     expect(bogus.code).toBe(1);
     expect(bogus.stderr).toContain("--prefill-dtype is int8");
+    const bogusVision = await runSquint(["models", "build", ckptDir, out, "--vision-dtype", "int4"]);
+    expect(bogusVision.code).toBe(1);
+    expect(bogusVision.stderr).toContain("--vision-dtype is int8");
   });
 });

@@ -14,6 +14,10 @@ import type { ReferenceCheckpoint } from "./weights.js";
  */
 const QUANTIZED_LINEAR = /^model\.language_model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
+/** The vision encoder's ViT and merger Linear weights (`visionDtype: "int8"` builds quantize these). */
+const VISION_LINEAR =
+  /^model\.visual\.(blocks\.\d+\.(attn\.(qkv|proj)|mlp\.linear_fc[12])|(merger|deepstack_merger_list\.\d+)\.linear_fc[12])\.weight$/;
+
 function roundToFp16(data: Float64Array): Float64Array {
   return Float64Array.from(decodeFloat16Array(encodeFloat16Array(Float32Array.from(data), "fp16"), "fp16"));
 }
@@ -32,9 +36,14 @@ export function asStoredWeights(
   ck: ReferenceCheckpoint,
   dtype: "fp16" | "int4" | "int8",
   int4BlockSize = 32,
+  options: { visionLinears?: "int8" } = {},
 ): ReferenceCheckpoint {
   const tensors = new Map<string, Float64Tensor>();
   for (const [name, t] of ck.tensors) {
+    if (options.visionLinears === "int8" && VISION_LINEAR.test(name)) {
+      tensors.set(name, { shape: t.shape, data: quantizedRoundTrip(t, "int8", int4BlockSize) });
+      continue;
+    }
     const quantize = dtype !== "fp16" && (QUANTIZED_LINEAR.test(name) || name === "lm_head.weight");
     tensors.set(name, {
       shape: t.shape,
