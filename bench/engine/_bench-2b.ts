@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeTinyCheckpoint } from "../../src/model/checkpoint/tiny.js";
 import { type BuildOptions, buildModel } from "../../src/model/graph/build.js";
+import type { Attention, BuildDtype } from "../../src/model/graph/contract.js";
 
 export const ARCH_2B = {
   text_config: {
@@ -53,6 +54,25 @@ export async function built2b(name: string, options: BuildOptions): Promise<{ bu
     await buildModel(checkpoint, built, { lastTokenLogits: true, ...options });
   }
   return { built, checkpoint };
+}
+
+/**
+ * A build named the way the engine benchmarks name them: "int4-append-kv16" → int4 weights, append attention,
+ * float16 KV cache; "-b128" sets the int4 block size (default 32, as llama.cpp's Q4_0;
+ * bench/engine/int4-block-size.ts has what larger blocks cost in accuracy and gain in prefill speed); "-p8"
+ * adds the int8 prefill decoder (`--prefill-dtype int8`), "-v8" int8 vision Linears (`--vision-dtype int8`).
+ */
+export function builtByName(name: string): Promise<{ built: string; checkpoint: string }> {
+  const [dtype, attention, ...flags] = name.split("-") as [BuildDtype, Attention, ...string[]];
+  const block = flags.find((f) => /^b\d+$/.test(f));
+  return built2b(name, {
+    dtype,
+    attention,
+    ...(flags.includes("kv16") ? { kvDtype: "float16" as const } : {}),
+    ...(block ? { int4BlockSize: Number(block.slice(1)) } : {}),
+    ...(flags.includes("p8") ? { prefillDtype: "int8" as const } : {}),
+    ...(flags.includes("v8") ? { visionDtype: "int8" as const } : {}),
+  });
 }
 
 // `node --import tsx bench/engine/_bench-2b.ts int4-gqa` prepares one build ahead of a benchmark run.

@@ -46,11 +46,11 @@ function feeds(s: number): Record<string, ort.Tensor> {
       BigInt64Array.from({ length: 3 * s }, (_, i) => BigInt(PAST + (i % s))),
       [3, 1, s],
     ),
-    [DECODER_INPUTS.deepstackEmbeds]: new ort.Tensor("float32", new Float32Array(s * m.deepstackLayers * m.hiddenSize), [
-      1,
-      s,
-      m.deepstackLayers * m.hiddenSize,
-    ]),
+    [DECODER_INPUTS.deepstackEmbeds]: new ort.Tensor(
+      "float32",
+      new Float32Array(s * m.deepstackLayers * m.hiddenSize),
+      [1, s, m.deepstackLayers * m.hiddenSize],
+    ),
   };
   const past = wave(PAST * m.numKeyValueHeads * m.headDim);
   for (let l = 0; l < m.numLayers; l++) {

@@ -19,11 +19,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Attention, BuildDtype } from "../../src/model/graph/contract.js";
 import { greedySampling, Sampler } from "../../src/model/sampling.js";
 import { LocalEngine } from "../../src/runtime/local/engine.js";
 import { loadModelFiles } from "../../src/runtime/local/model-files.js";
-import { BENCH_2B_ROOT, built2b, checkpoint2b } from "./_bench-2b.js";
+import { BENCH_2B_ROOT, builtByName, checkpoint2b } from "./_bench-2b.js";
 import { writeGgufQ4_0 } from "./_gguf-q4.js";
 import { median, promptIds } from "./_prompt.js";
 
@@ -51,25 +50,8 @@ interface Measured {
   maxRssBytes: number;
 }
 
-/**
- * "int4-append-kv16" → int4 weights, append attention, float16 KV cache; a "-b128" part sets the int4 block
- * size (default 32, as llama.cpp's Q4_0; bench/engine/int4-block-size.ts has what larger blocks cost in
- * accuracy and gain in prefill speed).
- */
-async function squintBuild(name: string): Promise<{ built: string; checkpoint: string }> {
-  const [dtype, attention, ...flags] = name.split("-") as [BuildDtype, Attention, ...string[]];
-  const block = flags.find((f) => /^b\d+$/.test(f));
-  return built2b(name, {
-    dtype,
-    attention,
-    ...(flags.includes("kv16") ? { kvDtype: "float16" as const } : {}),
-    ...(block ? { int4BlockSize: Number(block.slice(1)) } : {}),
-    ...(flags.includes("p8") ? { prefillDtype: "int8" as const } : {}),
-  });
-}
-
 async function runSquint(build: string, context: number): Promise<Measured> {
-  const { built, checkpoint } = await squintBuild(build);
+  const { built, checkpoint } = await builtByName(build);
   const files = await loadModelFiles(built, checkpoint);
   const engine = await LocalEngine.open(files, {
     executionProvider: "cpu",
@@ -209,7 +191,7 @@ function child(engine: string, context: number): Measured {
 
 async function parent(): Promise<void> {
   installLlama();
-  for (const build of BUILDS) await squintBuild(build);
+  for (const build of BUILDS) await builtByName(build);
   await ggufFile();
   const rows: string[] = [];
   const f = (v: number, d = 1) => v.toFixed(d);
