@@ -22,8 +22,8 @@ import { closeDefaultOcrEngine, defaultOcrFunction } from "../../tools/ocr/ocr-t
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, defaultSourcePolicy } from "../../tools/sources/policy.js";
 import { ImageStore } from "../../tools/store/image-store.js";
 import { DEFAULT_IMAGE_LIMITS } from "../../tools/store/limits.js";
-import { PixelMemory } from "../../tools/store/pixel-memory.js";
 import { configureProcessResizePool } from "../../tools/store/resize-pool.js";
+import { SharedOriginals } from "../../tools/store/shared-originals.js";
 import { configureProcessWorkBudget, DEFAULT_WORK_BUDGET } from "../../tools/store/work-budget.js";
 import type { CliIO, Command } from "../command.js";
 import {
@@ -250,11 +250,14 @@ export function mcpServerOptions(
   model: { locateModel?: LocateModel } = {},
 ): SquintServerOptions {
   const maxBytes = Math.floor((args.maxImageMb ?? DEFAULT_MAX_IMAGE_BYTES / MIB) * MIB);
-  // One pixel memory for every session's store: sessions are isolated, the process is bounded once.
-  const memory = new PixelMemory(Math.floor((args.maxStoreMb ?? DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB) * MIB));
+  // One pixel memory for every session's store: sessions are isolated (ids), the process is bounded once, and
+  // a file many sessions open is decoded and counted once.
+  const originals = new SharedOriginals(
+    Math.floor((args.maxStoreMb ?? DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB) * MIB),
+  );
   return {
     tools,
-    store: () => new ImageStore({ maxInputBytes: maxBytes, memory, ids: "random" }),
+    store: () => new ImageStore({ maxInputBytes: maxBytes, originals, ids: "random" }),
     // stdio: the client started this server as its user, so its roots may grant when no --allow is given.
     rootsGrantWithoutAllow: !args.http,
     policy: defaultSourcePolicy({
