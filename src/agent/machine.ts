@@ -12,7 +12,7 @@ import type {
 } from "./context.js";
 import type { AgentEvent } from "./events.js";
 import { addImage, type ImageEntry } from "./image-index.js";
-import type { ActInput, GenerateInput, } from "./turns.js";
+import type { ActInput, GenerateInput } from "./turns.js";
 
 /**
  * The agent loop as an XState v5 machine, defined once at module level:

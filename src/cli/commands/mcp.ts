@@ -22,7 +22,7 @@ import { closeDefaultOcrEngine, defaultOcrFunction } from "../../tools/ocr/ocr-t
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, defaultSourcePolicy } from "../../tools/sources/policy.js";
 import { ImageStore } from "../../tools/store/image-store.js";
 import { DEFAULT_IMAGE_LIMITS } from "../../tools/store/limits.js";
-import { configureProcessResizePool } from "../../tools/store/resize-pool.js";
+import { configureProcessResizePool, DEFAULT_RESIZE_POOL } from "../../tools/store/resize-pool.js";
 import { SharedOriginals } from "../../tools/store/shared-originals.js";
 import { configureProcessWorkBudget, DEFAULT_WORK_BUDGET } from "../../tools/store/work-budget.js";
 import type { CliIO, Command } from "../command.js";
@@ -85,7 +85,9 @@ Memory and load (every session together; see README "Limits"):
                           more work waits, then gets BUSY
   --max-queued N          calls that may wait for that memory (default ${DEFAULT_WORK_BUDGET.maxQueued}); one more gets BUSY at once
   --max-wait-s N          longest wait for that memory before BUSY (default ${DEFAULT_WORK_BUDGET.maxWaitMs / 1000})
-  --resize-threads N      worker threads for zoom resizes (default: cores - 1, 1 to 4)
+  --max-large-jobs N      large pixel jobs (over ${DEFAULT_WORK_BUDGET.largeJobBytes / MIB} MB: full-photo zooms, big decodes) at once (default
+                          ${DEFAULT_WORK_BUDGET.maxLargeJobs}, or $SQUINT_MAX_LARGE_JOBS); small ones keep their own lane and threads
+  --resize-threads N      worker threads for small zoom resizes (default ${DEFAULT_RESIZE_POOL.smallThreads}); large ones get --max-large-jobs threads
   --max-sessions N        HTTP sessions open at once (default ${DEFAULT_MAX_SESSIONS}); more are refused with 503
   --max-sessions-per-client N
                           HTTP sessions per client address and token (default ${DEFAULT_MAX_SESSIONS_PER_CLIENT}); more get 429
@@ -130,6 +132,7 @@ const argsSchema = z.object({
   maxQueued: wholeNumber("--max-queued").optional(),
   maxWaitS: positiveNumber("--max-wait-s").optional(),
   resizeThreads: wholeNumber("--resize-threads", 1).optional(),
+  maxLargeJobs: wholeNumber("--max-large-jobs", 1).optional(),
   maxSessions: wholeNumber("--max-sessions", 1).optional(),
   maxSessionsPerClient: wholeNumber("--max-sessions-per-client", 1).optional(),
   sessionIdleS: positiveNumber("--session-idle-s").optional(),
@@ -160,6 +163,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       "max-queued": { type: "string" },
       "max-wait-s": { type: "string" },
       "resize-threads": { type: "string" },
+      "max-large-jobs": { type: "string" },
       "max-sessions": { type: "string" },
       "max-sessions-per-client": { type: "string" },
       "session-idle-s": { type: "string" },
@@ -191,6 +195,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxQueued: values["max-queued"],
     maxWaitS: values["max-wait-s"],
     resizeThreads: values["resize-threads"],
+    maxLargeJobs: values["max-large-jobs"] ?? (env.SQUINT_MAX_LARGE_JOBS || undefined),
     maxSessions: values["max-sessions"],
     maxSessionsPerClient: values["max-sessions-per-client"],
     sessionIdleS: values["session-idle-s"],
@@ -318,8 +323,12 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     ...(args.maxWorkMb === undefined ? {} : { maxBytes: Math.floor(args.maxWorkMb * MIB) }),
     ...(args.maxQueued === undefined ? {} : { maxQueued: args.maxQueued }),
     ...(args.maxWaitS === undefined ? {} : { maxWaitMs: Math.round(args.maxWaitS * 1000) }),
+    ...(args.maxLargeJobs === undefined ? {} : { maxLargeJobs: args.maxLargeJobs }),
   });
-  if (args.resizeThreads !== undefined) configureProcessResizePool({ threads: args.resizeThreads });
+  configureProcessResizePool({
+    ...(args.resizeThreads === undefined ? {} : { smallThreads: args.resizeThreads }),
+    ...(args.maxLargeJobs === undefined ? {} : { largeThreads: args.maxLargeJobs }),
+  });
   const model = wantsModel(args) ? await serveModel(args, io) : undefined;
   const options = mcpServerOptions(
     args,

@@ -283,7 +283,7 @@ export class ImageStore {
     const pixels = await this.work.run(
       header.width * header.height * 3 * 2,
       `Decoding the image from ${source}`,
-      () => decodeImage(bytes, { maxInputPixels: this.limits.maxPixels }),
+      async () => inSharedMemory(await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels })),
       signal,
     );
     return {
@@ -523,6 +523,16 @@ export class ImageStore {
       if (hash !== undefined && this.#byHash.get(hash) === id) this.#byHash.delete(hash);
     }
   }
+}
+
+/**
+ * The pixels in a SharedArrayBuffer: a resize thread then reads (and crops) an original in place instead of
+ * the main thread copying it for every zoom. One copy per decode, inside the decode's admitted 2× budget.
+ */
+function inSharedMemory(image: RawImage): RawImage {
+  const data = new Uint8Array(new SharedArrayBuffer(image.data.byteLength));
+  data.set(image.data);
+  return { width: image.width, height: image.height, data };
 }
 
 function checkRaw(pixels: RawImage): void {
