@@ -44,6 +44,20 @@ export function inlineSize(width: number, height: number, limits: InlineLimits =
   };
 }
 
+/**
+ * Bytes an inline encode holds while it runs, for the work budget: the source it reads (kept alive by the
+ * encode even if the store drops it meanwhile) and the scaled copy twice (libvips' output and the encoder's).
+ */
+export function inlineEncodeBytes(image: RawImage, limits: InlineLimits = DEFAULT_INLINE_LIMITS): number {
+  const scaled = inlineSize(image.width, image.height, limits);
+  return image.width * image.height * 3 + scaled.width * scaled.height * 3 * 2;
+}
+
+/** Bytes a full-resolution encode (a resource read) holds: the source and an encoded copy of up to its size. */
+export function fullEncodeBytes(image: RawImage): number {
+  return image.width * image.height * 3 * 2;
+}
+
 async function encodeAt(image: RawImage, width: number, height: number, format: "png" | "jpeg", quality: number) {
   let pipeline = rawPipeline(image);
   if (width !== image.width || height !== image.height) {
