@@ -50,6 +50,9 @@ export function startHttpServer(args: string[]): Promise<ServerProcess> {
   let stderr = "";
   return new Promise((resolve, reject) => {
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      // The server's opt-in memory lines (SQUINT_MCP_MEMORY_LOG_MS) go on to this process's stderr.
+      for (const line of chunk.split("\n")) if (line.startsWith("squint mcp: memory")) process.stderr.write(`${line}\n`);
+      if (stderr.length > 64 * 1024) return;
       stderr += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(stderr);
       if (match) {

@@ -242,6 +242,16 @@ export class ImageStore {
       throw error;
     }
     original.pins--;
+    try {
+      return this.#addOriginal(original, source, pin, previous);
+    } catch (error) {
+      if (!previous) this.#originals.unref(original, 0);
+      throw error;
+    }
+  }
+
+  /** This store's record of a decoded shared original (a new id, or the evicted record's id again). */
+  #addOriginal(original: DecodedOriginal, source: string, pin: boolean, previous: Entry | undefined): StoredImage {
     const header = original.header;
     if (!header) throw new SquintError("INTERNAL", "A decoded original has no header.");
     this.#checkSize(header, `The image from ${source}`);
@@ -266,9 +276,40 @@ export class ImageStore {
     if (pin) entry.pin();
     this.#entries.delete(id);
     this.#entries.set(id, entry);
-    this.#byHash.set(hash, id);
+    this.#byHash.set(original.hash, id);
+    this.#memory.touch(original);
     this.#forgetOldRecords();
     return info;
+  }
+
+  /** Whether the content with this SHA-256 is decoded now, in this store or one it shares originals with. */
+  hasDecoded(hash: string): boolean {
+    return this.#originals.decoded(hash) !== undefined;
+  }
+
+  /**
+   * The original for content already decoded (see hasDecoded), without its bytes: this store's own id for it
+   * (pinned once more unless `pin` is false). Undefined when its pixels were evicted meanwhile: ingest the
+   * bytes then.
+   */
+  adoptDecoded(hash: string, options: { source?: string; pin?: boolean } = {}): StoredImage | undefined {
+    const pin = options.pin ?? true;
+    const knownId = this.#byHash.get(hash);
+    const known = knownId === undefined ? undefined : this.#entries.get(knownId);
+    if (known?.pixels) {
+      if (pin) known.pin();
+      this.#touch(known);
+      if (known.original) this.#memory.touch(known.original);
+      return known.info;
+    }
+    if (known || !this.#originals.decoded(hash)) return undefined;
+    const original = this.#originals.ref(hash);
+    try {
+      return this.#addOriginal(original, options.source ?? "buffer", pin, undefined);
+    } catch (error) {
+      this.#originals.unref(original, 0);
+      throw error;
+    }
   }
 
   async #decode(

@@ -65,6 +65,12 @@ export class SharedOriginals {
     return this.#byHash.size;
   }
 
+  /** The original of `hash` when its pixels are decoded now. */
+  decoded(hash: string): DecodedOriginal | undefined {
+    const original = this.#byHash.get(hash);
+    return original?.pixels ? original : undefined;
+  }
+
   /** Adds a reference to the original of `hash` (a placeholder without pixels when no store has it yet). */
   ref(hash: string): DecodedOriginal {
     let original = this.#byHash.get(hash);
