@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { callOutcome, numberFlag, percentile, photo, root, rssMiB } from "./_server.js";
 
 const ZOOMS = numberFlag("zooms", 10_000);
@@ -49,6 +49,16 @@ const transport = new StdioClientTransport({
     String(WORK_MB),
   ],
   cwd: root,
+  // The SDK passes only a safe subset of the environment; the allocator, libuv and Squint's own settings go on.
+  env: {
+    ...getDefaultEnvironment(),
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] =>
+          /^(MALLOC_|UV_THREADPOOL_SIZE$|SQUINT_)/.test(entry[0]) && entry[1] !== undefined,
+      ),
+    ),
+  },
   stderr: "inherit",
 });
 const client = new Client({ name: "soak", version: "0" });
