@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { SquintError } from "../../errors.js";
 import type { RawImage } from "../../model/vision.js";
-import type { PixelRect } from "./pixel-ops.js";
+import type { PixelRect } from "./raw-crop.js";
 import type { WorkLane } from "./work-budget.js";
 
 /**

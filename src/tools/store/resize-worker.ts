@@ -1,8 +1,8 @@
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { SquintError } from "../../errors.js";
-import { resizeBicubicSync } from "../../model/vision.js";
-import { cropPixels } from "./pixel-ops.js";
+import { resizeBicubicSync } from "../../model/bicubic.js";
+import { cropPixels } from "./raw-crop.js";
 import type { ResizeRequest } from "./resize-pool.js";
 
 /**
