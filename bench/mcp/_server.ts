@@ -41,15 +41,19 @@ export interface ServerProcess {
 }
 
 /** `squint mcp --http --port 0 ...args`, started from source; resolves with its URL once it listens. */
-export function startHttpServer(args: string[]): Promise<ServerProcess> {
+export function startHttpServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", path.join(root, "src/cli/main.ts"), "mcp", "--http", "--port", "0", ...args],
-    { cwd: root, stdio: ["ignore", "ignore", "pipe"] },
+    { cwd: root, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } },
   );
   let stderr = "";
   return new Promise((resolve, reject) => {
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      // The server's opt-in memory lines (SQUINT_MCP_MEMORY_LOG_MS) go on to this process's stderr.
+      for (const line of chunk.split("\n"))
+        if (line.startsWith("squint mcp: memory")) process.stderr.write(`${line}\n`);
+      if (stderr.length > 64 * 1024) return;
       stderr += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(stderr);
       if (match) {

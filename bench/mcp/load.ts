@@ -12,7 +12,10 @@
  * Goal (issue 10): zero failed calls other than BUSY, p99 of a small zoom under 1 s while large ones run,
  * RSS flat (the peak under the budget plus the idle server).
  *
- *   node --import tsx bench/mcp/load.ts [--seconds 60] [--clients 50] [--large 10]
+ * --uv-threads N starts the server with UV_THREADPOOL_SIZE=N (libuv's pool, shared by file reads and sharp;
+ * Node reads it only at start, default 4); the README recommends raising it for many clients.
+ *
+ *   node --import tsx bench/mcp/load.ts [--seconds 60] [--clients 50] [--large 10] [--uv-threads 16]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,24 +29,28 @@ const CLIENTS = numberFlag("clients", 50);
 const LARGE = Math.min(numberFlag("large", 10), CLIENTS - 1);
 const WORK_MB = 512;
 const STORE_MB = 1024;
+const UV_THREADS = process.argv.includes("--uv-threads") ? numberFlag("uv-threads", 4) : undefined;
 
 const dir = mkdtempSync(path.join(tmpdir(), "squint-mcp-load-"));
 const street = await photo(path.join(dir, "street.jpg"), 4140, 2700);
 // JPEG: an 8192² PNG of photo-like content is over the 50 MB input limit.
 const huge = await photo(path.join(dir, "huge.jpg"), 8192, 8192);
 
-const server = await startHttpServer([
-  "--allow",
-  dir,
-  "--max-sessions",
-  String(CLIENTS + 8),
-  "--max-sessions-per-client",
-  String(CLIENTS + 8),
-  "--max-work-mb",
-  String(WORK_MB),
-  "--max-store-mb",
-  String(STORE_MB),
-]);
+const server = await startHttpServer(
+  [
+    "--allow",
+    dir,
+    "--max-sessions",
+    String(CLIENTS + 8),
+    "--max-sessions-per-client",
+    String(CLIENTS + 8),
+    "--max-work-mb",
+    String(WORK_MB),
+    "--max-store-mb",
+    String(STORE_MB),
+  ],
+  UV_THREADS === undefined ? {} : { UV_THREADPOOL_SIZE: String(UV_THREADS) },
+);
 
 async function connect(): Promise<Client> {
   const client = new Client({ name: "load", version: "0" });
@@ -128,7 +135,9 @@ try {
   console.log(
     `${CLIENTS} clients (${LARGE} zooming near-full boxes), ${SECONDS} s, loopback, one squint mcp --http process`,
   );
-  console.log(`(--max-work-mb ${WORK_MB}, --max-store-mb ${STORE_MB}); CPU: the machine's, shared.\n`);
+  console.log(
+    `(--max-work-mb ${WORK_MB}, --max-store-mb ${STORE_MB}, UV_THREADPOOL_SIZE ${UV_THREADS ?? process.env.UV_THREADPOOL_SIZE ?? "unset (4)"}); CPU: the machine's, shared.\n`,
+  );
   console.log("| calls | n | ok | BUSY | other typed errors | failed | p50 (ms) | p99 (ms) | max (ms) |");
   console.log("|---|---|---|---|---|---|---|---|---|");
   console.log(row("small zoom, idle server (baseline)", idle));

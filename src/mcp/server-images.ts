@@ -44,6 +44,26 @@ export function inlineSize(width: number, height: number, limits: InlineLimits =
   };
 }
 
+/**
+ * Bytes an inline encode holds while it runs, for the work budget: the source it reads (kept alive by the
+ * encode even if the store drops it meanwhile) and the scaled copy twice (libvips' output and the encoder's).
+ */
+export function inlineEncodeBytes(image: RawImage, limits: InlineLimits = DEFAULT_INLINE_LIMITS): number {
+  const scaled = inlineSize(image.width, image.height, limits);
+  return image.width * image.height * 3 + scaled.width * scaled.height * 3 * 2;
+}
+
+/** Bytes a full-resolution encode (a resource read) holds: the source and an encoded copy of up to its size. */
+export function fullEncodeBytes(image: RawImage): number {
+  return image.width * image.height * 3 * 2;
+}
+
+async function scaledTo(image: RawImage, width: number, height: number): Promise<RawImage> {
+  if (width === image.width && height === image.height) return image;
+  const data = await rawPipeline(image).resize(width, height, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer();
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
 async function encodeAt(image: RawImage, width: number, height: number, format: "png" | "jpeg", quality: number) {
   let pipeline = rawPipeline(image);
   if (width !== image.width || height !== image.height) {
@@ -69,8 +89,11 @@ export async function encodeInline(
   let { width, height } = inlineSize(image.width, image.height, limits);
   // Each round shrinks by 0.75 in both directions; 8 rounds take any image under any sane byte budget.
   for (let round = 0; round < 8; round++) {
+    // Scaled once per round, not once per format tried: the lanczos pass over a 12 MP zoom costs more than
+    // the encodes, and a photo tries PNG before JPEG fits.
+    const scaled = await scaledTo(image, width, height);
     for (const step of LADDER) {
-      const data = await encodeAt(image, width, height, step.format, step.quality);
+      const data = await encodeAt(scaled, width, height, step.format, step.quality);
       if (data.length <= limits.maxBytes) {
         return { data, mimeType: step.format === "png" ? "image/png" : "image/jpeg", width, height };
       }

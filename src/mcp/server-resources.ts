@@ -2,7 +2,7 @@ import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/serv
 import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import { SquintError, toSquintError } from "../errors.js";
 import { IMAGE_URI_PREFIX, imageUri, parseImageUri } from "../tools/sources/reference.js";
-import { encodeFull } from "./server-images.js";
+import { encodeFull, fullEncodeBytes } from "./server-images.js";
 import { protocolError, type ResultImages } from "./server-tools.js";
 
 /** JSON-RPC code the MCP spec gives "resource not found". */
@@ -48,7 +48,11 @@ export function registerImageResources(server: McpServer, options: ImageResource
             hint: "Use a squint://images/<id> link from a tool result of this server.",
           });
         }
-        const encoded = await encodeFull(options.images.pixels(id), options.maxImageBytes);
+        const pixels = options.images.pixels(id);
+        const encode = () => encodeFull(pixels, options.maxImageBytes);
+        const encoded = options.images.work
+          ? await options.images.work.run(fullEncodeBytes(pixels), `Encoding ${id} for a resource read`, encode)
+          : await encode();
         return { contents: [{ uri: uri.href, mimeType: encoded.mimeType, blob: encoded.data.toString("base64") }] };
       } catch (error) {
         const squint = toSquintError(error);

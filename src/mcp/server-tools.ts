@@ -11,10 +11,11 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { clipForMessage, formatError, SquintError, toSquintError, zodError } from "../errors.js";
+import type { WorkBudget } from "../tools/store/work-budget.js";
 import type { RawImage } from "../model/vision.js";
 import type { ToolDefinition, ToolProgress } from "../tools/tool.js";
 import { imageUri } from "../tools/sources/reference.js";
-import { DEFAULT_INLINE_LIMITS, encodeInline, type InlineLimits } from "./server-images.js";
+import { DEFAULT_INLINE_LIMITS, encodeInline, type InlineLimits, inlineEncodeBytes } from "./server-images.js";
 
 /**
  * Tools on the wire. We answer tools/list and tools/call ourselves instead of using McpServer.registerTool:
@@ -34,6 +35,12 @@ export interface McpTool {
 export interface ResultImages {
   pixels(id: string): RawImage;
   describe(id: string): { width: number; height: number; label?: string };
+  /**
+   * Admission for encoding result images (the store's work budget). An inline copy of a 12 MP zoom is a
+   * resize and a PNG encode on libuv's threads: unadmitted, ten of them held memory the budget never saw and
+   * every thread that small calls' file reads need.
+   */
+  work?: WorkBudget;
 }
 
 export interface ToolBridgeOptions<TContext> {
@@ -128,7 +135,11 @@ export function toolFromDefinition<TContext>(
     for (const [index, id] of ids.entries()) {
       const info = options.images.describe(id);
       if (index === 0 && options.inlineImages) {
-        const inline = await encodeInline(options.images.pixels(id), inlineLimits);
+        const pixels = options.images.pixels(id);
+        const encode = () => encodeInline(pixels, inlineLimits);
+        const inline = options.images.work
+          ? await options.images.work.run(inlineEncodeBytes(pixels, inlineLimits), `Encoding ${id} inline`, encode)
+          : await encode();
         content.push({ type: "image", data: inline.data.toString("base64"), mimeType: inline.mimeType });
       }
       options.onImageLinked?.(id);

@@ -71,6 +71,7 @@ function resultImagesOf(store: ImageStore): ResultImages & { has(id: string): bo
   return {
     has: (id) => store.has(id),
     pixels: (id) => store.pixels(id),
+    work: store.work,
     describe: (id) => {
       const image = store.get(id);
       return { width: image.width, height: image.height, ...(image.label === undefined ? {} : { label: image.label }) };

@@ -1,7 +1,10 @@
 import sharp from "sharp";
 import { SquintError } from "../errors.js";
 import { DEFAULT_PREPROCESSOR_CONFIG, type PreprocessorConfig } from "./config.js";
+import { checkRawImage, requirePositiveInteger, resizeBicubicSync } from "./bicubic.js";
 import { decodeImage, type RawImage } from "./image-decode.js";
+
+export { checkRawImage, resizeBicubicSync };
 
 /**
  * Qwen3-VL image preprocessing, as the Hugging Face processor does it (spec §2.1): smart_resize to multiples
@@ -35,14 +38,6 @@ export function roundHalfEven(value: number): number {
   if (fraction > 0.5) return floor + 1;
   if (fraction < 0.5) return floor;
   return floor % 2 === 0 ? floor : floor + 1;
-}
-
-function requirePositiveInteger(name: string, value: number): void {
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new SquintError("INVALID_ARGUMENT", `${name} must be a positive integer, got ${value}`, {
-      hint: `Pass a whole number greater than zero for ${name}.`,
-    });
-  }
 }
 
 /**
@@ -176,27 +171,6 @@ export function isRawImage(value: unknown): value is RawImage {
   );
 }
 
-export function checkRawImage(image: RawImage): RawImage {
-  const { width, height, data } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new SquintError(
-      "INVALID_ARGUMENT",
-      `A raw image needs positive integer width and height, got ${width}×${height}`,
-      {
-        hint: "Build RawImage values with decodeImage().",
-      },
-    );
-  }
-  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
-    throw new SquintError(
-      "INVALID_ARGUMENT",
-      `A ${width}×${height} raw image needs ${width * height * 3} bytes of RGB, got ${data instanceof Uint8Array ? data.length : typeof data}`,
-      { hint: "RawImage data is 8-bit RGB, 3 bytes per pixel, row-major; build it with decodeImage()." },
-    );
-  }
-  return image;
-}
-
 /** How resizeBicubic computes a shrink (an upscale is always Pillow-exact). */
 export type ResizeMode = "fast" | "exact";
 
@@ -235,100 +209,6 @@ export async function resizeBicubic(
     );
   }
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-export function resizeBicubicSync(image: RawImage, width: number, height: number): RawImage {
-  checkRawImage(image);
-  requirePositiveInteger("width", width);
-  requirePositiveInteger("height", height);
-  let current = image;
-  // Pillow skips a pass whose size does not change.
-  if (width !== current.width) current = resamplePass(current, width, true);
-  if (height !== current.height) current = resamplePass(current, height, false);
-  return current;
-}
-
-const PRECISION_BITS = 22;
-
-function bicubicKernel(distance: number): number {
-  const a = -0.5;
-  const x = Math.abs(distance);
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
-}
-
-/** Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc`: per output pixel, a first input index and weights. */
-function resampleCoefficients(
-  inSize: number,
-  outSize: number,
-): { first: Int32Array; count: Int32Array; weights: Int32Array; taps: number } {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = 2 * filterScale;
-  const taps = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Int32Array(outSize * taps);
-  const row = new Float64Array(taps);
-  for (let out = 0; out < outSize; out++) {
-    const center = (out + 0.5) * scale;
-    // C's (int) cast truncates toward zero.
-    const start = Math.max(Math.trunc(center - support + 0.5), 0);
-    const n = Math.min(Math.trunc(center + support + 0.5), inSize) - start;
-    let total = 0;
-    for (let k = 0; k < n; k++) {
-      row[k] = bicubicKernel((k + start - center + 0.5) / filterScale);
-      total += row[k];
-    }
-    for (let k = 0; k < n; k++) {
-      const w = total === 0 ? row[k] : row[k] / total;
-      weights[out * taps + k] = Math.trunc(w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
-    }
-    first[out] = start;
-    count[out] = n;
-  }
-  return { first, count, weights, taps };
-}
-
-function resamplePass(image: RawImage, outSize: number, horizontal: boolean): RawImage {
-  const inSize = horizontal ? image.width : image.height;
-  const { first, count, weights, taps } = resampleCoefficients(inSize, outSize);
-  const width = horizontal ? outSize : image.width;
-  const height = horizontal ? image.height : outSize;
-  const src = image.data;
-  const out = new Uint8Array(width * height * 3);
-  const half = 1 << (PRECISION_BITS - 1);
-  // Stride (in bytes) between neighbouring input samples along the resampled axis.
-  const step = horizontal ? 3 : image.width * 3;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = horizontal ? x : y;
-      const n = count[o];
-      const wBase = o * taps;
-      let base = horizontal ? (y * image.width + first[o]) * 3 : (first[o] * image.width + x) * 3;
-      let r = half;
-      let g = half;
-      let b = half;
-      for (let k = 0; k < n; k++) {
-        const w = weights[wBase + k];
-        r += src[base] * w;
-        g += src[base + 1] * w;
-        b += src[base + 2] * w;
-        base += step;
-      }
-      const i = (y * width + x) * 3;
-      out[i] = clip8(r);
-      out[i + 1] = clip8(g);
-      out[i + 2] = clip8(b);
-    }
-  }
-  return { width, height, data: out };
-}
-
-function clip8(sum: number): number {
-  const value = sum >> PRECISION_BITS;
-  return Math.max(0, Math.min(255, value));
 }
 
 interface PatchifyPlan {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { SquintError } from "../errors.js";
 import type { RawImage } from "../model/vision.js";
@@ -12,6 +13,7 @@ import {
   toRel1000Tuple,
 } from "./geometry.js";
 import type { OcrResult, OcrScriptOption } from "./ocr/types.js";
+import { type FileHashes, processFileHashes } from "./sources/file-hashes.js";
 import { type ImageSource, loadImageReference } from "./sources/index.js";
 import { defaultSourcePolicy, type SourcePolicy } from "./sources/policy.js";
 import { IMAGE_ID_PATTERN, type ImageStore, type StoredImage } from "./store/image-store.js";
@@ -57,6 +59,8 @@ export interface ToolContextOptions {
   imageByIndex?: ToolContext["imageByIndex"];
   locateModel?: LocateModel;
   ocr?: OcrFunction;
+  /** Content hashes of files read before (process-wide by default). */
+  fileHashes?: FileHashes;
 }
 
 function describeSource(source: ImageSource): string {
@@ -75,20 +79,42 @@ function describeSource(source: ImageSource): string {
 export function createToolContext(options: ToolContextOptions): ToolContext {
   const { store } = options;
   const policy = options.policy ?? defaultSourcePolicy();
+  const fileHashes = options.fileHashes ?? processFileHashes();
   return {
     store,
     async resolveImage(reference, signal) {
       // An id this store would have made but no longer knows is a stale id, not a file of that name.
       if (IMAGE_ID_PATTERN.test(reference.trim())) return store.get(reference.trim());
-      const loaded = await loadImageReference(reference, policy, {
-        isImageId: (candidate) => store.has(candidate),
-        ...(signal ? { signal } : {}),
-        ...(options.baseDir ? { baseDir: options.baseDir } : {}),
-      });
-      if (loaded.kind === "id") return store.get(loaded.id);
+      const load = (knownFile: (identity: string) => boolean) =>
+        loadImageReference(reference, policy, {
+          isImageId: (candidate) => store.has(candidate),
+          knownFile,
+          ...(signal ? { signal } : {}),
+          ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+        });
+      // A file whose version was read before and whose pixels are decoded now is checked but not read again.
+      const decoded = (identity: string) => {
+        const hash = fileHashes.get(identity);
+        return hash !== undefined && store.hasDecoded(hash);
+      };
+      let loaded = await load(decoded);
       // Not pinned: an image named in a tool argument is cached (LRU) and can be sent again. A caller that
       // must keep an image for a whole run (the agent, for its conversation) ingests or retains it itself.
-      return store.ingest(loaded.bytes, { source: describeSource(loaded.source), pin: false });
+      if (loaded.kind === "known") {
+        const hash = fileHashes.get(loaded.identity);
+        const adopted =
+          hash === undefined
+            ? undefined
+            : store.adoptDecoded(hash, { source: describeSource(loaded.source), pin: false });
+        if (adopted) return adopted;
+        // Evicted since the check: read the file after all.
+        loaded = await load(() => false);
+      }
+      if (loaded.kind === "id") return store.get(loaded.id);
+      if (loaded.kind === "known") throw new SquintError("INTERNAL", "A file was not read although asked to be.");
+      const hash = createHash("sha256").update(loaded.bytes).digest("hex");
+      if (loaded.identity !== undefined) fileHashes.set(loaded.identity, hash);
+      return store.ingest(loaded.bytes, { source: describeSource(loaded.source), pin: false, hash });
     },
     ...(options.imageByIndex ? { imageByIndex: options.imageByIndex } : {}),
     ...(options.locateModel ? { locateModel: options.locateModel } : {}),

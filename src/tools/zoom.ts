@@ -12,7 +12,6 @@ import {
   type ToolContext,
 } from "./context.js";
 import { cropTransform, growSmallBox, parseBox, pixelRect, rectBox } from "./geometry.js";
-import { cropPixels } from "./store/pixel-ops.js";
 import { processResizePool } from "./store/resize-pool.js";
 import type { ToolDefinition } from "./tool.js";
 
@@ -118,15 +117,14 @@ export const zoomTool: ToolDefinition<typeof inputSchema, typeof outputSchema, T
     const size = zoomedSize(rect.height, rect.width);
     // Held while it runs: the crop, the horizontal pass (new width × old height) and the result.
     const work = (rect.width * rect.height + size.width * rect.height + size.width * size.height) * 3;
+    const lane = context.store.work.laneOf(work);
     const pixels = await context.store.work.run(
       work,
       `Zooming into ${source.id}`,
       async () => {
-        const whole = context.store.pixels(source.id);
-        const cropped = cropPixels(whole, rect);
         options.signal?.throwIfAborted();
-        // Off the main thread for anything but tiny crops; a fresh crop is moved there, the store's own copied.
-        return processResizePool().resize(cropped, size.width, size.height, { transfer: cropped !== whole });
+        // Crop and resize in a thread of the job's lane: small zooms never queue behind large ones.
+        return processResizePool().resize(context.store.pixels(source.id), size.width, size.height, { rect, lane });
       },
       options.signal,
     );

@@ -75,6 +75,40 @@ describe("HTTP sessions are isolated", () => {
     }
   }, 60_000);
 
+  it("keeps ids per session when two sessions open the same file (its decoded pixels are shared)", async () => {
+    const handle = await serve();
+    const alice = await connectHttp(handle.url);
+    const mallory = await connectHttp(handle.url);
+    try {
+      const zoomA = await call(alice.client, "image_zoom_in_tool", {
+        image: photo,
+        bbox_2d: [0, 0, 500, 500],
+        label: "alice's secret",
+      });
+      const zoomM = await call(mallory.client, "image_zoom_in_tool", { image: photo, bbox_2d: [0, 0, 500, 500] });
+      const a = zoomA.structuredContent as { image: { id: string }; source: { id: string } };
+      const m = zoomM.structuredContent as { image: { id: string }; source: { id: string } };
+      // Same file, same pixels, but each session's own id for it.
+      expect(m.source.id).not.toBe(a.source.id);
+      for (const id of [a.source.id, a.image.id]) {
+        const info = await call(mallory.client, "image_info", { image: id });
+        expect(info.isError).toBe(true);
+        expect(JSON.stringify(info)).not.toMatch(/alice's secret/);
+      }
+      const listed = await mallory.client.listResources();
+      expect(JSON.stringify(listed)).not.toContain(a.source.id);
+      expect(JSON.stringify(listed)).not.toMatch(/alice's secret/);
+      // Alice closing her session leaves Mallory's image readable.
+      await alice.client.close();
+      const still = await call(mallory.client, "image_zoom_in_tool", { image: m.source.id, bbox_2d: [0, 0, 900, 900] });
+      expect(still.isError).toBeFalsy();
+    } finally {
+      await alice.client.close();
+      await mallory.client.close();
+      await handle.close();
+    }
+  }, 60_000);
+
   it("refuses sessions over the per-client cap instead of closing other clients' live sessions", async () => {
     const handle = await serve({ maxSessions: 6, maxSessionsPerClient: 3 });
     const victim = await connectHttp(handle.url, undefined);

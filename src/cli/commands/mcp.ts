@@ -15,6 +15,7 @@ import {
 import { createSquintServer, type SquintServerOptions } from "../../mcp/server.js";
 import type { SquintTool } from "../../tools/tool.js";
 import { serveStdio } from "../../mcp/stdio.js";
+import { startMemoryLog } from "../../mcp/memory-log.js";
 import type { Backend } from "../../runtime/backend.js";
 import type { LocateModel } from "../../tools/context.js";
 import { builtinTools } from "../../tools/index.js";
@@ -22,8 +23,9 @@ import { closeDefaultOcrEngine, defaultOcrFunction } from "../../tools/ocr/ocr-t
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_IMAGE_BYTES, defaultSourcePolicy } from "../../tools/sources/policy.js";
 import { ImageStore } from "../../tools/store/image-store.js";
 import { DEFAULT_IMAGE_LIMITS } from "../../tools/store/limits.js";
-import { PixelMemory } from "../../tools/store/pixel-memory.js";
-import { configureProcessResizePool } from "../../tools/store/resize-pool.js";
+import { configureImageProcess } from "../../tools/store/image-process.js";
+import { configureProcessResizePool, DEFAULT_RESIZE_POOL } from "../../tools/store/resize-pool.js";
+import { SharedOriginals } from "../../tools/store/shared-originals.js";
 import { configureProcessWorkBudget, DEFAULT_WORK_BUDGET } from "../../tools/store/work-budget.js";
 import type { CliIO, Command } from "../command.js";
 import {
@@ -85,7 +87,9 @@ Memory and load (every session together; see README "Limits"):
                           more work waits, then gets BUSY
   --max-queued N          calls that may wait for that memory (default ${DEFAULT_WORK_BUDGET.maxQueued}); one more gets BUSY at once
   --max-wait-s N          longest wait for that memory before BUSY (default ${DEFAULT_WORK_BUDGET.maxWaitMs / 1000})
-  --resize-threads N      worker threads for zoom resizes (default: cores - 1, 1 to 4)
+  --max-large-jobs N      large pixel jobs (over ${DEFAULT_WORK_BUDGET.largeJobBytes / MIB} MB: full-photo zooms, big decodes) at once (default
+                          ${DEFAULT_WORK_BUDGET.maxLargeJobs}, or $SQUINT_MAX_LARGE_JOBS); small ones keep their own lane and threads
+  --resize-threads N      worker threads for small zoom resizes (default ${DEFAULT_RESIZE_POOL.smallThreads}); large ones get --max-large-jobs threads
   --max-sessions N        HTTP sessions open at once (default ${DEFAULT_MAX_SESSIONS}); more are refused with 503
   --max-sessions-per-client N
                           HTTP sessions per client address and token (default ${DEFAULT_MAX_SESSIONS_PER_CLIENT}); more get 429
@@ -130,6 +134,9 @@ const argsSchema = z.object({
   maxQueued: wholeNumber("--max-queued").optional(),
   maxWaitS: positiveNumber("--max-wait-s").optional(),
   resizeThreads: wholeNumber("--resize-threads", 1).optional(),
+  maxLargeJobs: wholeNumber("--max-large-jobs", 1).optional(),
+  vipsThreads: wholeNumber("SQUINT_VIPS_THREADS", 1).optional(),
+  memoryLogMs: wholeNumber("SQUINT_MCP_MEMORY_LOG_MS", 1).optional(),
   maxSessions: wholeNumber("--max-sessions", 1).optional(),
   maxSessionsPerClient: wholeNumber("--max-sessions-per-client", 1).optional(),
   sessionIdleS: positiveNumber("--session-idle-s").optional(),
@@ -160,6 +167,7 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       "max-queued": { type: "string" },
       "max-wait-s": { type: "string" },
       "resize-threads": { type: "string" },
+      "max-large-jobs": { type: "string" },
       "max-sessions": { type: "string" },
       "max-sessions-per-client": { type: "string" },
       "session-idle-s": { type: "string" },
@@ -191,6 +199,9 @@ export function parseMcpArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     maxQueued: values["max-queued"],
     maxWaitS: values["max-wait-s"],
     resizeThreads: values["resize-threads"],
+    maxLargeJobs: values["max-large-jobs"] ?? (env.SQUINT_MAX_LARGE_JOBS || undefined),
+    vipsThreads: env.SQUINT_VIPS_THREADS || undefined,
+    memoryLogMs: env.SQUINT_MCP_MEMORY_LOG_MS || undefined,
     maxSessions: values["max-sessions"],
     maxSessionsPerClient: values["max-sessions-per-client"],
     sessionIdleS: values["session-idle-s"],
@@ -243,18 +254,24 @@ function checkedDirectory(dir: string): string {
   return absolute;
 }
 
+/** The decoded pixels every session's store shares (--max-store-mb). */
+export function storeMemory(args: McpArgs): SharedOriginals {
+  return new SharedOriginals(Math.floor((args.maxStoreMb ?? DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB) * MIB));
+}
+
 /** The server options `squint mcp` runs with; exported so tests and the agent can build the same server. */
 export function mcpServerOptions(
   args: McpArgs,
   tools: readonly SquintTool[] = builtinTools(),
-  model: { locateModel?: LocateModel } = {},
+  model: { locateModel?: LocateModel; originals?: SharedOriginals } = {},
 ): SquintServerOptions {
   const maxBytes = Math.floor((args.maxImageMb ?? DEFAULT_MAX_IMAGE_BYTES / MIB) * MIB);
-  // One pixel memory for every session's store: sessions are isolated, the process is bounded once.
-  const memory = new PixelMemory(Math.floor((args.maxStoreMb ?? DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB) * MIB));
+  // One pixel memory for every session's store: sessions are isolated (ids), the process is bounded once, and
+  // a file many sessions open is decoded and counted once.
+  const originals = model.originals ?? storeMemory(args);
   return {
     tools,
-    store: () => new ImageStore({ maxInputBytes: maxBytes, memory, ids: "random" }),
+    store: () => new ImageStore({ maxInputBytes: maxBytes, originals, ids: "random" }),
     // stdio: the client started this server as its user, so its roots may grant when no --allow is given.
     rootsGrantWithoutAllow: !args.http,
     policy: defaultSourcePolicy({
@@ -311,18 +328,27 @@ async function serveModel(args: McpArgs, io: CliIO): Promise<ServedModel> {
 async function run(argv: string[], io: CliIO): Promise<number> {
   const args = parseMcpArgs(argv);
   // Before any store exists: every store and tool of this process shares these.
-  configureProcessWorkBudget({
+  configureImageProcess(args.vipsThreads === undefined ? {} : { vipsThreads: args.vipsThreads });
+  const work = configureProcessWorkBudget({
     ...(args.maxWorkMb === undefined ? {} : { maxBytes: Math.floor(args.maxWorkMb * MIB) }),
     ...(args.maxQueued === undefined ? {} : { maxQueued: args.maxQueued }),
     ...(args.maxWaitS === undefined ? {} : { maxWaitMs: Math.round(args.maxWaitS * 1000) }),
+    ...(args.maxLargeJobs === undefined ? {} : { maxLargeJobs: args.maxLargeJobs }),
   });
-  if (args.resizeThreads !== undefined) configureProcessResizePool({ threads: args.resizeThreads });
+  configureProcessResizePool({
+    ...(args.resizeThreads === undefined ? {} : { smallThreads: args.resizeThreads }),
+    ...(args.maxLargeJobs === undefined ? {} : { largeThreads: args.maxLargeJobs }),
+  });
   const model = wantsModel(args) ? await serveModel(args, io) : undefined;
-  const options = mcpServerOptions(
-    args,
-    [...builtinTools(), ...(model?.tools ?? [])],
-    model ? { locateModel: model.locateModel } : {},
-  );
+  const originals = storeMemory(args);
+  const options = mcpServerOptions(args, [...builtinTools(), ...(model?.tools ?? [])], {
+    originals,
+    ...(model ? { locateModel: model.locateModel } : {}),
+  });
+  const stopMemoryLog =
+    args.memoryLogMs === undefined
+      ? () => undefined
+      : startMemoryLog(args.memoryLogMs, (line) => io.stderr.write(line), { originals, work });
   if (process.env.SQUINT_MCP_CONFORMANCE === "1") {
     // The official conformance suite calls fixed tool and resource names; they exist only when asked for.
     const { conformanceFixtures } = await import("../../mcp/server-conformance.js");
@@ -335,6 +361,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     const connection = await serveStdio(createSquintServer(options));
     await Promise.race([connection.closed, untilSignal()]);
     await connection.close();
+    stopMemoryLog();
     await model?.close();
     await closeDefaultOcrEngine();
     return 0;
@@ -356,6 +383,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   );
   await untilSignal();
   await handle.close();
+  stopMemoryLog();
   await model?.close();
   await closeDefaultOcrEngine();
   return 0;

@@ -1,5 +1,5 @@
 import { decodeBase64Image, decodeDataUri } from "./data-uri.js";
-import { readImageFile } from "./path.js";
+import { readImageFileUnlessKnown } from "./path.js";
 import type { SourcePolicy } from "./policy.js";
 import { type ClassifyOptions, classifyImageReference } from "./reference.js";
 import { fetchImageUrl, redactUrl } from "./url.js";
@@ -16,10 +16,17 @@ export type ImageSource =
   | { kind: "data-uri"; mimeType: string }
   | { kind: "base64" };
 
-export type LoadedReference = { kind: "id"; id: string } | { kind: "bytes"; bytes: Uint8Array; source: ImageSource };
+export type LoadedReference =
+  | { kind: "id"; id: string }
+  /** `identity`: for a file, which version of it the bytes are (see fileIdentity). */
+  | { kind: "bytes"; bytes: Uint8Array; source: ImageSource; identity?: string }
+  /** A file the caller already has in this version (`knownFile` said so): checked, not read. */
+  | { kind: "known"; identity: string; source: ImageSource };
 
 export interface LoadReferenceOptions extends ClassifyOptions {
   signal?: AbortSignal;
+  /** Says whether the caller already has this version of a file (then its bytes are not read). */
+  knownFile?: (identity: string) => boolean;
   /** What relative paths are relative to; the process's working directory by default. */
   baseDir?: string;
 }
@@ -34,13 +41,19 @@ export async function loadImageReference(
     case "id":
       return classified;
     case "path": {
-      const file = await readImageFile(classified.path, {
-        allowedDirs: policy.allowedDirs,
-        maxBytes: policy.maxBytes,
-        baseDir: options.baseDir,
-        signal: options.signal,
-      });
-      return { kind: "bytes", bytes: file.bytes, source: { kind: "path", path: file.path } };
+      const file = await readImageFileUnlessKnown(
+        classified.path,
+        {
+          allowedDirs: policy.allowedDirs,
+          maxBytes: policy.maxBytes,
+          baseDir: options.baseDir,
+          signal: options.signal,
+        },
+        options.knownFile ?? (() => false),
+      );
+      const source: ImageSource = { kind: "path", path: file.path };
+      if ("known" in file) return { kind: "known", identity: file.identity, source };
+      return { kind: "bytes", bytes: file.bytes, source, identity: file.identity };
     }
     case "url": {
       const download = await fetchImageUrl(classified.url, policy, { signal: options.signal });
@@ -69,7 +82,7 @@ export async function loadImageReference(
 
 export { blockedAddressReason, isPublicAddress } from "./address.js";
 export { decodeBase64Image, decodeDataUri } from "./data-uri.js";
-export { readImageFile } from "./path.js";
+export { fileIdentity, readImageFile, readImageFileUnlessKnown } from "./path.js";
 export {
   DEFAULT_FETCH_TIMEOUT_MS,
   DEFAULT_MAX_IMAGE_BYTES,

@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { type FileHandle, lstat, open, readlink, realpath, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { clipForMessage, SquintError } from "../../errors.js";
@@ -125,9 +125,39 @@ export interface ImageFile {
   /** The real path that was read. */
   path: string;
   bytes: Uint8Array;
+  /** Which file version this was (fileIdentity of the opened file). */
+  identity: string;
+}
+
+/** A file that passed every check but was not read: the caller said it already has this version. */
+export interface KnownImageFile {
+  path: string;
+  identity: string;
+  known: true;
+}
+
+/**
+ * The file's device, inode, size and change times: a new version of the file (rewritten, replaced, renamed
+ * over) has another identity, so what was learnt from the bytes of one version is never used for another.
+ */
+export function fileIdentity(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
 }
 
 export async function readImageFile(path: string, options: ReadImageFileOptions): Promise<ImageFile> {
+  return (await readImageFileUnlessKnown(path, options, () => false)) as ImageFile;
+}
+
+/**
+ * readImageFile, except that once every check has passed (the file is under an allowed directory, not swapped,
+ * a regular file within the size limit) and `known(identity)` says the caller already has this version of
+ * it, the bytes are not read: a server asked for the same photo by fifty clients reads and hashes it once.
+ */
+export async function readImageFileUnlessKnown(
+  path: string,
+  options: ReadImageFileOptions,
+  known: (identity: string) => boolean,
+): Promise<ImageFile | KnownImageFile> {
   // Not path.resolve: it collapses ".." before links are followed, which is not what opening the path does.
   const absolute = isAbsolute(path) ? path : `${options.baseDir ?? process.cwd()}${sep}${path}`;
   const allowed = await realDirs(options.allowedDirs);
@@ -193,6 +223,8 @@ export async function readImageFile(path: string, options: ReadImageFileOptions)
       });
     }
     options.signal?.throwIfAborted();
+    const identity = fileIdentity(opened);
+    if (known(identity)) return { path: real, identity, known: true };
     const buffer = await handle.readFile({ signal: options.signal });
     if (buffer.byteLength > options.maxBytes) {
       // The file grew after the size check.
@@ -205,7 +237,7 @@ export async function readImageFile(path: string, options: ReadImageFileOptions)
         },
       );
     }
-    return { path: real, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) };
+    return { path: real, identity, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) };
   } finally {
     await handle.close();
   }

@@ -6,6 +6,7 @@ import type { RawImage } from "../../model/vision.js";
 import { type Affine, compose, identity, type Size } from "../geometry.js";
 import { type ImageLimits, resolveLimits } from "./limits.js";
 import { type PixelHolder, PixelMemory } from "./pixel-memory.js";
+import { type DecodedOriginal, type DecodedPixels, SharedOriginals } from "./shared-originals.js";
 import { formatName, looksTruncated, type SniffedFormat, sniffFormat } from "./sniff.js";
 import { processWorkBudget, type WorkBudget } from "./work-budget.js";
 
@@ -26,8 +27,8 @@ import { processWorkBudget, type WorkBudget } from "./work-budget.js";
  * record (size, lineage, transforms) stays, so boxes on an evicted crop still map to the original. Records
  * beyond `maxRecords` whose pixels are gone are forgotten, oldest first.
  *
- * Several stores may share one PixelMemory (the MCP server: one store per session, one pixel budget per
- * process) and one WorkBudget (admission for decoding and every tool's pixel work, process-wide by default).
+ * Several stores may share one SharedOriginals (the MCP server: one store per session, one pixel budget per
+ * process, and a file every session opens decoded once and counted once) and one WorkBudget (admission for decoding and every tool's pixel work, process-wide by default).
  * A store that serves strangers hands out unguessable ids (`ids: "random"`), so an id seen in one session's
  * result means nothing to another session.
  */
@@ -70,6 +71,8 @@ export interface IngestOptions {
   allowSvg?: boolean;
   /** Gives up waiting for decode memory (see WorkBudget). */
   signal?: AbortSignal;
+  /** The bytes' SHA-256 (hex) when the caller already knows it (a cached file hash), so it is not computed again. */
+  hash?: string;
 }
 
 export interface DeriveOptions {
@@ -84,19 +87,33 @@ export interface ImageStoreOptions extends Partial<ImageLimits> {
   maxRecords?: number;
   /** Pixels counted with other stores' (overrides maxStoreBytes); by default the store has its own. */
   memory?: PixelMemory;
+  /**
+   * Decoded originals shared with other stores (same bytes, one decode, counted once; overrides `memory` with
+   * its own). By default the store has its own.
+   */
+  originals?: SharedOriginals;
   /** Admission for pixel work; by default the process-wide budget (processWorkBudget()). */
   work?: WorkBudget;
   /** "sequential" (img-1, img-2, …; the default) or "random" (unguessable, for stores that serve strangers). */
   ids?: "sequential" | "random";
 }
 
+/** A derived image owns its pixels; an original's pixels are the shared DecodedOriginal's (see shared-originals.ts). */
 class Entry implements PixelHolder {
+  #own: RawImage | undefined;
+
   constructor(
     public info: StoredImage,
-    public pixels: RawImage | undefined,
+    pixels: RawImage | undefined,
     public pins: number,
-    public hash?: string,
-  ) {}
+    public readonly original?: DecodedOriginal,
+  ) {
+    this.#own = pixels;
+  }
+
+  get pixels(): RawImage | undefined {
+    return this.original ? this.original.pixels : this.#own;
+  }
 
   get heldBytes(): number {
     return this.pixels?.data.byteLength ?? 0;
@@ -106,8 +123,18 @@ class Entry implements PixelHolder {
     return this.pins > 0;
   }
 
+  pin(): void {
+    this.pins++;
+    if (this.original) this.original.pins++;
+  }
+
+  unpin(): void {
+    this.pins--;
+    if (this.original) this.original.pins--;
+  }
+
   drop(): void {
-    this.pixels = undefined;
+    this.#own = undefined;
   }
 }
 
@@ -124,6 +151,7 @@ export class ImageStore {
   /** Admission for pixel work done on this store's images (tools use it too). */
   readonly work: WorkBudget;
   readonly #memory: PixelMemory;
+  readonly #originals: SharedOriginals;
   readonly #ids: "sequential" | "random";
   readonly #maxRecords: number;
   /** Map order is recency order: touching an entry moves it to the end. */
@@ -133,8 +161,9 @@ export class ImageStore {
   #nextId = 1;
 
   constructor(options: ImageStoreOptions = {}) {
-    const { maxRecords, memory, work, ids, ...limits } = options;
-    this.#memory = memory ?? new PixelMemory(resolveLimits(limits).maxStoreBytes);
+    const { maxRecords, memory, originals, work, ids, ...limits } = options;
+    this.#originals = originals ?? new SharedOriginals(memory ?? new PixelMemory(resolveLimits(limits).maxStoreBytes));
+    this.#memory = this.#originals.memory;
     this.limits = resolveLimits({ ...limits, maxStoreBytes: this.#memory.maxBytes });
     this.work = work ?? processWorkBudget();
     this.#ids = ids ?? "sequential";
@@ -155,33 +184,24 @@ export class ImageStore {
       );
     }
     const format = sniffFormat(bytes);
-    const hash = createHash("sha256").update(bytes).digest("hex");
+    const hash = options.hash ?? createHash("sha256").update(bytes).digest("hex");
     const pin = options.pin ?? true;
     const knownId = this.#byHash.get(hash);
     const known = knownId === undefined ? undefined : this.#entries.get(knownId);
     if (known?.pixels) {
-      if (pin) known.pins++;
+      if (pin) known.pin();
       this.#touch(known);
-      this.#memory.touch(known);
+      if (known.original) this.#memory.touch(known.original);
       return known.info;
     }
     const inFlight = this.#pending.get(hash);
     if (inFlight) {
       const info = await inFlight;
       const entry = this.#entries.get(info.id);
-      if (entry && pin) entry.pins++;
+      if (entry && pin) entry.pin();
       return info;
     }
-    const work = this.#decodeOriginal(
-      bytes,
-      format,
-      hash,
-      source,
-      pin,
-      options.allowSvg ?? this.limits.allowSvg,
-      known,
-      options.signal,
-    );
+    const work = this.#ingestOriginal(bytes, format, hash, source, pin, options, known);
     this.#pending.set(hash, work);
     try {
       return await work;
@@ -190,17 +210,16 @@ export class ImageStore {
     }
   }
 
-  async #decodeOriginal(
+  async #ingestOriginal(
     bytes: Uint8Array,
     format: SniffedFormat,
     hash: string,
     source: string,
     pin: boolean,
-    allowSvg: boolean,
+    options: IngestOptions,
     previous: Entry | undefined,
-    signal: AbortSignal | undefined,
   ): Promise<StoredImage> {
-    if (format === "svg" && !allowSvg) {
+    if (format === "svg" && !(options.allowSvg ?? this.limits.allowSvg)) {
       throw new SquintError("IMAGE_UNSUPPORTED", `The image from ${source} is an SVG, which is refused by default.`, {
         hint: "Convert it to PNG, or enable SVG input (allowSvg) if you trust its source.",
       });
@@ -211,34 +230,112 @@ export class ImageStore {
         details: { format, bytes: bytes.byteLength },
       });
     }
+    // This store's reference (an evicted original's record keeps its own), and a hold while it decodes, so
+    // what another store's decode produced is not evicted before this store's caller gets to use it.
+    const original = previous?.original ?? this.#originals.ref(hash);
+    original.pins++;
+    try {
+      await this.#originals.fill(original, () => this.#decode(bytes, format, source, options.signal), options.signal);
+    } catch (error) {
+      if (!previous) this.#originals.unref(original, 1);
+      else original.pins--;
+      throw error;
+    }
+    original.pins--;
+    try {
+      return this.#addOriginal(original, source, pin, previous);
+    } catch (error) {
+      if (!previous) this.#originals.unref(original, 0);
+      throw error;
+    }
+  }
+
+  /** This store's record of a decoded shared original (a new id, or the evicted record's id again). */
+  #addOriginal(original: DecodedOriginal, source: string, pin: boolean, previous: Entry | undefined): StoredImage {
+    const header = original.header;
+    if (!header) throw new SquintError("INTERNAL", "A decoded original has no header.");
+    this.#checkSize(header, `The image from ${source}`);
+    const id = previous?.info.id ?? this.#newId();
+    const info: StoredImage = {
+      id,
+      width: header.width,
+      height: header.height,
+      format: header.format,
+      source,
+      operation: "original",
+      originalId: id,
+      originalSize: { width: header.width, height: header.height },
+      toParent: identity,
+      toOriginal: identity,
+      bytes: header.width * header.height * 3,
+      ...(header.exifOrientation === undefined ? {} : { exifOrientation: header.exifOrientation }),
+    };
+    const entry = new Entry(info, undefined, 0, original);
+    // The pins an evicted record still had were counted in the original already; they carry over.
+    entry.pins = previous?.pins ?? 0;
+    if (pin) entry.pin();
+    this.#entries.delete(id);
+    this.#entries.set(id, entry);
+    this.#byHash.set(original.hash, id);
+    this.#memory.touch(original);
+    this.#forgetOldRecords();
+    return info;
+  }
+
+  /** Whether the content with this SHA-256 is decoded now, in this store or one it shares originals with. */
+  hasDecoded(hash: string): boolean {
+    return this.#originals.decoded(hash) !== undefined;
+  }
+
+  /**
+   * The original for content already decoded (see hasDecoded), without its bytes: this store's own id for it
+   * (pinned once more unless `pin` is false). Undefined when its pixels were evicted meanwhile: ingest the
+   * bytes then.
+   */
+  adoptDecoded(hash: string, options: { source?: string; pin?: boolean } = {}): StoredImage | undefined {
+    const pin = options.pin ?? true;
+    const knownId = this.#byHash.get(hash);
+    const known = knownId === undefined ? undefined : this.#entries.get(knownId);
+    if (known?.pixels) {
+      if (pin) known.pin();
+      this.#touch(known);
+      if (known.original) this.#memory.touch(known.original);
+      return known.info;
+    }
+    if (known || !this.#originals.decoded(hash)) return undefined;
+    const original = this.#originals.ref(hash);
+    try {
+      return this.#addOriginal(original, options.source ?? "buffer", pin, undefined);
+    } catch (error) {
+      this.#originals.unref(original, 0);
+      throw error;
+    }
+  }
+
+  async #decode(
+    bytes: Uint8Array,
+    format: SniffedFormat,
+    source: string,
+    signal: AbortSignal | undefined,
+  ): Promise<DecodedPixels> {
     const header = await this.#readHeader(bytes, format, source);
     this.#checkSize(header, `The image from ${source}`);
     // libvips holds about the decoded RGB again while it flattens and converts: twice the result, admitted first.
     const pixels = await this.work.run(
       header.width * header.height * 3 * 2,
       `Decoding the image from ${source}`,
-      () => decodeImage(bytes, { maxInputPixels: this.limits.maxPixels }),
+      async () => inSharedMemory(await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels })),
       signal,
     );
-    const id = previous?.info.id ?? this.#newId();
-    const info: StoredImage = {
-      id,
-      width: pixels.width,
-      height: pixels.height,
-      format: formatName(format),
-      source,
-      operation: "original",
-      originalId: id,
-      originalSize: { width: pixels.width, height: pixels.height },
-      toParent: identity,
-      toOriginal: identity,
-      bytes: pixels.data.byteLength,
-      ...(header.orientation === undefined ? {} : { exifOrientation: header.orientation }),
+    return {
+      pixels,
+      header: {
+        width: pixels.width,
+        height: pixels.height,
+        format: formatName(format),
+        ...(header.orientation === undefined ? {} : { exifOrientation: header.orientation }),
+      },
     };
-    const entry = new Entry(info, pixels, (previous?.pins ?? 0) + (pin ? 1 : 0), hash);
-    this.#admit(entry);
-    this.#byHash.set(hash, id);
-    return info;
   }
 
   async #readHeader(
@@ -356,14 +453,14 @@ export class ImageStore {
 
   /** Adds one pin: the image's pixels stay until as many `release` calls. */
   retain(id: string): void {
-    this.#entry(id).pins++;
+    this.#entry(id).pin();
   }
 
   /** Removes one pin; the pixels become evictable when none are left. */
   release(id: string): void {
     const entry = this.#entries.get(id);
     if (!entry || entry.pins === 0) return;
-    entry.pins--;
+    entry.unpin();
     this.#memory.evict();
   }
 
@@ -380,7 +477,7 @@ export class ImageStore {
 
   /** Forgets every image and gives its pixels back to the shared memory (a closed session's store). */
   dispose(): void {
-    for (const entry of this.#entries.values()) this.#memory.remove(entry);
+    for (const entry of this.#entries.values()) this.#forget(entry);
     this.#entries.clear();
     this.#byHash.clear();
   }
@@ -420,6 +517,7 @@ export class ImageStore {
     this.#entries.set(entry.info.id, entry);
   }
 
+  /** Admits a derived image's own pixels to the memory (originals are admitted by SharedOriginals). */
   #admit(entry: Entry): void {
     const size = entry.heldBytes;
     if (size > this.limits.maxStoreBytes) {
@@ -429,9 +527,6 @@ export class ImageStore {
         { hint: "Send a smaller image or raise the store's maxStoreBytes.", details: { bytes: size } },
       );
     }
-    const previous = this.#entries.get(entry.info.id);
-    if (previous) this.#memory.remove(previous);
-    this.#entries.delete(entry.info.id);
     this.#entries.set(entry.info.id, entry);
     this.#memory.add(entry);
     this.#memory.evict(entry);
@@ -439,8 +534,6 @@ export class ImageStore {
       // Everything else is pinned: take the newcomer out again rather than exceed the budget.
       this.#memory.remove(entry);
       this.#entries.delete(entry.info.id);
-      if (previous)
-        this.#entries.set(previous.info.id, new Entry(previous.info, undefined, previous.pins, previous.hash));
       throw new SquintError(
         "OUT_OF_MEMORY_BUDGET",
         `The image store is full of pinned images (${this.#memory.usedBytes} of ${this.limits.maxStoreBytes} bytes).`,
@@ -454,15 +547,33 @@ export class ImageStore {
     this.#forgetOldRecords();
   }
 
+  /** Gives an entry's pixels (or its reference to a shared original, with its pins) back. */
+  #forget(entry: Entry): void {
+    if (entry.original) this.#originals.unref(entry.original, entry.pins);
+    else this.#memory.remove(entry);
+  }
+
   #forgetOldRecords(): void {
     if (this.#entries.size <= this.#maxRecords) return;
     for (const [id, entry] of this.#entries) {
       if (this.#entries.size <= this.#maxRecords) break;
       if (entry.pixels || entry.pins > 0) continue;
       this.#entries.delete(id);
-      if (entry.hash !== undefined && this.#byHash.get(entry.hash) === id) this.#byHash.delete(entry.hash);
+      this.#forget(entry);
+      const hash = entry.original?.hash;
+      if (hash !== undefined && this.#byHash.get(hash) === id) this.#byHash.delete(hash);
     }
   }
+}
+
+/**
+ * The pixels in a SharedArrayBuffer: a resize thread then reads (and crops) an original in place instead of
+ * the main thread copying it for every zoom. One copy per decode, inside the decode's admitted 2× budget.
+ */
+function inSharedMemory(image: RawImage): RawImage {
+  const data = new Uint8Array(new SharedArrayBuffer(image.data.byteLength));
+  data.set(image.data);
+  return { width: image.width, height: image.height, data };
 }
 
 function checkRaw(pixels: RawImage): void {

@@ -1,18 +1,12 @@
 import sharp, { type Sharp } from "sharp";
-import { SquintError } from "../../errors.js";
 import type { RawImage } from "../../model/vision.js";
+
+export { cropPixels, type PixelRect } from "./raw-crop.js";
 
 /**
  * Operations on the store's decoded RGB pixels. Crops are row copies (no decoder, no codec); everything that
  * resamples goes through sharp on raw buffers, so nothing is ever re-encoded between tools.
  */
-
-export interface PixelRect {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-}
 
 function sharpRaw(image: RawImage): Sharp {
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
@@ -39,35 +33,6 @@ async function toRaw(pipeline: Sharp): Promise<RawImage> {
     out[i * 3 + 2] = grey ? data[at]! : data[at + 2]!;
   }
   return { width: info.width, height: info.height, data: out };
-}
-
-/** The pixels inside an integer rectangle that lies within the image. */
-export function cropPixels(image: RawImage, rect: PixelRect): RawImage {
-  const { left, top, width, height } = rect;
-  const inside =
-    Number.isInteger(left) &&
-    Number.isInteger(top) &&
-    Number.isInteger(width) &&
-    Number.isInteger(height) &&
-    left >= 0 &&
-    top >= 0 &&
-    width > 0 &&
-    height > 0 &&
-    left + width <= image.width &&
-    top + height <= image.height;
-  if (!inside) {
-    throw new SquintError("INTERNAL", "A crop rectangle fell outside its image.", {
-      details: { rect, width: image.width, height: image.height },
-    });
-  }
-  if (left === 0 && top === 0 && width === image.width && height === image.height) return image;
-  const out = new Uint8Array(width * height * 3);
-  const rowBytes = width * 3;
-  for (let y = 0; y < height; y++) {
-    const start = ((top + y) * image.width + left) * 3;
-    out.set(image.data.subarray(start, start + rowBytes), y * rowBytes);
-  }
-  return { width, height, data: out };
 }
 
 export interface Rgb {

@@ -1,25 +1,37 @@
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { SquintError } from "../../errors.js";
-import { type RawImage, resizeBicubicSync } from "../../model/vision.js";
+import type { RawImage } from "../../model/vision.js";
+import type { PixelRect } from "./raw-crop.js";
+import type { WorkLane } from "./work-budget.js";
 
 /**
- * Pixel loops off the main thread. The zoom's Pillow-exact bicubic is JavaScript (sharp samples off Pillow's
- * grid, see model/vision.ts), and one 8192² resize held the event loop for ~1.4 s, stalling every other
- * session. Resizes above `inlinePixels` go to a small pool of worker threads; tiny ones (a few ms) stay
- * on the main thread, where a thread hop would cost more than the work.
+ * Zoom resizes off the main thread. The zoom's Pillow-exact bicubic is JavaScript (sharp samples off Pillow's
+ * grid, see model/vision.ts): one 8192² resize held the event loop for ~1.4 s, and even the small ones (20–30
+ * ms each) added up to seconds of queueing under fifty clients. Every resize, and the crop before it, runs in
+ * a worker thread, in one of two lanes:
+ * - small: its own threads (default 2), so a small zoom never waits behind a large resize;
+ * - large: `largeThreads` threads at a lower CPU priority (nice `largeNice`), so on a busy machine the kernel
+ *   gives the small lane's threads and the event loop the CPU first.
  *
- * Threads start on first use and are unref'd while idle, so the pool never keeps a process alive.
+ * An original decoded into a SharedArrayBuffer (the store does that) is handed to the thread as it is, not
+ * copied; the thread crops it itself. Other pixels are cropped on the calling thread (a fresh crop is moved
+ * to the thread, not copied). Threads start on first use and are unref'd while idle, so the pool never keeps
+ * a process alive.
  */
 export interface ResizePoolOptions {
-  /** Worker threads (default: cores − 1, at least 1, at most 4). */
-  threads?: number;
-  /** Resizes whose input plus output pixels are at most this run inline on the calling thread. */
-  inlinePixels?: number;
+  /** Threads for small resizes (default 2). */
+  smallThreads?: number;
+  /** Threads for large resizes (default 2, like the work budget's maxLargeJobs). */
+  largeThreads?: number;
+  /** Niceness the large lane's threads give themselves (default 5; 0 leaves them as they are). */
+  largeNice?: number;
 }
 
-/** About 20–30 ms of bicubic on one core: a small zoom (the model's usual 512² result) costs less than a thread hop. */
-export const DEFAULT_INLINE_RESIZE_PIXELS = 1_000_000;
+export const DEFAULT_RESIZE_POOL: Readonly<Required<ResizePoolOptions>> = Object.freeze({
+  smallThreads: 2,
+  largeThreads: 2,
+  largeNice: 5,
+});
 
 interface Job {
   resolve(image: RawImage): void;
@@ -31,6 +43,18 @@ interface PoolWorker {
   jobs: Map<number, Job>;
 }
 
+/** What a resize thread is sent (resize-worker.ts). */
+export interface ResizeRequest {
+  id: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+  /** Crop this rectangle of the pixels first (when absent: resize them whole). */
+  rect?: PixelRect;
+  outWidth: number;
+  outHeight: number;
+}
+
 interface ResizeResponse {
   id: number;
   width?: number;
@@ -39,65 +63,46 @@ interface ResizeResponse {
   error?: string;
 }
 
-function spawn(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./resize-worker.js", import.meta.url));
+function spawn(nice: number): Worker {
+  const workerData = { nice };
+  if (!import.meta.url.endsWith(".ts")) {
+    return new Worker(new URL("./resize-worker.js", import.meta.url), { workerData });
+  }
   // From source (tests, tsx): register tsx inside the thread first (Node does not carry --import into workers).
   const target = new URL("./resize-worker.ts", import.meta.url).href;
   const bootstrap = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
-export class ResizePool {
-  readonly threads: number;
-  readonly inlinePixels: number;
+function isShared(data: Uint8Array): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && data.buffer instanceof SharedArrayBuffer;
+}
+
+function wholeBuffer(data: Uint8Array): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+}
+
+/** One lane: a fixed number of threads, each job to the least busy one. */
+class Lane {
   readonly #workers: PoolWorker[] = [];
-  #nextId = 1;
-  #next = 0;
   #closed = false;
 
-  constructor(options: ResizePoolOptions = {}) {
-    this.threads = options.threads ?? Math.min(4, Math.max(1, availableParallelism() - 1));
-    this.inlinePixels = options.inlinePixels ?? DEFAULT_INLINE_RESIZE_PIXELS;
-    if (!Number.isInteger(this.threads) || this.threads < 1) {
-      throw new SquintError("INVALID_CONFIG", `The resize pool needs at least one thread, got ${this.threads}.`, {
-        hint: "Give a whole number of threads of 1 or more.",
-      });
-    }
-  }
+  constructor(
+    readonly threads: number,
+    readonly nice: number,
+  ) {}
 
-  /**
-   * Bicubic resize (Pillow's, exactly as resizeBicubicSync). `transfer`: the caller gives up `image.data`
-   * (it is moved to the thread, not copied); otherwise the pixels are copied first, since the store's own
-   * buffers are shared and must not be detached.
-   */
-  async resize(
-    image: RawImage,
-    width: number,
-    height: number,
-    options: { transfer?: boolean } = {},
-  ): Promise<RawImage> {
-    if (image.width * image.height + width * height <= this.inlinePixels || this.#closed) {
-      return resizeBicubicSync(image, width, height);
-    }
-    const data =
-      options.transfer && image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength
-        ? image.data
-        : new Uint8Array(image.data);
-    const slot = this.#pick();
-    const id = this.#nextId++;
-    return new Promise<RawImage>((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject });
-      slot.worker.ref();
-      slot.worker.postMessage(
-        { id, width: image.width, height: image.height, data, outWidth: width, outHeight: height },
-        [data.buffer as ArrayBuffer],
-      );
-    });
-  }
-
-  /** Jobs in the threads now (for stats and tests). */
   pending(): number {
     return this.#workers.reduce((sum, slot) => sum + slot.jobs.size, 0);
+  }
+
+  run(request: ResizeRequest, transfer: ArrayBuffer[]): Promise<RawImage> {
+    const slot = this.#pick();
+    return new Promise<RawImage>((resolve, reject) => {
+      slot.jobs.set(request.id, { resolve, reject });
+      slot.worker.ref();
+      slot.worker.postMessage(request, transfer);
+    });
   }
 
   async close(): Promise<void> {
@@ -106,20 +111,15 @@ export class ResizePool {
     await Promise.all(workers.map((slot) => slot.worker.terminate()));
   }
 
-  /** The least busy thread, starting a new one while there are fewer than `threads`. */
   #pick(): PoolWorker {
     const idle = this.#workers.find((slot) => slot.jobs.size === 0);
     if (idle) return idle;
     if (this.#workers.length < this.threads) return this.#start();
-    this.#next = (this.#next + 1) % this.#workers.length;
-    return this.#workers.reduce(
-      (best, slot) => (slot.jobs.size < best.jobs.size ? slot : best),
-      this.#workers[this.#next]!,
-    );
+    return this.#workers.reduce((best, slot) => (slot.jobs.size < best.jobs.size ? slot : best));
   }
 
   #start(): PoolWorker {
-    const slot: PoolWorker = { worker: spawn(), jobs: new Map() };
+    const slot: PoolWorker = { worker: spawn(this.nice), jobs: new Map() };
     this.#workers.push(slot);
     slot.worker.unref();
     slot.worker.on("message", (response: ResizeResponse) => {
@@ -127,10 +127,10 @@ export class ResizePool {
       slot.jobs.delete(response.id);
       if (slot.jobs.size === 0) slot.worker.unref();
       if (!job) return;
-      if (response.error !== undefined || !response.data) {
+      if (response.error !== undefined || !response.data || !response.width || !response.height) {
         job.reject(new SquintError("TOOL_FAILED", `Resizing failed: ${response.error ?? "no pixels came back"}.`));
       } else {
-        job.resolve({ width: response.width!, height: response.height!, data: response.data });
+        job.resolve({ width: response.width, height: response.height, data: response.data });
       }
     });
     const died = (cause: unknown) => {
@@ -149,6 +149,82 @@ export class ResizePool {
     });
     return slot;
   }
+}
+
+export class ResizePool {
+  readonly options: Readonly<Required<ResizePoolOptions>>;
+  readonly #lanes: Record<WorkLane, Lane>;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: ResizePoolOptions = {}) {
+    this.options = Object.freeze({ ...DEFAULT_RESIZE_POOL, ...options });
+    const { smallThreads, largeThreads, largeNice } = this.options;
+    for (const [name, value] of [
+      ["smallThreads", smallThreads],
+      ["largeThreads", largeThreads],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new SquintError("INVALID_CONFIG", `The resize pool needs ${name} ≥ 1, got ${value}.`, {
+          hint: "Give a whole number of threads of 1 or more (--resize-threads, --max-large-jobs).",
+        });
+      }
+    }
+    if (!Number.isInteger(largeNice) || largeNice < 0 || largeNice > 19) {
+      throw new SquintError("INVALID_CONFIG", `The large lane's niceness must be 0–19, got ${largeNice}.`, {
+        hint: "Give a whole number from 0 (no change) to 19 (lowest priority).",
+      });
+    }
+    this.#lanes = { small: new Lane(smallThreads, 0), large: new Lane(largeThreads, largeNice) };
+  }
+
+  /**
+   * Crops `rect` of `image` (the whole image when absent) and resizes it with Pillow-exact bicubic (as
+   * resizeBicubicSync), in a thread of `lane`. `image.data` is never detached: shared pixels are read in
+   * place, others are cropped (or copied) first.
+   */
+  async resize(
+    image: RawImage,
+    width: number,
+    height: number,
+    options: { rect?: PixelRect; lane?: WorkLane } = {},
+  ): Promise<RawImage> {
+    if (this.#closed) {
+      throw new SquintError("TOOL_FAILED", "The resize pool is closed.", { hint: "Retry the call." });
+    }
+    const id = this.#nextId++;
+    const lane = this.#lanes[options.lane ?? "small"];
+    if (isShared(image.data)) {
+      const request: ResizeRequest = { id, ...image, outWidth: width, outHeight: height };
+      if (options.rect) request.rect = options.rect;
+      return lane.run(request, []);
+    }
+    const rect = options.rect ?? { left: 0, top: 0, width: image.width, height: image.height };
+    const source = copyRect(image, rect);
+    const request: ResizeRequest = { id, ...source, outWidth: width, outHeight: height };
+    return lane.run(request, wholeBuffer(source.data) ? [source.data.buffer as ArrayBuffer] : []);
+  }
+
+  /** Jobs in the threads now, in one lane or in both (for stats and tests). */
+  pending(lane?: WorkLane): number {
+    return lane ? this.#lanes[lane].pending() : this.#lanes.small.pending() + this.#lanes.large.pending();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([this.#lanes.small.close(), this.#lanes.large.close()]);
+  }
+}
+
+/** The rectangle's pixels in a buffer of their own (a copy even for the whole image: the store's are shared). */
+function copyRect(image: RawImage, rect: PixelRect): RawImage {
+  const out = new Uint8Array(rect.width * rect.height * 3);
+  const rowBytes = rect.width * 3;
+  for (let y = 0; y < rect.height; y++) {
+    const start = ((rect.top + y) * image.width + rect.left) * 3;
+    out.set(image.data.subarray(start, start + rowBytes), y * rowBytes);
+  }
+  return { width: rect.width, height: rect.height, data: out };
 }
 
 let processPool: ResizePool | undefined;

@@ -10,6 +10,13 @@ import { SquintError } from "../../errors.js";
  *
  * The queue is served first-fit in arrival order, so a small zoom is not held behind a large one that waits
  * for room; a large job cannot starve past `maxWaitMs` (it is then refused as BUSY, never left hanging).
+ *
+ * Two lanes: jobs over `largeJobBytes` (full-photo zooms, decodes of big originals) are large. At most
+ * `maxLargeJobs` of them run at once and together they leave `smallLaneBytes` of the budget free, so the
+ * small jobs a model mostly makes (a sign, a face: about a megabyte) always find room instead of waiting
+ * behind a few large ones (the load bench's small-zoom p99 was 25 s). A large job that does not get the lane
+ * waits in the queue like any other (BUSY only after `maxWaitMs` or when the queue is full); a lone large job
+ * bigger than the large lane still runs when no other large job does, as long as it fits the whole budget.
  */
 export interface WorkBudgetOptions {
   /** Pixel bytes all running jobs may hold together. */
@@ -18,18 +25,34 @@ export interface WorkBudgetOptions {
   maxQueued: number;
   /** Longest a job waits for room before it is refused as BUSY (milliseconds). */
   maxWaitMs: number;
+  /** Jobs holding more than this many bytes are large (see the lanes above). */
+  largeJobBytes: number;
+  /** Large jobs running at once. */
+  maxLargeJobs: number;
+  /** Bytes of the budget large jobs leave to small ones. */
+  smallLaneBytes: number;
 }
+
+/** Which lane a job runs in (see above); the resize pool has the same two. */
+export type WorkLane = "small" | "large";
 
 export const DEFAULT_WORK_BUDGET: Readonly<WorkBudgetOptions> = Object.freeze({
   // Four 8192² RGB images' worth (≈ 200 MB each) would be 800 MB; half that keeps a 2-core box responsive.
   maxBytes: 512 * 1024 * 1024,
   maxQueued: 256,
   maxWaitMs: 30_000,
+  // A 2.8 MP RGB image with its working copies: a small zoom (≈ 1 MB) is far below, a full-photo zoom far above.
+  largeJobBytes: 16 * 1024 * 1024,
+  // Two at a time keep both cores of a small machine busy with large work and leave threads for small work.
+  maxLargeJobs: 2,
+  // Room for dozens of small zooms at once next to the large ones.
+  smallLaneBytes: 64 * 1024 * 1024,
 });
 
 export interface WorkBudgetStats {
   runningJobs: number;
   runningBytes: number;
+  runningLargeJobs: number;
   queuedJobs: number;
   /** Most bytes held at once since the budget was made. */
   peakBytes: number;
@@ -40,6 +63,7 @@ export interface WorkBudgetStats {
 
 interface Waiter {
   bytes: number;
+  large: boolean;
   start(): void;
   fail(error: SquintError): void;
 }
@@ -48,18 +72,33 @@ export class WorkBudget {
   readonly options: Readonly<WorkBudgetOptions>;
   #runningBytes = 0;
   #runningJobs = 0;
+  #largeBytes = 0;
+  #largeJobs = 0;
   #peakBytes = 0;
   #refused = 0;
   readonly #queue: Waiter[] = [];
 
   constructor(options: Partial<WorkBudgetOptions> = {}) {
     this.options = Object.freeze({ ...DEFAULT_WORK_BUDGET, ...options });
-    const { maxBytes, maxQueued, maxWaitMs } = this.options;
-    if (!(maxBytes > 0) || !Number.isInteger(maxQueued) || maxQueued < 0 || !(maxWaitMs >= 0)) {
-      throw new SquintError("INVALID_CONFIG", "The work budget needs maxBytes > 0, maxQueued ≥ 0 and maxWaitMs ≥ 0.", {
-        hint: "Check --max-work-mb, --max-queued and --max-wait-s.",
-        details: { ...this.options },
-      });
+    const { maxBytes, maxQueued, maxWaitMs, largeJobBytes, maxLargeJobs, smallLaneBytes } = this.options;
+    const valid =
+      maxBytes > 0 &&
+      Number.isInteger(maxQueued) &&
+      maxQueued >= 0 &&
+      maxWaitMs >= 0 &&
+      largeJobBytes > 0 &&
+      Number.isInteger(maxLargeJobs) &&
+      maxLargeJobs >= 1 &&
+      smallLaneBytes >= 0;
+    if (!valid) {
+      throw new SquintError(
+        "INVALID_CONFIG",
+        "The work budget needs maxBytes > 0, maxQueued ≥ 0, maxWaitMs ≥ 0, largeJobBytes > 0, maxLargeJobs ≥ 1 and smallLaneBytes ≥ 0.",
+        {
+          hint: "Check --max-work-mb, --max-queued, --max-wait-s and --max-large-jobs (SQUINT_MAX_LARGE_JOBS).",
+          details: { ...this.options },
+        },
+      );
     }
   }
 
@@ -71,6 +110,11 @@ export class WorkBudget {
     } finally {
       release();
     }
+  }
+
+  /** The lane a job of `bytes` runs in. */
+  laneOf(bytes: number): WorkLane {
+    return Math.ceil(bytes) > this.options.largeJobBytes ? "large" : "small";
   }
 
   /** Waits for room for `bytes`; resolves to the function that gives them back (call it exactly once). */
@@ -90,8 +134,9 @@ export class WorkBudget {
         ),
       );
     }
+    const large = this.laneOf(need) === "large";
     // First fit: a job that fits now starts now, even past larger ones waiting for room.
-    if (this.#fits(need)) return Promise.resolve(this.#take(need));
+    if (this.#fits(need, large)) return Promise.resolve(this.#take(need, large));
     if (this.#queue.length >= this.options.maxQueued) {
       this.#refused++;
       return Promise.reject(this.#busy(what, "the queue of waiting work is full"));
@@ -113,9 +158,10 @@ export class WorkBudget {
       };
       const waiter: Waiter = {
         bytes: need,
+        large,
         start: () => {
           leave();
-          resolve(this.#take(need));
+          resolve(this.#take(need, large));
         },
         fail: (error) => {
           leave();
@@ -137,6 +183,7 @@ export class WorkBudget {
     return {
       runningJobs: this.#runningJobs,
       runningBytes: this.#runningBytes,
+      runningLargeJobs: this.#largeJobs,
       queuedJobs: this.#queue.length,
       peakBytes: this.#peakBytes,
       refused: this.#refused,
@@ -144,14 +191,23 @@ export class WorkBudget {
     };
   }
 
-  #fits(bytes: number): boolean {
+  #fits(bytes: number, large: boolean): boolean {
     // A job always runs when nothing else does, so a budget smaller than one job's estimate cannot deadlock.
-    return this.#runningJobs === 0 || this.#runningBytes + bytes <= this.options.maxBytes;
+    if (this.#runningJobs === 0) return true;
+    if (this.#runningBytes + bytes > this.options.maxBytes) return false;
+    if (!large) return true;
+    if (this.#largeJobs >= this.options.maxLargeJobs) return false;
+    // The first large job may eat into the small lane (it fits the whole budget); later ones may not.
+    return this.#largeJobs === 0 || this.#largeBytes + bytes <= this.options.maxBytes - this.options.smallLaneBytes;
   }
 
-  #take(bytes: number): () => void {
+  #take(bytes: number, large: boolean): () => void {
     this.#runningBytes += bytes;
     this.#runningJobs++;
+    if (large) {
+      this.#largeBytes += bytes;
+      this.#largeJobs++;
+    }
     this.#peakBytes = Math.max(this.#peakBytes, this.#runningBytes);
     let released = false;
     return () => {
@@ -159,6 +215,10 @@ export class WorkBudget {
       released = true;
       this.#runningBytes -= bytes;
       this.#runningJobs--;
+      if (large) {
+        this.#largeBytes -= bytes;
+        this.#largeJobs--;
+      }
       this.#drain();
     };
   }
@@ -166,7 +226,7 @@ export class WorkBudget {
   /** Starts every waiting job that now fits, in arrival order (first fit). */
   #drain(): void {
     for (const waiter of [...this.#queue]) {
-      if (this.#fits(waiter.bytes)) waiter.start();
+      if (this.#fits(waiter.bytes, waiter.large)) waiter.start();
     }
   }
 

@@ -1,0 +1,77 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { inlineEncodeBytes } from "../../src/mcp/server-images.js";
+import { createSquintServer, type SquintTool } from "../../src/mcp/server.js";
+import { identity } from "../../src/tools/geometry.js";
+import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
+import { ImageStore } from "../../src/tools/store/image-store.js";
+import { WorkBudget } from "../../src/tools/store/work-budget.js";
+import { gradient } from "../tools/images.js";
+
+/**
+ * Issue 10, load bench: RSS went to twice the configured budget. One thing the budget did not see was the
+ * inline copy of every result image (a 12 MP zoom scaled and PNG-encoded on libuv's threads, ten at a time
+ * under load). Encoding a result is now admitted against the work budget like the pixel work before it.
+ */
+const emitTool: SquintTool = {
+  name: "emit",
+  title: "Emit",
+  description: "Makes a derived image without pixel work of its own.",
+  inputSchema: z.object({}),
+  outputSchema: z.object({ id: z.string() }),
+  async run(_input, context) {
+    const base = context.store.get("img-1");
+    const derived = context.store.derive(base.id, gradient(600, 400), {
+      operation: "zoom",
+      toParent: identity,
+    });
+    return { structured: { id: derived.id }, images: [derived.id], summary: `made ${derived.id}` };
+  },
+};
+
+async function connect(store: ImageStore): Promise<Client> {
+  const server = createSquintServer({ tools: [emitTool], store, policy: defaultSourcePolicy() });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: "test", version: "0" });
+  await server.connect(serverSide);
+  await client.connect(clientSide);
+  return client;
+}
+
+describe("result images are encoded under the work budget", () => {
+  it("refuses the inline encode as BUSY while the budget is full, and encodes once it has room", async () => {
+    const work = new WorkBudget({ maxBytes: 64 * 1024 * 1024, maxQueued: 0, maxWaitMs: 1000 });
+    const store = new ImageStore({ work });
+    // The parent every emitted image derives from (img-1).
+    const raw = gradient(60, 40);
+    await store.ingest(
+      await sharp(raw.data, { raw: { width: 60, height: 40, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+    const client = await connect(store);
+    try {
+      const hold = await work.acquire(64 * 1024 * 1024, "everything");
+      const refused = (await client.callTool({ name: "emit", arguments: {} })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(JSON.stringify(refused)).toMatch(/BUSY/);
+      hold();
+      const ok = (await client.callTool({ name: "emit", arguments: {} })) as CallToolResult;
+      expect(ok.isError).toBeFalsy();
+      expect(ok.content.some((part) => part.type === "image")).toBe(true);
+      expect(work.stats()).toMatchObject({ runningJobs: 0, runningBytes: 0 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("counts the source and the scaled copy, so a large result is a large job", () => {
+    const budget = new WorkBudget();
+    expect(budget.laneOf(inlineEncodeBytes({ width: 512, height: 512, data: new Uint8Array(0) }))).toBe("small");
+    expect(budget.laneOf(inlineEncodeBytes({ width: 4128, height: 3104, data: new Uint8Array(0) }))).toBe("large");
+  });
+});
