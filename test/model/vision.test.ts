@@ -2,7 +2,10 @@ import fc from "fast-check";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { parsePreprocessorConfig } from "../../src/model/config.js";
+import { DEFAULT_PREPROCESSOR_CONFIG } from "../../src/model/config.js";
 import {
+  patchifyFrames,
+  patchifyFramesAsync,
   preprocessImage,
   type RawImage,
   resizeBicubic,
@@ -206,6 +209,37 @@ describe("preprocessImage patch order (spec §2.1)", () => {
         }
       }
     }
+  });
+});
+
+describe("patchifyFrames with several and repeated frames", () => {
+  // Frames [A, B, C, C]: two temporal groups, the first of distinct frames, the second a frame repeated by
+  // reference (the still-image case, written once per plane), so both paths of the walk meet the reference.
+  const [a, b, c] = [1, 2, 3].map((seed) => noiseImage(64, 96, seed));
+  const frames = [a, b, c, c];
+  const expected = expectedByPermute(frames, 6, 4);
+
+  function mismatches(values: Float32Array): number {
+    let count = 0;
+    for (let row = 0; row < 2 * 24; row++) {
+      for (let k = 0; k < 1536; k++) if (Math.abs(values[row * 1536 + k] - expected(row, k)) > 1e-6) count++;
+    }
+    return count;
+  }
+
+  it("puts every element where the reshape/permute puts it, sync and async", async () => {
+    const data = frames.map((f) => f.data);
+    const sync = patchifyFrames(data, 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    expect(sync.gridThw).toEqual([2, 6, 4]);
+    expect(mismatches(sync.pixelValues)).toBe(0);
+    const async = await patchifyFramesAsync(data, 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    expect(async.pixelValues).toEqual(sync.pixelValues);
+  });
+
+  it("gives the same values for a repeated frame as for an equal copy of it", () => {
+    const byReference = patchifyFrames([c.data, c.data], 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    const byCopy = patchifyFrames([c.data, c.data.slice()], 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    expect(byReference.pixelValues).toEqual(byCopy.pixelValues);
   });
 });
 
