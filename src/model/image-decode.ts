@@ -49,11 +49,12 @@ export async function readImageSize(input: Uint8Array | string): Promise<ImageSi
 
 export interface DecodeShrunkOptions extends DecodeImageOptions {
   /**
-   * Shrink to exactly this size (each side no larger than the image's) in the same libvips pass as the decode,
-   * with its Catmull-Rom cubic (Pillow's bicubic kernel). JPEG is then decoded at 1/2, 1/4 or 1/8 scale by
-   * libjpeg where the target is at least that much smaller, and WebP scaled inside libwebp: the full-size
-   * pixels of a 12 MP photo bound for 1.3 MP are never made. The cost is fidelity to a full decode followed
-   * by Pillow's resize: ~1e-3 mean on photos (bench/model/preprocess.ts), under the issue's 0.01.
+   * Shrink to exactly this size (each side no larger than the image's) with libvips' Catmull-Rom cubic
+   * (Pillow's bicubic kernel), in the same libvips pass as the decode for 8-bit sRGB and grey images: no
+   * full-size copy goes through JavaScript and libvips overlaps the decode with the resize on its threads.
+   * The decode is always at full scale. libjpeg's 1/2–1/8 shrink-on-load and libwebp's scaler are faster but
+   * leave Pillow's pixels: rendered text shrunk 3–4× came out 2–3e-2 off on average (bench/model/
+   * preprocess-fidelity.ts), over the issue's 0.01, where the full-scale decode stays at 2–6e-3.
    */
   shrinkTo?: ImageSize;
 }
@@ -79,26 +80,29 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeShr
     );
   }
   try {
-    let pipeline = sharp(toSharpInput(input), {
+    const image = sharp(toSharpInput(input), {
       autoOrient: true,
       limitInputPixels: maxInputPixels,
       page: 0,
       pages: 1,
       // Decode what can be decoded; only real errors (not benign warnings) reject an image.
       failOn: "error",
-    })
+    });
+    if (target && !ONE_PASS_SPACES.has((await image.metadata()).space ?? "")) {
+      // CMYK and 16-bit images keep their colour-managed conversion: whole decode, then the shrink.
+      return await shrinkRaw(await decodeImage(input, { maxInputPixels }), target.width, target.height);
+    }
+    let pipeline = image
       // Colour-managed conversion: CMYK (with its profile, or sharp's fallback) and 16-bit become 8-bit sRGB.
       .toColourspace("srgb")
       // sharp flattens before it resizes, so the shrink sees the same composited pixels as a full decode.
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .removeAlpha();
     if (target) {
-      pipeline = pipeline.resize(target.width, target.height, {
-        kernel: "cubic",
-        fit: "fill",
-        withoutEnlargement: true,
-        fastShrinkOnLoad: true,
-      });
+      pipeline = pipeline
+        // A pipeline colourspace is what turns sharp's shrink-on-load off (see shrinkTo); a no-op conversion here.
+        .pipelineColourspace("srgb")
+        .resize(target.width, target.height, { kernel: "cubic", fit: "fill", withoutEnlargement: true });
     }
     const { data, info } = await pipeline.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
@@ -122,6 +126,30 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeShr
   } catch (error) {
     throw mapSharpError(error, input, maxInputPixels);
   }
+}
+
+/** The colour spaces whose conversion to 8-bit sRGB is the same at the start of the pipeline as at its end. */
+const ONE_PASS_SPACES = new Set(["srgb", "b-w"]);
+
+/**
+ * libvips' Catmull-Rom shrink of decoded pixels, on its own threads (off the event loop). Each side must be no
+ * larger than the image's.
+ */
+export async function shrinkRaw(image: RawImage, width: number, height: number): Promise<RawImage> {
+  const { data, info } = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
+    .resize(width, height, { kernel: "cubic", fit: "fill", withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== 3) {
+    throw new SquintError(
+      "INVALID_ARGUMENT",
+      `Cannot shrink ${image.width}×${image.height} to ${width}×${height}: only shrinks are done this way`,
+      { hint: "Ask for a size no larger than the image, or use resizeBicubic for upscales." },
+    );
+  }
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 function toSharpInput(input: Uint8Array | string): Buffer | string {

@@ -1,7 +1,6 @@
-import sharp from "sharp";
 import { SquintError } from "../errors.js";
 import { DEFAULT_PREPROCESSOR_CONFIG, type PreprocessorConfig } from "./config.js";
-import { decodeImage, type ImageSize, type RawImage, readImageSize } from "./image-decode.js";
+import { decodeImage, type ImageSize, type RawImage, readImageSize, shrinkRaw } from "./image-decode.js";
 
 /**
  * Qwen3-VL image preprocessing, as the Hugging Face processor does it (spec §2.1): smart_resize to multiples
@@ -236,19 +235,7 @@ export async function resizeBicubic(
   requirePositiveInteger("width", width);
   requirePositiveInteger("height", height);
   if (mode === "exact" || !isShrink(image, { width, height })) return resizeBicubicSync(image, width, height);
-  const { data, info } = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
-    raw: { width: image.width, height: image.height, channels: 3 },
-  })
-    .resize(width, height, { kernel: "cubic", fit: "fill" })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height || info.channels !== 3) {
-    throw new SquintError(
-      "INTERNAL",
-      `sharp resized to ${info.width}×${info.height}×${info.channels}, asked for ${width}×${height}×3`,
-    );
-  }
-  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return shrinkRaw(image, width, height);
 }
 
 /** No side grows and at least one gets smaller. */
