@@ -9,6 +9,7 @@ import {
   type BuildDtype,
   type GraphMutation,
   type KvDtype,
+  type VisionAttention,
   MANIFEST_FILE,
   type Manifest,
   manifestSchema,
@@ -43,6 +44,8 @@ export interface BuildOptions {
   attention?: Attention | undefined;
   /** KV cache element type (default float32); float16 halves the cache and needs "append" attention. */
   kvDtype?: KvDtype | undefined;
+  /** Vision encoder attention (contract.ts): "fused" contrib ops (default) or the "plain" standard-op form. */
+  visionAttention?: VisionAttention | undefined;
   /** Test-only fault injection (contract.ts); recorded in the manifest. */
   mutation?: GraphMutation | undefined;
 }
@@ -147,7 +150,12 @@ async function buildInto(
   blockSize: number,
   accuracyLevel: Int4AccuracyLevel,
 ): Promise<Manifest> {
-  const vision = await buildVisionGraph(ckpt, outDir, { storage: options.dtype, mutation: options.mutation });
+  const visionAttention = options.visionAttention ?? "fused";
+  const vision = await buildVisionGraph(ckpt, outDir, {
+    storage: options.dtype,
+    mutation: options.mutation,
+    attention: visionAttention,
+  });
   const embedding = await buildEmbeddingGraph(ckpt, outDir, options.dtype);
   const decoder = await buildDecoderGraph(ckpt, outDir, {
     storage: options.dtype,
@@ -168,6 +176,7 @@ async function buildInto(
       ioDtype: "float32",
       executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
       attention: options.attention ?? "plain",
+      visionAttention,
       ...(options.kvDtype === "float16" ? { kvDtype: "float16" } : {}),
       ...(options.attention === "append" ? { kvLayout: "positions-first" } : {}),
       logits: options.lastTokenLogits ? "last" : "all",
