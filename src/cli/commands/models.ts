@@ -37,7 +37,7 @@ Options:
 
 const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4] [--last-token-logits]
                             [--int4-block-size N] [--int4-accuracy 0-4] [--attention plain|gqa|gqa-shared|append]
-                            [--kv-dtype float32|float16]
+                            [--kv-dtype float32|float16] [--vision-attention fused|plain]
 
 Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
 embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
@@ -56,6 +56,8 @@ Options:
   --kv-dtype T           KV cache element type: float32 (default) or float16 (append attention only):
                          half the cache memory, so twice the context in the same budget (each step
                          converts the cache to float32 for attention)
+  --vision-attention V   fused (default: ORT RotaryEmbedding + MultiHeadAttention, which never holds the
+                         [heads, N, N] scores) or plain (standard ops: the form before, for comparison)
 
 The output folder runs as is (squint ask --model <out-dir>): the checkpoint's config.json, tokenizer and
 processor files are copied beside the graphs.
@@ -165,6 +167,7 @@ const build: ModelsSubcommand = {
         "int4-accuracy": { type: "string" },
         attention: { type: "string" },
         "kv-dtype": { type: "string" },
+        "vision-attention": { type: "string" },
         // Test-only fault injection for the parity tests; deliberately not in the usage text.
         "test-mutation": { type: "string" },
       },
@@ -185,6 +188,7 @@ const build: ModelsSubcommand = {
           .enum(["plain", "gqa", "gqa-shared", "append"], { error: "--attention is plain, gqa, gqa-shared or append" })
           .optional(),
         kvDtype: z.enum(["float32", "float16"], { error: "--kv-dtype is float32 or float16" }).optional(),
+        visionAttention: z.enum(["fused", "plain"], { error: "--vision-attention is fused or plain" }).optional(),
       })
       .safeParse({
         checkpoint: positionals[0],
@@ -196,6 +200,7 @@ const build: ModelsSubcommand = {
         mutation: values["test-mutation"],
         attention: values.attention,
         kvDtype: values["kv-dtype"],
+        visionAttention: values["vision-attention"],
       });
     if (!parsed.success) throw invalidArgs(parsed.error, buildUsage);
     const manifest = await buildModel(parsed.data.checkpoint, parsed.data.out, {
@@ -206,6 +211,7 @@ const build: ModelsSubcommand = {
       mutation: parsed.data.mutation,
       attention: parsed.data.attention,
       kvDtype: parsed.data.kvDtype,
+      visionAttention: parsed.data.visionAttention,
     });
     // Beside the graphs, what loading needs from the checkpoint (config, tokenizer, processor), so the
     // folder is a complete model on its own.
