@@ -1,14 +1,17 @@
 /**
- * Image preprocessing speed and fidelity (issue 9): a photo file → Qwen3-VL patches at a 1.3 MP budget
- * (and one 16 MP image at the full 16 MP budget), three ways in the same run, alternating per repeat:
+ * Image preprocessing speed and fidelity (issue 9): an image file → Qwen3-VL patches at a 1.3 MP budget
+ * (and one 16 MP image at the full 16 MP budget), three ways in the same run, alternating per repeat. The
+ * images (bench/model/_images.ts): real photos from the shared data set (BENCH_DATA to point elsewhere) and a
+ * generated PNG, WebP and 16 MP JPEG.
  *  - transformers.js (Qwen2VLImageProcessor with Qwen3-VL's settings), pinned, installed by this bench into
  *    bench/out/transformers-js-<version> (not a dependency of the package);
- *  - Squint "exact": the Pillow-exact JavaScript resize (the previous default);
- *  - Squint "fast": sharp/libvips for shrinks (the default now).
+ *  - Squint "exact": a whole decode, then the Pillow-exact JavaScript resize;
+ *  - Squint "fast" (the default): a shrink decoded straight to its size in one libvips pass (JPEG
+ *    shrink-on-load, WebP scaled in libwebp), then one normalise + patchify pass.
  * Reported: median wall ms, the longest event-loop stall while it ran (a 1 ms interval timer's worst gap),
  * and the fast path's mean |Δ| from the Pillow-exact pixels in 0..1 units (issue bound: 0.01).
  *
- *   node --import tsx bench/model/preprocess.ts        BENCH_REPEATS=3
+ *   node --expose-gc --import tsx bench/model/preprocess.ts        BENCH_REPEATS=3 BENCH_DATA=dir
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -16,20 +19,12 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import sharp from "sharp";
 import { preprocessImage, type ResizeMode } from "../../src/model/vision.js";
+import { benchImages } from "./_images.js";
 
 const TJS_VERSION = "3.8.1";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const scratch = join(root, "bench", "out", `transformers-js-${TJS_VERSION}`);
-const data = join(root, "..", "shared", "data");
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const BUDGET = 1280 * 32 * 32; // 1.31 MP
-const FULL_BUDGET = 16384 * 32 * 32; // Qwen3-VL's default max_pixels (16.8 MP)
-
-interface Case {
-  name: string;
-  file: string;
-  maxPixels: number;
-}
 
 function installTransformersJs(): void {
   if (existsSync(join(scratch, "node_modules", "@huggingface", "transformers", "package.json"))) return;
@@ -41,30 +36,6 @@ function installTransformersJs(): void {
     { cwd: scratch, stdio: "inherit" },
   );
   if (result.status !== 0) throw new Error(`npm install of @huggingface/transformers@${TJS_VERSION} failed`);
-}
-
-/** A deterministic 4096×4096 photo-like JPEG (smooth fields, edges, grain), made once. */
-async function sixteenMegapixelJpeg(): Promise<string> {
-  const file = join(root, "bench", "out", "preprocess-16mp.jpg");
-  if (existsSync(file)) return file;
-  const size = 4096;
-  const raw = Buffer.alloc(size * size * 3);
-  let state = 3;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      state = (state * 1103515245 + 12345) >>> 0;
-      const grain = (state >>> 24) / 12;
-      const i = (y * size + x) * 3;
-      raw[i] = Math.min(255, (x / size) * 200 + ((x + 2 * y) % 301 < 120 ? 40 : 0) + grain);
-      raw[i + 1] = Math.min(255, (y / size) * 210 + grain);
-      raw[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 53) * Math.cos(y / 41) + grain);
-    }
-  }
-  mkdirSync(join(root, "bench", "out"), { recursive: true });
-  await sharp(raw, { raw: { width: size, height: size, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toFile(file);
-  return file;
 }
 
 /** Runs `work` while a 1 ms timer measures the longest gap the event loop went without running it. */
@@ -100,20 +71,14 @@ async function main(): Promise<void> {
   const tjs = (await import(
     pathToFileURL(join(scratch, "node_modules", "@huggingface", "transformers", "src", "transformers.js")).href
   )) as TjsModule;
-  const cases: Case[] = [
-    "detail/vstar-street-signicade.jpg",
-    "detail/vstar-house-flag.jpg",
-    "detail/vstar-office-black-mug.jpg",
-    "detail/vstar-desk-mug-logo.webp",
-    "detail/qwen-agent-hop-inn-pub.jpg",
-  ]
-    .filter((file) => existsSync(join(data, file)))
-    .map((file) => ({ name: file.split("/").at(-1)!, file: join(data, file), maxPixels: BUDGET }));
-  cases.push({
-    name: "synthetic 4096×4096 (16 MP budget)",
-    file: await sixteenMegapixelJpeg(),
-    maxPixels: FULL_BUDGET,
-  });
+  const cases = await benchImages();
+  // libvips caches loads by file name: every repeat after the first would time a cache hit, not a decode.
+  // transformers.js reads through its own sharp (from a fresh buffer each time); switched off there too.
+  sharp.cache(false);
+  const tjsSharp = (await import(pathToFileURL(join(scratch, "node_modules", "sharp", "lib", "index.js")).href)) as {
+    default: { cache(enabled: boolean): unknown };
+  };
+  tjsSharp.default.cache(false);
 
   const rows: string[] = [];
   for (const c of cases) {
@@ -168,7 +133,7 @@ async function main(): Promise<void> {
     console.error(rows.at(-1));
   }
   console.log(
-    `Photo file → Qwen3-VL patches (decode, smart_resize, bicubic, normalise, patchify), median of ${REPEATS}, alternating; transformers.js ${TJS_VERSION}`,
+    `Image file → Qwen3-VL patches (decode, smart_resize, bicubic, normalise, patchify), median of ${REPEATS}, alternating; transformers.js ${TJS_VERSION}`,
   );
   console.log("");
   console.log(

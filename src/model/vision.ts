@@ -1,8 +1,7 @@
-import sharp from "sharp";
 import { SquintError } from "../errors.js";
 import { DEFAULT_PREPROCESSOR_CONFIG, type PreprocessorConfig } from "./config.js";
 import { checkRawImage, requirePositiveInteger, resizeBicubicSync } from "./bicubic.js";
-import { decodeImage, type RawImage } from "./image-decode.js";
+import { decodeImage, type ImageSize, type RawImage, readImageSize, shrinkRaw } from "./image-decode.js";
 
 export { checkRawImage, resizeBicubicSync };
 
@@ -136,13 +135,28 @@ export async function preprocessImage(
   options: ImagePreprocessOptions & { resize?: ResizeMode } = {},
 ): Promise<PreprocessedImage> {
   const config = resolvePreprocessOptions(options);
-  const image = isRawImage(input) ? checkRawImage(input) : await decodeImage(input);
-  const size = smartResize(image.height, image.width, {
+  const budget = {
     factor: config.patchSize * config.mergeSize,
     minPixels: config.minPixels,
     maxPixels: config.maxPixels,
-  });
-  const resized = await resizeBicubic(image, size.width, size.height, options.resize);
+  };
+  let resized: RawImage;
+  let size: ResizedSize;
+  if (isRawImage(input)) {
+    const image = checkRawImage(input);
+    size = smartResize(image.height, image.width, budget);
+    resized = await resizeBicubic(image, size.width, size.height, options.resize);
+  } else {
+    const source = await readImageSize(input);
+    size = smartResize(source.height, source.width, budget);
+    const shrink = isShrink(source, size);
+    // A shrink is decoded straight to its size in one libvips pass; anything else (an upscale, a mixed resize,
+    // or "exact") is decoded whole and resized by resizeBicubic, Pillow-exact where that is cheap.
+    resized =
+      shrink && options.resize !== "exact"
+        ? await decodeImage(input, { shrinkTo: size })
+        : await resizeBicubic(await decodeImage(input), size.width, size.height, options.resize);
+  }
   const frames = Array.from({ length: config.temporalPatchSize }, () => resized.data);
   const { pixelValues, gridThw } = await patchifyFramesAsync(frames, size.width, size.height, config);
   return { pixelValues, gridThw, width: size.width, height: size.height };
@@ -194,21 +208,13 @@ export async function resizeBicubic(
   checkRawImage(image);
   requirePositiveInteger("width", width);
   requirePositiveInteger("height", height);
-  const shrink = width <= image.width && height <= image.height && (width < image.width || height < image.height);
-  if (mode === "exact" || !shrink) return resizeBicubicSync(image, width, height);
-  const { data, info } = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
-    raw: { width: image.width, height: image.height, channels: 3 },
-  })
-    .resize(width, height, { kernel: "cubic", fit: "fill" })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height || info.channels !== 3) {
-    throw new SquintError(
-      "INTERNAL",
-      `sharp resized to ${info.width}×${info.height}×${info.channels}, asked for ${width}×${height}×3`,
-    );
-  }
-  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  if (mode === "exact" || !isShrink(image, { width, height })) return resizeBicubicSync(image, width, height);
+  return shrinkRaw(image, width, height);
+}
+
+/** No side grows and at least one gets smaller. */
+function isShrink(from: ImageSize, to: ImageSize): boolean {
+  return to.width <= from.width && to.height <= from.height && (to.width < from.width || to.height < from.height);
 }
 
 interface PatchifyPlan {
@@ -256,34 +262,60 @@ function planPatchify(
   return { frames, width, config, gridT, gridH, gridW, rowLength, lut, out };
 }
 
-/** Fills the rows of merge-block rows [from, to) of temporal group t. */
+/**
+ * Fills the rows of merge-block rows [from, to) of temporal group t, one output row (patch) after another.
+ * Each pixel is read once and its three channels go to their planes of the row; a frame repeated within the
+ * group (a still image is the same frame twice) is read once and written to each of its planes. The earlier
+ * walk, channel by channel, read every byte once per channel and per frame: this one is ~1.6× faster.
+ */
 function patchifyBlockRows(plan: PatchifyPlan, t: number, from: number, to: number): void {
-  const { frames, width, config, gridH, gridW, rowLength, lut, out } = plan;
+  const { frames, width, config, gridW, rowLength, lut, out } = plan;
   const { patchSize: p, mergeSize: m, temporalPatchSize: tp } = config;
-  const rowsPerBlockRow = (gridW / m) * m * m;
-  let row = (t * (gridH / m) + from) * rowsPerBlockRow;
+  const plane = p * p;
+  const channelStride = tp * plane;
+  let o = (t * (plan.gridH / m) + from) * gridW * m * rowLength;
   for (let blockRow = from; blockRow < to; blockRow++) {
     for (let blockCol = 0; blockCol < gridW / m; blockCol++) {
       for (let inRow = 0; inRow < m; inRow++) {
         for (let inCol = 0; inCol < m; inCol++) {
           const y0 = (blockRow * m + inRow) * p;
           const x0 = (blockCol * m + inCol) * p;
-          const rowBase = row * rowLength;
-          for (let c = 0; c < 3; c++) {
-            const lutBase = c * 256;
-            for (let tt = 0; tt < tp; tt++) {
-              const frame = frames[t * tp + tt];
-              let o = rowBase + (c * tp + tt) * p * p;
-              for (let py = 0; py < p; py++) {
-                let src = ((y0 + py) * width + x0) * 3 + c;
-                for (let px = 0; px < p; px++) {
-                  out[o++] = lut[lutBase + frame[src]];
-                  src += 3;
+          for (let tt = 0; tt < tp; tt += 0) {
+            const frame = frames[t * tp + tt];
+            let copies = 1;
+            while (tt + copies < tp && frames[t * tp + tt + copies] === frame) copies++;
+            for (let py = 0; py < p; py++) {
+              let src = ((y0 + py) * width + x0) * 3;
+              let d = o + tt * plane + py * p;
+              if (copies === 2) {
+                // A still image's two frames, unrolled: the general loop below costs ~30% at 16 MP.
+                for (let px = 0; px < p; px++, d++, src += 3) {
+                  const r = lut[frame[src]];
+                  const g = lut[256 + frame[src + 1]];
+                  const b = lut[512 + frame[src + 2]];
+                  out[d] = r;
+                  out[d + plane] = r;
+                  out[d + channelStride] = g;
+                  out[d + channelStride + plane] = g;
+                  out[d + 2 * channelStride] = b;
+                  out[d + 2 * channelStride + plane] = b;
+                }
+                continue;
+              }
+              for (let px = 0; px < p; px++, d++, src += 3) {
+                const r = lut[frame[src]];
+                const g = lut[256 + frame[src + 1]];
+                const b = lut[512 + frame[src + 2]];
+                for (let k = 0, e = d; k < copies; k++, e += plane) {
+                  out[e] = r;
+                  out[e + channelStride] = g;
+                  out[e + 2 * channelStride] = b;
                 }
               }
             }
+            tt += copies;
           }
-          row++;
+          o += rowLength;
         }
       }
     }

@@ -5,8 +5,8 @@ import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { SquintError } from "../../src/errors.js";
-import { decodeImage } from "../../src/model/image-decode.js";
-import type { RawImage } from "../../src/model/vision.js";
+import { decodeImage, readImageSize, shrinkRaw } from "../../src/model/image-decode.js";
+import { type RawImage, resizeBicubicSync } from "../../src/model/vision.js";
 
 function pixel(image: RawImage, x: number, y: number): [number, number, number] {
   const i = (y * image.width + x) * 3;
@@ -182,5 +182,181 @@ describe("decodeImage", () => {
     await expect(decodeImage(new Uint8Array(4), { maxInputPixels: 0 })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
+  });
+});
+
+/** Deterministic photo-like RGB (smooth fields, edges, grain): what shrink-on-load is meant for. */
+function photoLike(width: number, height: number): Buffer {
+  const data = Buffer.alloc(width * height * 3);
+  let state = 11;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      const grain = (state >>> 24) / 16;
+      const edge = (x * 7 + y * 3) % 211 < 90 ? 60 : 0;
+      const i = (y * width + x) * 3;
+      data[i] = Math.min(255, (x / width) * 180 + edge + grain);
+      data[i + 1] = Math.min(255, (y / height) * 200 + grain);
+      data[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 37) * Math.cos(y / 23) + grain);
+    }
+  }
+  return data;
+}
+
+function meanAbsDelta(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length / 255;
+}
+
+describe("readImageSize", () => {
+  it("reads the upright size from the header: EXIF orientation 6 swaps the sides", async () => {
+    const jpeg = await sharp(photoLike(40, 20), { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    expect(await readImageSize(jpeg)).toEqual({ width: 20, height: 40 });
+    const decoded = await decodeImage(jpeg);
+    expect([decoded.width, decoded.height]).toEqual([20, 40]);
+  });
+
+  it("gives one frame's height for an animation, as decodeImage does", async () => {
+    const frame = (background: string) =>
+      sharp({ create: { width: 8, height: 6, channels: 3, background } })
+        .png()
+        .toBuffer();
+    const gif = await sharp([await frame("#ff0000"), await frame("#0000ff")], { join: { animated: true } })
+      .gif()
+      .toBuffer();
+    expect(await readImageSize(gif)).toEqual({ width: 8, height: 6 });
+    const decoded = await decodeImage(gif);
+    expect([decoded.width, decoded.height]).toEqual([8, 6]);
+  });
+
+  it("maps unreadable input to IMAGE_DECODE_FAILED and a missing file to NOT_FOUND", async () => {
+    await expect(readImageSize(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: "IMAGE_DECODE_FAILED" });
+    await expect(readImageSize(join(scratch, "absent.jpg"))).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
+describe("decodeImage with shrinkTo (one libvips pass)", () => {
+  const source = photoLike(1600, 1200);
+  const raw = { raw: { width: 1600, height: 1200, channels: 3 as const } };
+
+  // JPEG at 1/4 of the size (libjpeg decodes at 1/2 or 1/4 scale), WebP scaled in libwebp, PNG decoded whole.
+  for (const [format, encode] of [
+    ["JPEG", () => sharp(source, raw).jpeg({ quality: 92 }).toBuffer()],
+    ["WebP", () => sharp(source, raw).webp({ quality: 92 }).toBuffer()],
+    ["PNG", () => sharp(source, raw).png().toBuffer()],
+  ] as const) {
+    it(`${format}: gives exactly the asked size within a mean of 0.01 of a whole decode + Pillow's bicubic`, async () => {
+      const bytes = await encode();
+      const whole = await decodeImage(bytes);
+      for (const [width, height] of [
+        [384, 288],
+        [800, 608],
+        [1344, 1024],
+      ] as const) {
+        const shrunk = await decodeImage(bytes, { shrinkTo: { width, height } });
+        expect([shrunk.width, shrunk.height]).toEqual([width, height]);
+        const exact = resizeBicubicSync(whole, width, height);
+        const delta = meanAbsDelta(shrunk.data, exact.data);
+        console.log(`${format} 1600×1200 → ${width}×${height}: mean |Δ| ${delta.toExponential(2)}`);
+        expect(delta).toBeLessThan(0.01);
+      }
+    });
+  }
+
+  it("decodes at full scale: the same bytes as a whole decode followed by shrinkRaw, in every format", async () => {
+    // Shrink-on-load (libjpeg's 1/2 scale, libwebp's scaler) would differ here: they are what this rules out.
+    for (const bytes of [
+      await sharp(source, raw).jpeg({ quality: 92 }).toBuffer(),
+      await sharp(source, raw).webp({ quality: 92 }).toBuffer(),
+      await sharp(source, raw).png().toBuffer(),
+    ]) {
+      const whole = await decodeImage(bytes);
+      for (const [width, height] of [
+        [384, 288],
+        [700, 500],
+      ] as const) {
+        const shrunk = await decodeImage(bytes, { shrinkTo: { width, height } });
+        expect(Buffer.from(shrunk.data).equals(Buffer.from((await shrinkRaw(whole, width, height)).data))).toBe(true);
+      }
+    }
+  });
+
+  it("keeps rendered text within a mean of 0.01 of Pillow's bicubic when shrunk 2–3×, JPEG and WebP included", async () => {
+    // A page of small text: libjpeg's shrink-on-load put it 2–3e-2 off at 3–4×, libwebp's scaler 1.9–2.6e-2.
+    const text = "the quick brown fox jumps over a lazy dog while Squint reads every sign 0123456789 ".repeat(40);
+    const rendered = await sharp({ text: { text, width: 1240, dpi: 110, wrap: "word" } })
+      .negate()
+      .flatten()
+      .toColourspace("srgb")
+      .png()
+      .toBuffer();
+    for (const bytes of [
+      await sharp(rendered).jpeg({ quality: 90 }).toBuffer(),
+      await sharp(rendered).webp({ quality: 90 }).toBuffer(),
+      rendered,
+    ]) {
+      const whole = await decodeImage(bytes);
+      expect(whole.width).toBeGreaterThan(1000);
+      // At 4× libvips' own resize is 9e-3 off here (its box pre-shrink), too near the bound for another font.
+      for (const factor of [2, 3]) {
+        const [w, h] = [Math.floor(whole.width / factor), Math.floor(whole.height / factor)];
+        const shrunk = await decodeImage(bytes, { shrinkTo: { width: w, height: h } });
+        const delta = meanAbsDelta(shrunk.data, resizeBicubicSync(whole, w, h).data);
+        console.log(`text page ${whole.width}×${whole.height} → ${w}×${h}: mean |Δ| ${delta.toExponential(2)}`);
+        expect(delta).toBeLessThan(0.01);
+      }
+    }
+  });
+
+  it("applies EXIF orientation before the size is met: the shrink of an upright-by-EXIF photo is upright", async () => {
+    // Stored 80×40, left half red, right half blue; orientation 6 shows it 40×80, red on top.
+    const stored = Buffer.alloc(80 * 40 * 3);
+    for (let y = 0; y < 40; y++) {
+      for (let x = 0; x < 80; x++) stored.set(x < 40 ? [255, 0, 0] : [0, 0, 255], (y * 80 + x) * 3);
+    }
+    const jpeg = await sharp(stored, { raw: { width: 80, height: 40, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const shrunk = await decodeImage(jpeg, { shrinkTo: { width: 20, height: 40 } });
+    expect([shrunk.width, shrunk.height]).toEqual([20, 40]);
+    const at = (x: number, y: number) => Array.from(shrunk.data.subarray((y * 20 + x) * 3, (y * 20 + x) * 3 + 3));
+    expect(at(10, 5)[0]).toBeGreaterThan(200);
+    expect(at(10, 35)[2]).toBeGreaterThan(200);
+  });
+
+  it("composites transparency over white before it shrinks", async () => {
+    const png = await sharp({
+      create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+    })
+      .png()
+      .toBuffer();
+    const shrunk = await decodeImage(png, { shrinkTo: { width: 32, height: 32 } });
+    expect(new Set(shrunk.data)).toEqual(new Set([255]));
+  });
+
+  it("refuses a shrinkTo larger than the image, or not a positive whole size, with INVALID_ARGUMENT", async () => {
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#808080" } })
+      .png()
+      .toBuffer();
+    await expect(decodeImage(png, { shrinkTo: { width: 128, height: 48 } })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    await expect(decodeImage(png, { shrinkTo: { width: 0, height: 48 } })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+  });
+
+  it("decodes off the event loop: a callback queued after it starts runs before it finishes", async () => {
+    const jpeg = await sharp(source, raw).jpeg().toBuffer();
+    const order: string[] = [];
+    const decoding = decodeImage(jpeg, { shrinkTo: { width: 400, height: 300 } }).then(() => order.push("decode"));
+    setImmediate(() => order.push("event loop"));
+    await decoding;
+    expect(order).toEqual(["event loop", "decode"]);
   });
 });

@@ -2,7 +2,11 @@ import fc from "fast-check";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { parsePreprocessorConfig } from "../../src/model/config.js";
+import { DEFAULT_PREPROCESSOR_CONFIG } from "../../src/model/config.js";
+import { decodeImage } from "../../src/model/image-decode.js";
 import {
+  patchifyFrames,
+  patchifyFramesAsync,
   preprocessImage,
   type RawImage,
   resizeBicubic,
@@ -209,6 +213,37 @@ describe("preprocessImage patch order (spec §2.1)", () => {
   });
 });
 
+describe("patchifyFrames with several and repeated frames", () => {
+  // Frames [A, B, C, C]: two temporal groups, the first of distinct frames, the second a frame repeated by
+  // reference (the still-image case, written once per plane), so both paths of the walk meet the reference.
+  const [a, b, c] = [1, 2, 3].map((seed) => noiseImage(64, 96, seed));
+  const frames = [a, b, c, c];
+  const expected = expectedByPermute(frames, 6, 4);
+
+  function mismatches(values: Float32Array): number {
+    let count = 0;
+    for (let row = 0; row < 2 * 24; row++) {
+      for (let k = 0; k < 1536; k++) if (Math.abs(values[row * 1536 + k] - expected(row, k)) > 1e-6) count++;
+    }
+    return count;
+  }
+
+  it("puts every element where the reshape/permute puts it, sync and async", async () => {
+    const data = frames.map((f) => f.data);
+    const sync = patchifyFrames(data, 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    expect(sync.gridThw).toEqual([2, 6, 4]);
+    expect(mismatches(sync.pixelValues)).toBe(0);
+    const async = await patchifyFramesAsync(data, 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    expect(async.pixelValues).toEqual(sync.pixelValues);
+  });
+
+  it("gives the same values for a repeated frame as for an equal copy of it", () => {
+    const byReference = patchifyFrames([c.data, c.data], 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    const byCopy = patchifyFrames([c.data, c.data.slice()], 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
+    expect(byReference.pixelValues).toEqual(byCopy.pixelValues);
+  });
+});
+
 /** One grey row of an RGB image as its red channel. */
 function greyRow(values: number[]): RawImage {
   return { width: values.length, height: 1, data: new Uint8Array(values.flatMap((v) => [v, v, v])) };
@@ -366,6 +401,63 @@ describe("preprocessImage", () => {
       const std = [0.25, 0.5, 1][c];
       expect(flat.pixelValues[c * 512]).toBeCloseTo((byteValue / 255 - 0.5) / std, 5);
     }
+  });
+
+  it("from encoded bytes: the same grid as from decoded pixels, within 0.01 of the exact path on a shrink", async () => {
+    const photo = noiseImage(1600, 1000, 21);
+    for (let y = 0; y < 1000; y++) {
+      // Smooth the noise into something a JPEG keeps (a gradient with a little grain).
+      for (let x = 0; x < 1600; x++) photo.data[(y * 1600 + x) * 3] = (x >> 3) + (photo.data[(y * 1600 + x) * 3] & 7);
+    }
+    const jpeg = await sharp(photo.data, { raw: { width: 1600, height: 1000, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const options = { maxPixels: 512 * 32 * 32 };
+    const fast = await preprocessImage(jpeg, options);
+    const exact = await preprocessImage(jpeg, { ...options, resize: "exact" });
+    const fromPixels = await preprocessImage(await decodeImage(jpeg), { ...options, resize: "exact" });
+    const size = smartResize(1000, 1600, { ...HF, maxPixels: options.maxPixels });
+    expect([fast.width, fast.height]).toEqual([size.width, size.height]);
+    expect(fast.gridThw).toEqual([1, size.height / 16, size.width / 16]);
+    expect(exact.gridThw).toEqual(fast.gridThw);
+    expect(exact.pixelValues).toEqual(fromPixels.pixelValues);
+    expect(visualTokenCount(1600, 1000, options)).toBe((fast.gridThw[1] * fast.gridThw[2]) / 4);
+    let sum = 0;
+    for (let i = 0; i < fast.pixelValues.length; i++) sum += Math.abs(fast.pixelValues[i] - exact.pixelValues[i]);
+    // Values are (x/255 − 0.5)/0.5, so half their difference is in 0..1 pixel units.
+    const mean = (sum / fast.pixelValues.length) * 0.5;
+    expect(mean).toBeLessThan(0.01);
+    expect(mean).toBeGreaterThan(0);
+  });
+
+  it("from encoded bytes: an upscale (a small crop zoomed in) is Pillow-exact", async () => {
+    const crop = noiseImage(150, 90, 8);
+    const png = await sharp(crop.data, { raw: { width: 150, height: 90, channels: 3 } })
+      .png()
+      .toBuffer();
+    const out = await preprocessImage(png);
+    const expected = await preprocessImage(crop, { resize: "exact" });
+    expect([out.width, out.height]).toEqual([expected.width, expected.height]);
+    expect(out.width).toBeGreaterThan(150);
+    expect(out.pixelValues).toEqual(expected.pixelValues);
+  });
+
+  it("lets the event loop run while it patches: a repeating setImmediate ticks between the slices", async () => {
+    // 2048×1536 needs no resize (no libvips), so every tick seen here is a yield of the patching itself.
+    const image = noiseImage(2048, 1536, 2);
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      ticks++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const out = await preprocessImage(image, { maxPixels: 2048 * 1536 });
+    running = false;
+    expect(out.gridThw).toEqual([1, 96, 128]);
+    // A row of merge blocks here is 128 × 2 rows of 1536 values, over one 256 Ki-value slice: it yields after
+    // each of the 48, and a synchronous patchify would have let the ticker run once at most.
+    expect(ticks).toBeGreaterThanOrEqual(47);
   });
 
   it("reports bad raw images and too-small images as SquintErrors", async () => {

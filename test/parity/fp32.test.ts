@@ -110,3 +110,26 @@ describe("fp32 graphs with the GroupQueryAttention decoder", () => {
     await gqa.release();
   });
 });
+
+describe("fp32 vision encoder, fused contrib-op attention vs the plain standard-op form", () => {
+  it("both match the reference within 1e-5, and each other within 1e-5 (features and DeepStack)", async () => {
+    const dir = await parityCheckpoint();
+    const plain = await OrtGraphs.open(await builtGraphs(dir, { dtype: "fp32", visionAttention: "plain" }));
+    expect(plain.manifest.visionAttention).toBe("plain");
+    expect(graphs.manifest.visionAttention).toBe("fused");
+    const p = await graphPrefill(plain, ck.config, prompt);
+    const plainError = relativeError(p.vision!.features, reference.vision!.features);
+    const between = relativeError(graph.vision!.features, p.vision!.features);
+    console.log(
+      `fp32 plain vision features: relative error ${plainError.toExponential(2)}; fused vs plain ${between.toExponential(2)}`,
+    );
+    expect(plainError).toBeLessThan(FP32_BOUND);
+    expect(between).toBeLessThan(FP32_BOUND);
+    // Different kernels (tiled softmax, fused rotary): equal to rounding, not bit for bit.
+    expect(between).toBeGreaterThan(0);
+    p.vision!.deepstack.forEach((actual, j) => {
+      expect(relativeError(graph.vision!.deepstack[j]!, actual)).toBeLessThan(FP32_BOUND);
+    });
+    await plain.release();
+  });
+});

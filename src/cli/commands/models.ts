@@ -38,6 +38,7 @@ Options:
 const buildUsage = `Usage: squint models build <checkpoint-dir> <out-dir> [--dtype fp32|fp16|int4|int8] [--last-token-logits]
                             [--int4-block-size N] [--int4-accuracy 0-4] [--attention plain|gqa|gqa-shared|append]
                             [--kv-dtype float32|float16] [--prefill-dtype int8] [--vision-dtype int8]
+                            [--vision-attention fused|plain]
 
 Converts a Qwen3-VL checkpoint (config.json + safetensors, sharded or not) into ONNX graphs (vision,
 embedding, decoder) with external weights, plus manifest.json describing their inputs and outputs.
@@ -62,6 +63,8 @@ Options:
                          costs the int8 layers' memory beside the int4 ones (about 1.4 GB more at 2B)
   --vision-dtype int8    the vision encoder's Linear layers in int8 (any build): images encode several
                          times faster on such CPUs, with int8 rounding in the image features
+  --vision-attention V   fused (default: ORT RotaryEmbedding + MultiHeadAttention, which never holds the
+                         [heads, N, N] scores) or plain (standard ops: the form before, for comparison)
 
 The output folder runs as is (squint ask --model <out-dir>): the checkpoint's config.json, tokenizer and
 processor files are copied beside the graphs.
@@ -173,6 +176,7 @@ const build: ModelsSubcommand = {
         "kv-dtype": { type: "string" },
         "prefill-dtype": { type: "string" },
         "vision-dtype": { type: "string" },
+        "vision-attention": { type: "string" },
         // Test-only fault injection for the parity tests; deliberately not in the usage text.
         "test-mutation": { type: "string" },
       },
@@ -195,6 +199,7 @@ const build: ModelsSubcommand = {
         kvDtype: z.enum(["float32", "float16"], { error: "--kv-dtype is float32 or float16" }).optional(),
         prefillDtype: z.enum(["int8"], { error: "--prefill-dtype is int8" }).optional(),
         visionDtype: z.enum(["int8"], { error: "--vision-dtype is int8" }).optional(),
+        visionAttention: z.enum(["fused", "plain"], { error: "--vision-attention is fused or plain" }).optional(),
       })
       .safeParse({
         checkpoint: positionals[0],
@@ -208,6 +213,7 @@ const build: ModelsSubcommand = {
         kvDtype: values["kv-dtype"],
         prefillDtype: values["prefill-dtype"],
         visionDtype: values["vision-dtype"],
+        visionAttention: values["vision-attention"],
       });
     if (!parsed.success) throw invalidArgs(parsed.error, buildUsage);
     const manifest = await buildModel(parsed.data.checkpoint, parsed.data.out, {
@@ -220,6 +226,7 @@ const build: ModelsSubcommand = {
       kvDtype: parsed.data.kvDtype,
       prefillDtype: parsed.data.prefillDtype,
       visionDtype: parsed.data.visionDtype,
+      visionAttention: parsed.data.visionAttention,
     });
     // Beside the graphs, what loading needs from the checkpoint (config, tokenizer, processor), so the
     // folder is a complete model on its own.

@@ -9,6 +9,7 @@ import {
   type BuildDtype,
   type GraphMutation,
   type KvDtype,
+  type VisionAttention,
   MANIFEST_FILE,
   type Manifest,
   manifestSchema,
@@ -56,6 +57,8 @@ export interface BuildOptions {
    * times faster on CPUs with AMX or AVX-512 VNNI, with int8 rounding in its features (test/parity bounds it).
    */
   visionDtype?: VisionDtype | undefined;
+  /** Vision encoder attention (contract.ts): "fused" contrib ops (default) or the "plain" standard-op form. */
+  visionAttention?: VisionAttention | undefined;
   /** Test-only fault injection (contract.ts); recorded in the manifest. */
   mutation?: GraphMutation | undefined;
 }
@@ -165,10 +168,12 @@ async function buildInto(
   blockSize: number,
   accuracyLevel: Int4AccuracyLevel,
 ): Promise<Manifest> {
+  const visionAttention = options.visionAttention ?? "fused";
   const vision = await buildVisionGraph(ckpt, outDir, {
     storage: options.dtype,
     linears: options.visionDtype,
     mutation: options.mutation,
+    attention: visionAttention,
   });
   const embedding = await buildEmbeddingGraph(ckpt, outDir, options.dtype);
   const decoderOptions = {
@@ -199,6 +204,7 @@ async function buildInto(
       ioDtype: "float32",
       executionProviders: builtForExecutionProviders(options.attention ?? "plain"),
       attention: options.attention ?? "plain",
+      visionAttention,
       ...(options.kvDtype === "float16" ? { kvDtype: "float16" } : {}),
       ...(options.attention === "append" ? { kvLayout: "positions-first" } : {}),
       logits: options.lastTokenLogits ? "last" : "all",

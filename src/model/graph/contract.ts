@@ -146,6 +146,14 @@ export type KvDtype = z.infer<typeof kvDtypeSchema>;
 export const kvLayoutSchema = z.enum(["heads-first", "positions-first"]);
 export type KvLayout = z.infer<typeof kvLayoutSchema>;
 
+/**
+ * How the vision encoder's attention is built: "fused" (com.microsoft RotaryEmbedding and MultiHeadAttention,
+ * whose CPU kernel never materialises the [heads, N, N] scores) or "plain" (rotary and softmax attention from
+ * standard ops, the form before issue 9; kept for parity comparison and EPs without those contrib ops).
+ */
+export const visionAttentionSchema = z.enum(["fused", "plain"]);
+export type VisionAttention = z.infer<typeof visionAttentionSchema>;
+
 /** Weight storage of a build. int4 = com.microsoft MatMulNBits (block-quantized) for the big MatMuls. */
 export const buildDtypeSchema = z.enum(["fp32", "fp16", "int4", "int8"]);
 export type BuildDtype = z.infer<typeof buildDtypeSchema>;
@@ -201,6 +209,8 @@ export const manifestSchema = z.object({
   /** Execution providers the graphs were built for (all use ops those EPs implement). */
   executionProviders: z.array(z.string()),
   attention: attentionSchema,
+  /** Vision attention form; absent in builds before issue 9's vision work ("plain"). */
+  visionAttention: visionAttentionSchema.optional(),
   /** KV cache element type; absent in builds before issue 9 (float32). */
   kvDtype: kvDtypeSchema.optional(),
   /** Cache axis order; absent means "heads-first" (see kvLayoutSchema). */

@@ -11,6 +11,7 @@ import {
   type TensorSpec,
   VISION_INPUTS,
   VISION_OUTPUTS,
+  type VisionAttention,
 } from "./contract.js";
 import { attr, GraphBuilder } from "./graph-builder.js";
 import { addFloatWeight, addLinear, type WeightStorage } from "./linear.js";
@@ -30,6 +31,8 @@ export interface VisionGraphOptions {
    */
   linears?: "int8" | undefined;
   mutation?: GraphMutation | undefined;
+  /** contract.ts VisionAttention; default "fused". */
+  attention?: VisionAttention | undefined;
 }
 
 const LAYER_NORM_EPS = 1e-6;
@@ -130,37 +133,16 @@ export async function buildVisionGraph(
     g.node("Cast", [rotaryPositions], { to: attr.int(1) }),
     g.float32(table2d, [2, rotaryDim]),
   ]);
-  const emb = g.node("Concat", [angles, angles], { axis: attr.int(-1) });
-  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([0, 1])]);
-  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([0, 1])]);
-  const rotate = (t: string) => {
-    if (options.mutation === "vision-rotary-dropped") return t;
-    const [a, b] = g.nodeMulti("Split", [t, g.int64([hd / 2, hd / 2])], { axis: attr.int(-1) }, { outputs: 2 });
-    const rotated = g.node("Concat", [g.node("Neg", [b!]), a!], { axis: attr.int(-1) });
-    return g.node("Add", [g.node("Mul", [t, cos]), g.node("Mul", [rotated, sin])]);
-  };
+  const attend =
+    options.attention === "plain"
+      ? plainAttention(g, angles, heads, hd, options.mutation)
+      : fusedAttention(g, angles, heads, hd, options.mutation);
 
   const taps = new Map<number, string>();
-  const scale = g.float32([hd ** -0.5], []);
   for (let i = 0; i < v.depth; i++) {
     const p = `${VISUAL}.blocks.${i}`;
     const normed = await layerNorm(x, `${p}.norm1`, h);
-    const qkv = await linear(normed, `${p}.attn.qkv`, 3 * h, h);
-    // [N, 3h] → [N, 3, heads, hd] → [3, heads, N, hd]
-    const split = g.node("Transpose", [g.node("Reshape", [qkv, g.int64([-1, 3, heads, hd])])], {
-      perm: attr.ints([1, 2, 0, 3]),
-    });
-    const [q, k, val] = g.nodeMulti("Split", [split, g.int64([1, 1, 1])], { axis: attr.int(0) }, { outputs: 3 });
-    const scores = g.node("MatMul", [
-      g.node("Mul", [rotate(q!), scale]),
-      g.node("Transpose", [rotate(k!)], { perm: attr.ints([0, 1, 3, 2]) }),
-    ]);
-    const probs = g.node("Softmax", [scores], { axis: attr.int(-1) });
-    const context = g.node("MatMul", [probs, val!]);
-    const merged = g.node("Reshape", [
-      g.node("Transpose", [context], { perm: attr.ints([0, 2, 1, 3]) }),
-      g.int64([-1, h]),
-    ]);
+    const merged = attend(await linear(normed, `${p}.attn.qkv`, 3 * h, h));
     x = g.node("Add", [x, await linear(merged, `${p}.attn.proj`, h, h)]);
     const normed2 = await layerNorm(x, `${p}.norm2`, h);
     const hidden = gelu(await linear(normed2, `${p}.mlp.linear_fc1`, v.intermediateSize, h), vitGelu);
@@ -202,5 +184,83 @@ export async function buildVisionGraph(
       { name: VISION_INPUTS.rotaryPositions, dtype: "int64", shape: ["N", 2] },
     ],
     outputs,
+  };
+}
+
+/** Self-attention of one segment over a block's fused qkv [N, 3h]: the context [N, h] (before attn.proj). */
+type Attend = (qkv: string) => string;
+
+/**
+ * com.microsoft RotaryEmbedding on q and k, then MultiHeadAttention. The 2-D rotary is a 1-D rotary whose
+ * cos/sin cache has one row per patch (its own row·inv_freq, col·inv_freq angles) read at positions 0..N−1
+ * (position_ids given as the offset 0). MultiHeadAttention's CPU kernel tiles the softmax (flash attention),
+ * where the plain form writes and re-reads [heads, N, N] scores: 1 GiB per block for a 1 MP image.
+ */
+function fusedAttention(
+  g: GraphBuilder,
+  angles: string,
+  heads: number,
+  hd: number,
+  mutation: GraphMutation | undefined,
+): Attend {
+  const h = heads * hd;
+  const cosCache = g.node("Cos", [angles]);
+  const sinCache = g.node("Sin", [angles]);
+  const firstPosition = g.int64([0]);
+  const rotate = (t: string) =>
+    mutation === "vision-rotary-dropped"
+      ? t
+      : g.node(
+          "RotaryEmbedding",
+          [t, firstPosition, cosCache, sinCache],
+          { interleaved: attr.int(0) },
+          { domain: "com.microsoft" },
+        );
+  return (qkv) => {
+    // [N, 3h] → [1, N, 3h]: the contrib ops take a batch axis; q, k, v are column blocks of h.
+    const batched = g.node("Unsqueeze", [qkv, g.int64([0])]);
+    const [q, k, v] = g.nodeMulti("Split", [batched, g.int64([h, h, h])], { axis: attr.int(-1) }, { outputs: 3 });
+    const context = g.node(
+      "MultiHeadAttention",
+      [rotate(q!), rotate(k!), v!],
+      { num_heads: attr.int(heads), scale: attr.float(hd ** -0.5) },
+      { domain: "com.microsoft" },
+    );
+    return g.node("Reshape", [context, g.int64([-1, h])]);
+  };
+}
+
+/** Rotary (rotate-half) and softmax attention from standard ops: the form before the fused one. */
+function plainAttention(
+  g: GraphBuilder,
+  angles: string,
+  heads: number,
+  hd: number,
+  mutation: GraphMutation | undefined,
+): Attend {
+  const h = heads * hd;
+  const emb = g.node("Concat", [angles, angles], { axis: attr.int(-1) });
+  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([0, 1])]);
+  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([0, 1])]);
+  const rotate = (t: string) => {
+    if (mutation === "vision-rotary-dropped") return t;
+    const [a, b] = g.nodeMulti("Split", [t, g.int64([hd / 2, hd / 2])], { axis: attr.int(-1) }, { outputs: 2 });
+    const rotated = g.node("Concat", [g.node("Neg", [b!]), a!], { axis: attr.int(-1) });
+    return g.node("Add", [g.node("Mul", [t, cos]), g.node("Mul", [rotated, sin])]);
+  };
+  const scale = g.float32([hd ** -0.5], []);
+  return (qkv) => {
+    // [N, 3h] → [N, 3, heads, hd] → [3, heads, N, hd]
+    const split = g.node("Transpose", [g.node("Reshape", [qkv, g.int64([-1, 3, heads, hd])])], {
+      perm: attr.ints([1, 2, 0, 3]),
+    });
+    const [q, k, val] = g.nodeMulti("Split", [split, g.int64([1, 1, 1])], { axis: attr.int(0) }, { outputs: 3 });
+    const scores = g.node("MatMul", [
+      g.node("Mul", [rotate(q!), scale]),
+      g.node("Transpose", [rotate(k!)], { perm: attr.ints([0, 1, 3, 2]) }),
+    ]);
+    const probs = g.node("Softmax", [scores], { axis: attr.int(-1) });
+    const context = g.node("MatMul", [probs, val!]);
+    return g.node("Reshape", [g.node("Transpose", [context], { perm: attr.ints([0, 2, 1, 3]) }), g.int64([-1, h])]);
   };
 }

@@ -520,4 +520,22 @@ describe("test-only mutations", () => {
     expect(bogusVision.code).toBe(1);
     expect(bogusVision.stderr).toContain("--vision-dtype is int8");
   });
+
+  it("builds fused vision attention by default and the plain form with --vision-attention plain", async () => {
+    const opTypes = (dir: string) => readFileSync(join(dir, "vision.onnx")).toString("latin1");
+    const fusedOut = join(root, "cli-vision-fused");
+    expect((await runSquint(["models", "build", ckptDir, fusedOut])).code).toBe(0);
+    const fused = manifestSchema.parse(JSON.parse(readFileSync(join(fusedOut, "manifest.json"), "utf8")));
+    expect(fused.visionAttention).toBe("fused");
+    expect(opTypes(fusedOut)).toContain("MultiHeadAttention");
+    const plainOut = join(root, "cli-vision-plain");
+    expect((await runSquint(["models", "build", ckptDir, plainOut, "--vision-attention", "plain"])).code).toBe(0);
+    const plain = manifestSchema.parse(JSON.parse(readFileSync(join(plainOut, "manifest.json"), "utf8")));
+    expect(plain.visionAttention).toBe("plain");
+    expect(opTypes(plainOut)).not.toContain("MultiHeadAttention");
+    expect(opTypes(plainOut)).toContain("Softmax");
+    const bogus = await runSquint(["models", "build", ckptDir, plainOut, "--vision-attention", "flash"]);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stderr).toContain("--vision-attention is fused or plain");
+  });
 });

@@ -248,6 +248,81 @@ describe("ORT ops on the CPU EP", () => {
     expect(values(out.present_k)).toEqual(presentK.map(Math.fround));
   });
 
+  it("RotaryEmbedding (com.microsoft) with position offset 0 rotates token s by row s of a per-token cache", async () => {
+    // The vision encoder's 2-D rotary: one cache row per patch (its own angles), halves rotated (not interleaved).
+    const [s, nh, hd] = [5, 2, 8];
+    const input = noise(s * nh * hd, 31);
+    const angles = Float32Array.from(noise(s * (hd / 2), 32), (v) => v * 3);
+    const out = await runGraph(
+      (g) => {
+        const x = g.input("x", "float32", [1, s, nh * hd]);
+        const a = g.input("angles", "float32", [s, hd / 2]);
+        const y = g.node(
+          "RotaryEmbedding",
+          [x, g.int64([0]), g.node("Cos", [a]), g.node("Sin", [a])],
+          { interleaved: attr.int(0) },
+          { domain: "com.microsoft" },
+        );
+        g.output("y", "float32", [1, s, nh * hd], y);
+      },
+      { x: f32(input, [1, s, nh * hd]), angles: f32(angles, [s, hd / 2]) },
+    );
+    const expected: number[] = [];
+    for (let t = 0; t < s; t++) {
+      for (let h = 0; h < nh; h++) {
+        const at = (d: number) => input[(t * nh + h) * hd + d]!;
+        const rotated: number[] = new Array(hd);
+        for (let i = 0; i < hd / 2; i++) {
+          const [c, sn] = [Math.cos(angles[t * (hd / 2) + i]!), Math.sin(angles[t * (hd / 2) + i]!)];
+          rotated[i] = at(i) * c - at(i + hd / 2) * sn;
+          rotated[i + hd / 2] = at(i + hd / 2) * c + at(i) * sn;
+        }
+        expected.push(...rotated);
+      }
+    }
+    expectClose(values(out.y), expected, 1e-5);
+  });
+
+  it("MultiHeadAttention (com.microsoft) is unmasked softmax attention per head over [B, S, heads·hd]", async () => {
+    const [s, nh, hd] = [7, 2, 8];
+    const q = noise(s * nh * hd, 41);
+    const k = noise(s * nh * hd, 42);
+    const v = noise(s * nh * hd, 43);
+    const scale = 0.3; // not 1/√hd, so a default scale would show
+    const shape = [1, s, nh * hd];
+    const out = await runGraph(
+      (g) => {
+        const inputs = ["q", "k", "v"].map((name) => g.input(name, "float32", shape));
+        const o = g.node(
+          "MultiHeadAttention",
+          inputs,
+          { num_heads: attr.int(nh), scale: attr.float(scale) },
+          { domain: "com.microsoft" },
+        );
+        g.output("o", "float32", shape, o);
+      },
+      { q: f32(q, shape), k: f32(k, shape), v: f32(v, shape) },
+    );
+    const expected: number[] = [];
+    for (let i = 0; i < s; i++) {
+      for (let h = 0; h < nh; h++) {
+        const scores: number[] = [];
+        for (let t = 0; t < s; t++) {
+          let dot = 0;
+          for (let d = 0; d < hd; d++) dot += q[(i * nh + h) * hd + d]! * k[(t * nh + h) * hd + d]!;
+          scores.push(dot * scale);
+        }
+        const max = Math.max(...scores);
+        const weights = scores.map((x) => Math.exp(x - max));
+        const sum = weights.reduce((a, b) => a + b, 0);
+        for (let d = 0; d < hd; d++) {
+          expected.push(weights.reduce((acc, w, t) => acc + (w / sum) * v[(t * nh + h) * hd + d]!, 0));
+        }
+      }
+    }
+    expectClose(values(out.o), expected, 1e-5);
+  });
+
   it("Gemm with transB takes a Linear's [out, in] weight as stored", async () => {
     const weight = noise(6, 7);
     const out = await runGraph(
