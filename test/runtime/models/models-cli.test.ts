@@ -92,7 +92,7 @@ describe("squint models pull/list/rm", () => {
   }, 120_000);
 
   it("reports bad arguments and Hub errors in one line with a hint", async () => {
-    const bad = await squint(["models", "pull", REPO, "--dtype", "int8"]);
+    const bad = await squint(["models", "pull", REPO, "--dtype", "int3"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("(INVALID_ARGUMENT)");
     const missing = await squint(["models", "pull", "tiny-org/nope", "--hub-url", hub.url]);
