@@ -324,13 +324,7 @@ export class ImageStore {
     const pixels = await this.work.run(
       header.width * header.height * 3 * 2,
       `Decoding the image from ${source}`,
-      async () => {
-        const decoded = await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels });
-        const shared = inSharedMemory(decoded);
-        // The decoder's own buffer is garbage now, but it is freed only when the GC gets to it: count it till then.
-        this.work.holdUntilCollected(decoded.data.buffer, decoded.data.byteLength);
-        return shared;
-      },
+      async () => inSharedMemory(await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels })),
       signal,
     );
     return {

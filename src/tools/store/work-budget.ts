@@ -53,8 +53,6 @@ export interface WorkBudgetStats {
   runningJobs: number;
   runningBytes: number;
   runningLargeJobs: number;
-  /** Bytes of finished jobs' buffers that only the garbage collector frees (see holdUntilCollected). */
-  awaitingGcBytes: number;
   queuedJobs: number;
   /** Most bytes held at once since the budget was made. */
   peakBytes: number;
@@ -76,11 +74,6 @@ export class WorkBudget {
   #runningJobs = 0;
   #largeBytes = 0;
   #largeJobs = 0;
-  #awaitingGcBytes = 0;
-  readonly #collected = new FinalizationRegistry<number>((bytes) => {
-    this.#awaitingGcBytes -= bytes;
-    this.#drain();
-  });
   #peakBytes = 0;
   #refused = 0;
   readonly #queue: Waiter[] = [];
@@ -186,24 +179,11 @@ export class WorkBudget {
     });
   }
 
-  /**
-   * Keeps `bytes` counted until `target` is garbage-collected. A finished job can leave a large buffer only
-   * the garbage collector frees (the decoder's output, once copied into shared memory): it still occupies
-   * memory until then, so new work waits for it like for running work.
-   */
-  holdUntilCollected(target: object, bytes: number): void {
-    const held = Math.max(0, Math.ceil(bytes));
-    if (held === 0) return;
-    this.#awaitingGcBytes += held;
-    this.#collected.register(target, held);
-  }
-
   stats(): WorkBudgetStats {
     return {
       runningJobs: this.#runningJobs,
       runningBytes: this.#runningBytes,
       runningLargeJobs: this.#largeJobs,
-      awaitingGcBytes: this.#awaitingGcBytes,
       queuedJobs: this.#queue.length,
       peakBytes: this.#peakBytes,
       refused: this.#refused,
@@ -214,7 +194,7 @@ export class WorkBudget {
   #fits(bytes: number, large: boolean): boolean {
     // A job always runs when nothing else does, so a budget smaller than one job's estimate cannot deadlock.
     if (this.#runningJobs === 0) return true;
-    if (this.#runningBytes + this.#awaitingGcBytes + bytes > this.options.maxBytes) return false;
+    if (this.#runningBytes + bytes > this.options.maxBytes) return false;
     if (!large) return true;
     if (this.#largeJobs >= this.options.maxLargeJobs) return false;
     // The first large job may eat into the small lane (it fits the whole budget); later ones may not.
