@@ -10,8 +10,19 @@ import { fileURLToPath } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import sharp from "sharp";
+import { SERVER_PROCESS_ENV, serverRelaunchEnv } from "../../src/cli/server-env.js";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * The environment the `squint` command gives its server (bin/squint.js restarts `squint mcp` with the
+ * allocator settings; started from source here, the bench sets them itself), unless --plain-malloc.
+ */
+export function serverEnv(): Record<string, string> {
+  const relaunched = serverRelaunchEnv(["mcp"], {}, process.platform);
+  if (process.argv.includes("--plain-malloc") || relaunched === undefined) return {};
+  return Object.fromEntries(Object.entries(SERVER_PROCESS_ENV).filter(([name]) => process.env[name] === undefined));
+}
 
 /** `--name value` from argv, as a number, or the default. */
 export function numberFlag(name: string, fallback: number): number {
@@ -45,7 +56,7 @@ export function startHttpServer(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   const child = spawn(
     process.execPath,
     ["--import", "tsx", path.join(root, "src/cli/main.ts"), "mcp", "--http", "--port", "0", ...args],
-    { cwd: root, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } },
+    { cwd: root, stdio: ["ignore", "ignore", "pipe"], env: { ...serverEnv(), ...process.env, ...env } },
   );
   let stderr = "";
   return new Promise((resolve, reject) => {

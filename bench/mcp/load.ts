@@ -15,7 +15,9 @@
  * --uv-threads N starts the server with UV_THREADPOOL_SIZE=N (libuv's pool, shared by file reads and sharp;
  * Node reads it only at start, default 4); the README recommends raising it for many clients.
  *
- *   node --import tsx bench/mcp/load.ts [--seconds 60] [--clients 50] [--large 10] [--uv-threads 16]
+ * The server gets the allocator settings the `squint` command starts it with; --plain-malloc leaves glibc's.
+ *
+ *   node --import tsx bench/mcp/load.ts [--seconds 60] [--clients 50] [--large 10] [--uv-threads 16] [--plain-malloc]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -136,7 +138,7 @@ try {
     `${CLIENTS} clients (${LARGE} zooming near-full boxes), ${SECONDS} s, loopback, one squint mcp --http process`,
   );
   console.log(
-    `(--max-work-mb ${WORK_MB}, --max-store-mb ${STORE_MB}, UV_THREADPOOL_SIZE ${UV_THREADS ?? process.env.UV_THREADPOOL_SIZE ?? "unset (4)"}); CPU: the machine's, shared.\n`,
+    `(--max-work-mb ${WORK_MB}, --max-store-mb ${STORE_MB}, UV_THREADPOOL_SIZE ${UV_THREADS ?? process.env.UV_THREADPOOL_SIZE ?? "unset (4)"}, ${process.argv.includes("--plain-malloc") ? "glibc malloc defaults" : "MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072"}); CPU: the machine's, shared.\n`,
   );
   console.log("| calls | n | ok | BUSY | other typed errors | failed | p50 (ms) | p99 (ms) | max (ms) |");
   console.log("|---|---|---|---|---|---|---|---|---|");

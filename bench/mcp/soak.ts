@@ -10,14 +10,17 @@
  * zero, peak within idle + budget. --max-minutes stops early (the table says how many zooms were done).
  *
  *   node --import tsx bench/mcp/soak.ts [--zooms 10000] [--concurrency 4] [--store-mb 512] [--work-mb 384]
- *     [--max-minutes 3]
+ *     [--max-minutes 3] [--plain-malloc]
+ *
+ * The server gets the allocator settings the `squint` command starts it with (MALLOC_ARENA_MAX, ...);
+ * --plain-malloc leaves glibc's defaults, for comparison.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { callOutcome, numberFlag, percentile, photo, root, rssMiB } from "./_server.js";
+import { callOutcome, numberFlag, percentile, photo, root, rssMiB, serverEnv } from "./_server.js";
 
 const ZOOMS = numberFlag("zooms", 10_000);
 const CONCURRENCY = numberFlag("concurrency", 4);
@@ -52,6 +55,7 @@ const transport = new StdioClientTransport({
   // The SDK passes only a safe subset of the environment; the allocator, libuv and Squint's own settings go on.
   env: {
     ...getDefaultEnvironment(),
+    ...serverEnv(),
     ...Object.fromEntries(
       Object.entries(process.env).filter(
         (entry): entry is [string, string] =>
@@ -128,7 +132,7 @@ try {
 const seconds = (performance.now() - started) / 1000;
 
 console.log(
-  `${done} of ${ZOOMS} zooms, ${CONCURRENCY} in flight, one squint mcp over stdio (--max-store-mb ${STORE_MB}, --max-work-mb ${WORK_MB}), ${seconds.toFixed(0)} s\n`,
+  `${done} of ${ZOOMS} zooms, ${CONCURRENCY} in flight, one squint mcp over stdio (--max-store-mb ${STORE_MB}, --max-work-mb ${WORK_MB}, ${process.argv.includes("--plain-malloc") ? "glibc malloc defaults" : "MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072"}), ${seconds.toFixed(0)} s\n`,
 );
 console.log("| zooms done | seconds | server RSS (MiB) |");
 console.log("|---|---|---|");

@@ -40,11 +40,80 @@ export function resizeBicubicSync(image: RawImage, width: number, height: number
   checkRawImage(image);
   requirePositiveInteger("width", width);
   requirePositiveInteger("height", height);
-  let current = image;
-  // Pillow skips a pass whose size does not change.
-  if (width !== current.width) current = resamplePass(current, width, true);
-  if (height !== current.height) current = resamplePass(current, height, false);
-  return current;
+  if (width === image.width && height === image.height) return image;
+  return resizeView(wholeView(image), width, height);
+}
+
+/** An integer rectangle of an image's pixels. */
+export interface PixelRegion {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * resizeBicubicSync of a rectangle of `image`, exactly as cropping it first and resizing the crop, without the
+ * crop: the first pass reads the rectangle in place. A zoom into an 8192² photo no longer copies 190 MB first.
+ * Always returns new pixels (a copy of the rectangle when the size does not change).
+ */
+export function resizeRegionBicubicSync(image: RawImage, region: PixelRegion, width: number, height: number): RawImage {
+  checkRawImage(image);
+  requirePositiveInteger("width", width);
+  requirePositiveInteger("height", height);
+  const { left, top } = region;
+  const inside =
+    Number.isInteger(left) &&
+    Number.isInteger(top) &&
+    left >= 0 &&
+    top >= 0 &&
+    Number.isInteger(region.width) &&
+    Number.isInteger(region.height) &&
+    region.width > 0 &&
+    region.height > 0 &&
+    left + region.width <= image.width &&
+    top + region.height <= image.height;
+  if (!inside) {
+    throw new SquintError("INVALID_ARGUMENT", "A resize region must be an integer rectangle inside the image.", {
+      hint: "Clamp the region to the image first.",
+      details: { region, width: image.width, height: image.height },
+    });
+  }
+  const view: PixelView = { data: image.data, stride: image.width, ...region };
+  if (width === region.width && height === region.height) return copyView(view);
+  return resizeView(view, width, height);
+}
+
+/** Pixels read in place: `width`×`height` starting at (`left`, `top`) of rows `stride` pixels long. */
+interface PixelView extends PixelRegion {
+  data: Uint8Array;
+  stride: number;
+}
+
+function wholeView(image: RawImage): PixelView {
+  return { data: image.data, stride: image.width, left: 0, top: 0, width: image.width, height: image.height };
+}
+
+function copyView(view: PixelView): RawImage {
+  const out = new Uint8Array(view.width * view.height * 3);
+  const rowBytes = view.width * 3;
+  for (let y = 0; y < view.height; y++) {
+    const start = ((view.top + y) * view.stride + view.left) * 3;
+    out.set(view.data.subarray(start, start + rowBytes), y * rowBytes);
+  }
+  return { width: view.width, height: view.height, data: out };
+}
+
+/** At least one side changes. Pillow skips a pass whose size does not change. */
+function resizeView(view: PixelView, width: number, height: number): RawImage {
+  let current = view;
+  let result: RawImage | undefined;
+  if (width !== current.width) {
+    result = resamplePass(current, width, true);
+    current = wholeView(result);
+  }
+  if (height !== current.height) result = resamplePass(current, height, false);
+  return result ?? copyView(view);
 }
 
 const PRECISION_BITS = 22;
@@ -90,22 +159,25 @@ function resampleCoefficients(
   return { first, count, weights, taps };
 }
 
-function resamplePass(image: RawImage, outSize: number, horizontal: boolean): RawImage {
-  const inSize = horizontal ? image.width : image.height;
+function resamplePass(view: PixelView, outSize: number, horizontal: boolean): RawImage {
+  const inSize = horizontal ? view.width : view.height;
   const { first, count, weights, taps } = resampleCoefficients(inSize, outSize);
-  const width = horizontal ? outSize : image.width;
-  const height = horizontal ? image.height : outSize;
-  const src = image.data;
+  const width = horizontal ? outSize : view.width;
+  const height = horizontal ? view.height : outSize;
+  const src = view.data;
+  const stride = view.stride;
   const out = new Uint8Array(width * height * 3);
   const half = 1 << (PRECISION_BITS - 1);
   // Stride (in bytes) between neighbouring input samples along the resampled axis.
-  const step = horizontal ? 3 : image.width * 3;
+  const step = horizontal ? 3 : stride * 3;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const o = horizontal ? x : y;
       const n = count[o];
       const wBase = o * taps;
-      let base = horizontal ? (y * image.width + first[o]) * 3 : (first[o] * image.width + x) * 3;
+      let base = horizontal
+        ? ((view.top + y) * stride + view.left + first[o]) * 3
+        : ((view.top + first[o]) * stride + view.left + x) * 3;
       let r = half;
       let g = half;
       let b = half;
