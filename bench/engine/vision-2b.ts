@@ -9,6 +9,7 @@
  * prefill. BENCH_PROFILE=1 also runs each vision graph once under ORT's profiler and prints the time per op type.
  *
  *   node --import tsx bench/engine/vision-2b.ts        BENCH_THREADS=2 BENCH_ROUNDS=2 BENCH_GRID=64 BENCH_PROFILE=1
+ *   (BENCH_ROUNDS=0 BENCH_PROFILE=1: the profiles alone)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -83,10 +84,13 @@ function feeds(grid: number): Record<string, ort.Tensor> {
   };
 }
 
-async function visionMs(session: ort.InferenceSession, input: Record<string, ort.Tensor>): Promise<number> {
+async function visionRun(
+  session: ort.InferenceSession,
+  input: Record<string, ort.Tensor>,
+): Promise<{ ms: number; features: Float32Array }> {
   const t = performance.now();
-  await session.run(input);
-  return performance.now() - t;
+  const out = await session.run(input);
+  return { ms: performance.now() - t, features: out[session.outputNames[0]!]!.data as Float32Array };
 }
 
 /** A build's prefill of `tokens` text tokens, in an engine opened for it alone (after a small warm-up). */
@@ -142,21 +146,20 @@ const tokens = (GRID * GRID) / 4;
 const sessions = new Map<string, ort.InferenceSession>();
 for (const form of FORMS)
   sessions.set(form.name, await ort.InferenceSession.create(await visionGraph(form), sessionOptions()));
-// Warm-up, and each form's features compared with the plain form's on the benchmark's own input.
 const small = feeds(8);
 for (const session of sessions.values()) await session.run(small);
+// Each form's features from its timed runs, compared with the plain form's at the end.
 const outputs = new Map<string, Float32Array>();
-for (const [name, session] of sessions) {
-  const out = await session.run(input);
-  outputs.set(name, out[session.outputNames[0]!]!.data as Float32Array);
-}
-const plainFeatures = outputs.get("plain")!;
 
 const rows: string[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const order = r % 2 === 0 ? FORMS : [...FORMS].reverse();
   const ms = new Map<string, number>();
-  for (const form of order) ms.set(form.name, await visionMs(sessions.get(form.name)!, input));
+  for (const form of order) {
+    const run = await visionRun(sessions.get(form.name)!, input);
+    ms.set(form.name, run.ms);
+    outputs.set(form.name, run.features);
+  }
   for (const build of r % 2 === 0 ? PREFILL_BUILDS : [...PREFILL_BUILDS].reverse()) {
     ms.set(build, await prefillMs(build, tokens));
   }
@@ -170,11 +173,16 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 for (const session of sessions.values()) await session.release();
 
+const plainFeatures = outputs.get("plain");
+const featureDistance = (name: string): string => {
+  const features = outputs.get(name);
+  return features && plainFeatures ? largestRelativeError(features, plainFeatures).toExponential(2) : "(no timed run)";
+};
 console.log(
   `Qwen3-VL-2B shape, random weights, CPU provider, ${THREADS} threads, ${GRID * 16}×${GRID * 16} image = ${tokens} visual tokens; image features' largest |Δ| from the plain form's, of the largest feature: ${FORMS.slice(
     1,
   )
-    .map((f) => `${f.name} ${largestRelativeError(outputs.get(f.name)!, plainFeatures).toExponential(2)}`)
+    .map((f) => `${f.name} ${featureDistance(f.name)}`)
     .join(", ")}`,
 );
 console.log("");
