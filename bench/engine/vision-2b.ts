@@ -50,11 +50,12 @@ async function visionGraph(form: VisionForm): Promise<string> {
   if (!existsSync(join(dir, ".complete"))) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    await buildVisionGraph(await Checkpoint.open(checkpoint), dir, {
-      storage: "int4",
-      attention: form.attention,
-      linears: form.linears,
-    });
+    const ckpt = await Checkpoint.open(checkpoint);
+    try {
+      await buildVisionGraph(ckpt, dir, { storage: "int4", attention: form.attention, linears: form.linears });
+    } finally {
+      await ckpt.close();
+    }
     mkdirSync(join(dir, ".complete"));
   }
   return path;
