@@ -165,20 +165,26 @@ async function addInt8Linear(
   }
   const b = g.weight(`${name}.weight_q8`, "int8", [k, n], new Uint8Array(transposed.buffer));
   const bScale = g.weight(`${name}.weight_scales`, "float32", [n], float32ArrayToBytes(scales));
-  // Per-row scale of x: max |x| over the last axis (max and -min: no |x| tensor is written).
+  // Per-row step of x: max |x| over the row (max and -min: no |x| tensor is written) / 127, one per row of
+  // the [M, K] input. QuantizeLinear takes it per axis 0 (with a per-row zero point of 128, so the rows fill
+  // uint8 symmetrically), which saves dividing x by it first.
   const lastAxis = g.weight(`${name}.act_axis`, "int64", [1], new Uint8Array(new BigInt64Array([-1n]).buffer));
-  const keep = { keepdims: attr.int(1) };
+  const flat = { keepdims: attr.int(0) };
   const rowMax = g.node("Max", [
-    g.node("ReduceMax", [x, lastAxis], keep),
-    g.node("Neg", [g.node("ReduceMin", [x, lastAxis], keep)]),
+    g.node("ReduceMax", [x, lastAxis], flat),
+    g.node("Neg", [g.node("ReduceMin", [x, lastAxis], flat)]),
     g.weight(`${name}.act_floor`, "float32", [], float32ArrayToBytes(new Float32Array([1e-30]))),
   ]);
-  // x / rowMax lies in [-1, 1]: quantized with scale 1/127 around 128 it fills the uint8 range.
-  const step = g.weight(`${name}.act_step`, "float32", [], float32ArrayToBytes(new Float32Array([1 / 127])));
+  const rowStep = g.node("Mul", [
+    rowMax,
+    g.weight(`${name}.act_inv127`, "float32", [], float32ArrayToBytes(new Float32Array([1 / 127]))),
+  ]);
   const zero = g.weight(`${name}.act_zero`, "uint8", [], new Uint8Array([128]));
-  const xq = g.node("QuantizeLinear", [g.node("Div", [x, rowMax]), step, zero]);
-  const product = g.node("MatMulIntegerToFloat", [xq, b, step, bScale, zero], {}, { domain: "com.microsoft" });
-  const y = g.node("Mul", [product, rowMax]);
+  const rowZero = g.node("Expand", [zero, g.node("Shape", [rowStep])]);
+  const xq = g.node("QuantizeLinear", [x, rowStep, rowZero], { axis: attr.int(0) });
+  const one = g.weight(`${name}.act_unit`, "float32", [], float32ArrayToBytes(new Float32Array([1])));
+  const product = g.node("MatMulIntegerToFloat", [xq, b, one, bScale, zero], {}, { domain: "com.microsoft" });
+  const y = g.node("Mul", [product, g.node("Unsqueeze", [rowStep, lastAxis])]);
   if (!bias) return y;
   return g.node("Add", [y, g.weight(`${name}.bias`, "float32", [n], float32ArrayToBytes(bias))]);
 }
