@@ -24,6 +24,11 @@ export function serverEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(SERVER_PROCESS_ENV).filter(([name]) => process.env[name] === undefined));
 }
 
+/** The Node flags the `squint` command's restart adds (--expose-gc), unless --plain-malloc. */
+export function serverNodeFlags(): string[] {
+  return Object.keys(serverEnv()).length > 0 ? ["--expose-gc"] : [];
+}
+
 /** `--name value` from argv, as a number, or the default. */
 export function numberFlag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -55,7 +60,17 @@ export interface ServerProcess {
 export function startHttpServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(root, "src/cli/main.ts"), "mcp", "--http", "--port", "0", ...args],
+    [
+      ...serverNodeFlags(),
+      "--import",
+      "tsx",
+      path.join(root, "src/cli/main.ts"),
+      "mcp",
+      "--http",
+      "--port",
+      "0",
+      ...args,
+    ],
     { cwd: root, stdio: ["ignore", "ignore", "pipe"], env: { ...serverEnv(), ...process.env, ...env } },
   );
   let stderr = "";

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { callOutcome, numberFlag, percentile, photo, root, rssMiB, serverEnv } from "./_server.js";
+import { callOutcome, numberFlag, percentile, photo, root, rssMiB, serverEnv, serverNodeFlags } from "./_server.js";
 
 const ZOOMS = numberFlag("zooms", 10_000);
 const CONCURRENCY = numberFlag("concurrency", 4);
@@ -40,6 +40,7 @@ const images = [
 const transport = new StdioClientTransport({
   command: process.execPath,
   args: [
+    ...serverNodeFlags(),
     "--import",
     "tsx",
     path.join(root, "src/cli/main.ts"),

@@ -32,7 +32,11 @@ export function serverRelaunchEnv(
  * terminal's Ctrl-C reaches both, so this process only waits for the child then.
  */
 export function relaunch(env: NodeJS.ProcessEnv): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env });
+  // --expose-gc lets the work budget ask for a collection when dead decode buffers are what work waits for.
+  const child = spawn(process.execPath, [...process.execArgv, "--expose-gc", ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env,
+  });
   const forward = (signal: NodeJS.Signals) => () => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };

@@ -334,6 +334,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     ...(args.maxQueued === undefined ? {} : { maxQueued: args.maxQueued }),
     ...(args.maxWaitS === undefined ? {} : { maxWaitMs: Math.round(args.maxWaitS * 1000) }),
     ...(args.maxLargeJobs === undefined ? {} : { maxLargeJobs: args.maxLargeJobs }),
+    // Under --expose-gc (the squint command starts the server so): dead decode buffers count until collected.
+    collectGarbage: typeof globalThis.gc === "function" ? () => globalThis.gc?.() : undefined,
   });
   configureProcessResizePool({
     ...(args.resizeThreads === undefined ? {} : { smallThreads: args.resizeThreads }),

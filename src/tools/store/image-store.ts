@@ -324,7 +324,13 @@ export class ImageStore {
     const pixels = await this.work.run(
       header.width * header.height * 3 * 2,
       `Decoding the image from ${source}`,
-      async () => inSharedMemory(await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels })),
+      async () => {
+        const decoded = await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels });
+        const shared = inSharedMemory(decoded);
+        // The decoder's own buffer is garbage now but freed only when the GC gets to it: counted till then.
+        this.work.holdUntilCollected(decoded.data.buffer, decoded.data.byteLength);
+        return shared;
+      },
       signal,
     );
     return {

@@ -31,10 +31,19 @@ export interface WorkBudgetOptions {
   maxLargeJobs: number;
   /** Bytes of the budget large jobs leave to small ones. */
   smallLaneBytes: number;
+  /**
+   * Runs a full garbage collection (Node's `gc` under --expose-gc; `squint mcp` has it). Given, buffers a
+   * finished job leaves to the GC stay counted until collected (holdUntilCollected), and work that waits for
+   * them asks for a collection; not given, they are not counted (nothing could then free them on demand).
+   */
+  collectGarbage?: (() => void) | undefined;
 }
 
 /** Which lane a job runs in (see above); the resize pool has the same two. */
 export type WorkLane = "small" | "large";
+
+/** A full collection of a server's small heap takes milliseconds; asking for one at most this often keeps it so. */
+const GC_INTERVAL_MS = 100;
 
 export const DEFAULT_WORK_BUDGET: Readonly<WorkBudgetOptions> = Object.freeze({
   // Four 8192² RGB images' worth (≈ 200 MB each) would be 800 MB; half that keeps a 2-core box responsive.
@@ -53,6 +62,8 @@ export interface WorkBudgetStats {
   runningJobs: number;
   runningBytes: number;
   runningLargeJobs: number;
+  /** Bytes of finished jobs' buffers that only the garbage collector frees (see holdUntilCollected). */
+  awaitingGcBytes: number;
   queuedJobs: number;
   /** Most bytes held at once since the budget was made. */
   peakBytes: number;
@@ -74,6 +85,13 @@ export class WorkBudget {
   #runningJobs = 0;
   #largeBytes = 0;
   #largeJobs = 0;
+  #awaitingGcBytes = 0;
+  #gcPending = false;
+  #lastGcAt = 0;
+  readonly #collected = new FinalizationRegistry<number>((bytes) => {
+    this.#awaitingGcBytes -= bytes;
+    this.#drain();
+  });
   #peakBytes = 0;
   #refused = 0;
   readonly #queue: Waiter[] = [];
@@ -169,6 +187,7 @@ export class WorkBudget {
         },
       };
       this.#queue.push(waiter);
+      if (this.#awaitingGcBytes > 0) this.#requestGc();
       timer = setTimeout(() => {
         this.#refused++;
         waiter.fail(this.#busy(what, `it waited ${this.options.maxWaitMs} ms for memory`));
@@ -179,11 +198,24 @@ export class WorkBudget {
     });
   }
 
+  /**
+   * Keeps `bytes` counted until `target` is garbage-collected (only with collectGarbage). A finished job can
+   * leave a large buffer only the GC frees — the decoder's output once copied into shared memory, 200 MB for
+   * an 8192² photo — and it occupies memory until then: new work waits for it, and asks for a collection.
+   */
+  holdUntilCollected(target: object, bytes: number): void {
+    const held = Math.max(0, Math.ceil(bytes));
+    if (held === 0 || !this.options.collectGarbage) return;
+    this.#awaitingGcBytes += held;
+    this.#collected.register(target, held);
+  }
+
   stats(): WorkBudgetStats {
     return {
       runningJobs: this.#runningJobs,
       runningBytes: this.#runningBytes,
       runningLargeJobs: this.#largeJobs,
+      awaitingGcBytes: this.#awaitingGcBytes,
       queuedJobs: this.#queue.length,
       peakBytes: this.#peakBytes,
       refused: this.#refused,
@@ -194,7 +226,7 @@ export class WorkBudget {
   #fits(bytes: number, large: boolean): boolean {
     // A job always runs when nothing else does, so a budget smaller than one job's estimate cannot deadlock.
     if (this.#runningJobs === 0) return true;
-    if (this.#runningBytes + bytes > this.options.maxBytes) return false;
+    if (this.#runningBytes + this.#awaitingGcBytes + bytes > this.options.maxBytes) return false;
     if (!large) return true;
     if (this.#largeJobs >= this.options.maxLargeJobs) return false;
     // The first large job may eat into the small lane (it fits the whole budget); later ones may not.
@@ -228,6 +260,20 @@ export class WorkBudget {
     for (const waiter of [...this.#queue]) {
       if (this.#fits(waiter.bytes, waiter.large)) waiter.start();
     }
+    if (this.#queue.length > 0 && this.#awaitingGcBytes > 0) this.#requestGc();
+  }
+
+  /** One collection soon, at most every GC_INTERVAL_MS: the finalizers it lets run call #drain again. */
+  #requestGc(): void {
+    const collect = this.options.collectGarbage;
+    if (!collect || this.#gcPending) return;
+    this.#gcPending = true;
+    const wait = Math.max(0, this.#lastGcAt + GC_INTERVAL_MS - Date.now());
+    setTimeout(() => {
+      this.#gcPending = false;
+      this.#lastGcAt = Date.now();
+      collect();
+    }, wait).unref?.();
   }
 
   #busy(what: string, why: string): SquintError {

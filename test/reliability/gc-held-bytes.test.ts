@@ -1,0 +1,78 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { ImageStore } from "../../src/tools/store/image-store.js";
+import { WorkBudget } from "../../src/tools/store/work-budget.js";
+
+/**
+ * Issue 10, load and soak benches: RSS went hundreds of MB past the budgets. One part was buffers a finished
+ * job leaves to the garbage collector: a decode copies the decoder's output into shared memory, and the
+ * decoder's buffer (200 MB for an 8192² photo) stayed, uncounted, until the next full GC. Where the budget can
+ * ask for a collection, it now counts such buffers until they are collected, and asks when work waits for them.
+ */
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+async function until(check: () => boolean): Promise<boolean> {
+  for (let round = 0; round < 100; round++) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+describe("bytes held until garbage collection", () => {
+  it("makes new work wait for a dead buffer's bytes, asks for a collection, then runs it", async () => {
+    let collections = 0;
+    const budget = new WorkBudget({
+      maxBytes: 100,
+      maxQueued: 10,
+      maxWaitMs: 10_000,
+      collectGarbage: () => {
+        collections++;
+        gc();
+      },
+    });
+    const running = await budget.acquire(30, "running");
+    (() => {
+      // Unreachable once this function returns, like a decoder's buffer once the job is done.
+      budget.holdUntilCollected(new ArrayBuffer(8), 60);
+    })();
+    let started = false;
+    const waiting = budget.acquire(20, "waiting").then((release) => {
+      started = true;
+      return release;
+    });
+    await Promise.resolve();
+    // 30 running + 60 awaiting GC + 20 > 100: it waits (before, the 60 were not counted and it ran).
+    expect(started).toBe(false);
+    expect(budget.stats().awaitingGcBytes).toBe(60);
+    // Nothing else happens: the budget's own request for a collection is what lets it start.
+    expect(await until(() => started)).toBe(true);
+    expect(collections).toBeGreaterThan(0);
+    expect(budget.stats().awaitingGcBytes).toBe(0);
+    (await waiting)();
+    running();
+  });
+
+  it("counts nothing when it cannot ask for a collection (no gc), so work never waits on the GC", async () => {
+    const budget = new WorkBudget({ maxBytes: 100 });
+    budget.holdUntilCollected(new ArrayBuffer(8), 60);
+    expect(budget.stats().awaitingGcBytes).toBe(0);
+  });
+
+  it("holds a decode's own output buffer after the pixels were copied into shared memory", async () => {
+    const work = new WorkBudget({ maxBytes: 64 * 1024 * 1024, collectGarbage: gc });
+    const store = new ImageStore({ work });
+    const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: "#102030" } })
+      .png()
+      .toBuffer();
+    const image = await store.ingest(png);
+    expect(store.pixels(image.id).data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // Counted right after the decode (or already collected, never anything else).
+    expect([0, 300 * 200 * 3]).toContain(work.stats().awaitingGcBytes);
+    gc();
+    expect(await until(() => work.stats().awaitingGcBytes === 0)).toBe(true);
+  });
+});
