@@ -54,7 +54,8 @@ export interface DecodeShrunkOptions extends DecodeImageOptions {
    * full-size copy goes through JavaScript and libvips overlaps the decode with the resize on its threads.
    * The decode is always at full scale. libjpeg's 1/2–1/8 shrink-on-load and libwebp's scaler are faster but
    * leave Pillow's pixels: rendered text shrunk 3–4× came out 2–3e-2 off on average (bench/model/
-   * preprocess-fidelity.ts), over the issue's 0.01, where the full-scale decode stays at 2–6e-3.
+   * preprocess-fidelity.ts), over the issue's 0.01, where the full-scale decode is 2e-3 at 3× and 9e-3 at 4×
+   * (libvips' own resize; photos stay near 5e-4).
    */
   shrinkTo?: ImageSize;
 }

@@ -280,9 +280,10 @@ function patchifyBlockRows(plan: PatchifyPlan, t: number, from: number, to: numb
         for (let inCol = 0; inCol < m; inCol++) {
           const y0 = (blockRow * m + inRow) * p;
           const x0 = (blockCol * m + inCol) * p;
-          for (let tt = 0; tt < tp; tt += 0) {
+          // Runs of one frame: [tt, tt + copies) are the same Uint8Array.
+          for (let tt = 0, copies = 1; tt < tp; tt += copies) {
             const frame = frames[t * tp + tt];
-            let copies = 1;
+            copies = 1;
             while (tt + copies < tp && frames[t * tp + tt + copies] === frame) copies++;
             for (let py = 0; py < p; py++) {
               let src = ((y0 + py) * width + x0) * 3;
@@ -313,7 +314,6 @@ function patchifyBlockRows(plan: PatchifyPlan, t: number, from: number, to: numb
                 }
               }
             }
-            tt += copies;
           }
           o += rowLength;
         }

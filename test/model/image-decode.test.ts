@@ -329,6 +329,18 @@ describe("decodeImage with shrinkTo (one libvips pass)", () => {
     expect(at(10, 35)[2]).toBeGreaterThan(200);
   });
 
+  it("shrinks CMYK and 16-bit images after their colour-managed decode, as a whole decode + shrinkRaw does", async () => {
+    const cmyk = await sharp(source, raw).toColourspace("cmyk").jpeg({ quality: 95 }).toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe("cmyk");
+    const deep = await sharp(source, raw).toColourspace("rgb16").png().toBuffer();
+    expect((await sharp(deep).metadata()).depth).toBe("ushort");
+    for (const bytes of [cmyk, deep]) {
+      const shrunk = await decodeImage(bytes, { shrinkTo: { width: 400, height: 300 } });
+      const expected = await shrinkRaw(await decodeImage(bytes), 400, 300);
+      expect(Buffer.from(shrunk.data).equals(Buffer.from(expected.data))).toBe(true);
+    }
+  });
+
   it("composites transparency over white before it shrinks", async () => {
     const png = await sharp({
       create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
