@@ -186,14 +186,8 @@ export class ImageStore {
     const format = sniffFormat(bytes);
     const hash = options.hash ?? createHash("sha256").update(bytes).digest("hex");
     const pin = options.pin ?? true;
-    const knownId = this.#byHash.get(hash);
-    const known = knownId === undefined ? undefined : this.#entries.get(knownId);
-    if (known?.pixels) {
-      if (pin) known.pin();
-      this.#touch(known);
-      if (known.original) this.#memory.touch(known.original);
-      return known.info;
-    }
+    const { known, reused } = this.#reuseByHash(hash, pin);
+    if (reused) return reused;
     const inFlight = this.#pending.get(hash);
     if (inFlight) {
       const info = await inFlight;
@@ -294,14 +288,8 @@ export class ImageStore {
    */
   adoptDecoded(hash: string, options: { source?: string; pin?: boolean } = {}): StoredImage | undefined {
     const pin = options.pin ?? true;
-    const knownId = this.#byHash.get(hash);
-    const known = knownId === undefined ? undefined : this.#entries.get(knownId);
-    if (known?.pixels) {
-      if (pin) known.pin();
-      this.#touch(known);
-      if (known.original) this.#memory.touch(known.original);
-      return known.info;
-    }
+    const { known, reused } = this.#reuseByHash(hash, pin);
+    if (reused) return reused;
     if (known || !this.#originals.decoded(hash)) return undefined;
     const original = this.#originals.ref(hash);
     try {
@@ -516,6 +504,20 @@ export class ImageStore {
       });
     }
     return entry;
+  }
+
+  /**
+   * This store's entry for the content `hash`, and its info when its pixels are still here — then pinned once
+   * more (if `pin`) and marked recently used, here and in the shared pixel memory.
+   */
+  #reuseByHash(hash: string, pin: boolean): { known: Entry | undefined; reused: StoredImage | undefined } {
+    const knownId = this.#byHash.get(hash);
+    const known = knownId === undefined ? undefined : this.#entries.get(knownId);
+    if (!known?.pixels) return { known, reused: undefined };
+    if (pin) known.pin();
+    this.#touch(known);
+    if (known.original) this.#memory.touch(known.original);
+    return { known, reused: known.info };
   }
 
   #touch(entry: Entry): void {
