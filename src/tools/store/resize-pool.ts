@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { SquintError } from "../../errors.js";
 import type { RawImage } from "../../model/vision.js";
-import type { PixelRect } from "./raw-crop.js";
+import { cropPixels, type PixelRect } from "./raw-crop.js";
 import type { WorkLane } from "./work-budget.js";
 
 /**
@@ -200,7 +200,10 @@ export class ResizePool {
       return lane.run(request, []);
     }
     const rect = options.rect ?? { left: 0, top: 0, width: image.width, height: image.height };
-    const source = copyRect(image, rect);
+    // The source buffer is transferred to the thread, so it must be the job's own: cropPixels hands back the
+    // image itself for the whole rectangle, and the store's pixels are shared.
+    const cropped = cropPixels(image, rect);
+    const source = cropped === image ? { ...image, data: image.data.slice() } : cropped;
     const request: ResizeRequest = { id, ...source, outWidth: width, outHeight: height };
     return lane.run(request, wholeBuffer(source.data) ? [source.data.buffer as ArrayBuffer] : []);
   }
@@ -214,17 +217,6 @@ export class ResizePool {
     this.#closed = true;
     await Promise.all([this.#lanes.small.close(), this.#lanes.large.close()]);
   }
-}
-
-/** The rectangle's pixels in a buffer of their own (a copy even for the whole image: the store's are shared). */
-function copyRect(image: RawImage, rect: PixelRect): RawImage {
-  const out = new Uint8Array(rect.width * rect.height * 3);
-  const rowBytes = rect.width * 3;
-  for (let y = 0; y < rect.height; y++) {
-    const start = ((rect.top + y) * image.width + rect.left) * 3;
-    out.set(image.data.subarray(start, start + rowBytes), y * rowBytes);
-  }
-  return { width: rect.width, height: rect.height, data: out };
 }
 
 let processPool: ResizePool | undefined;
