@@ -78,8 +78,8 @@ export function builtByName(name: string): Promise<{ built: string; checkpoint: 
 // `node --import tsx bench/engine/_bench-2b.ts int4-gqa` prepares one build ahead of a benchmark run.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const name = process.argv[2] ?? "int4-gqa";
-  const [dtype, attention] = name.split("-", 2) as [BuildOptions["dtype"], BuildOptions["attention"]];
   const t0 = performance.now();
-  const { built } = await built2b(name, { dtype, attention: attention ?? "gqa" });
+  // The same parser as the benchmarks', so a build prepared here is the build they would make under its name.
+  const { built } = await builtByName(name);
   console.log(`${built} ready in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
