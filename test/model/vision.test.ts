@@ -128,12 +128,7 @@ describe("smartResize properties", () => {
 });
 
 /** Element (row, k) of pixel_values from the spec's reshape/permute, computed by index arithmetic alone. */
-function expectedByPermute(
-  frames: RawImage[],
-  gh: number,
-  gw: number,
-  T = 2,
-): (row: number, k: number) => number {
+function expectedByPermute(frames: RawImage[], gh: number, gw: number, T = 2): (row: number, k: number) => number {
   const [C, P, M] = [3, 16, 2];
   // Source tensor [grid_t, T, C, gh/2, M, P, gw/2, M, P]; permuted axes order (0, 3, 6, 4, 7, 2, 1, 5, 8).
   const sourceShape = [frames.length / T, T, C, gh / M, M, P, gw / M, M, P];
