@@ -121,7 +121,13 @@ async function heldOutImages(): Promise<BenchImage[]> {
  * BENCH_IMAGES=heldout, the held-out set instead.
  */
 export async function benchImages(): Promise<BenchImage[]> {
-  if (process.env.BENCH_IMAGES === "heldout") return heldOutImages();
+  // BENCH_ONLY=webp,png keeps the images whose name contains one of the words, to spend repeats where they matter.
+  const only = process.env.BENCH_ONLY?.toLowerCase().split(",").filter(Boolean);
+  const images = process.env.BENCH_IMAGES === "heldout" ? await heldOutImages() : await defaultImages();
+  return only ? images.filter((image) => only.some((word) => image.name.toLowerCase().includes(word))) : images;
+}
+
+async function defaultImages(): Promise<BenchImage[]> {
   const data = dataDir();
   const photos = PHOTOS.filter((file) => data && existsSync(join(data, file))).map((file) => ({
     name: file.split("/").at(-1) ?? file,
