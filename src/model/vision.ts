@@ -140,46 +140,26 @@ export async function preprocessImage(
     minPixels: config.minPixels,
     maxPixels: config.maxPixels,
   };
-  let resizing: Promise<RawImage>;
+  let resized: RawImage;
   let size: ResizedSize;
   if (isRawImage(input)) {
     const image = checkRawImage(input);
     size = smartResize(image.height, image.width, budget);
-    resizing = resizeBicubic(image, size.width, size.height, options.resize);
+    resized = await resizeBicubic(image, size.width, size.height, options.resize);
   } else {
     const source = await readImageSize(input);
     size = smartResize(source.height, source.width, budget);
     const shrink = isShrink(source, size);
     // A shrink is decoded straight to its size in one libvips pass; anything else (an upscale, a mixed resize,
     // or "exact") is decoded whole and resized by resizeBicubic, Pillow-exact where that is cheap.
-    resizing =
+    resized =
       shrink && options.resize !== "exact"
-        ? decodeImage(input, { shrinkTo: size })
-        : decodeImage(input).then((whole) => resizeBicubic(whole, size.width, size.height, options.resize));
+        ? await decodeImage(input, { shrinkTo: size })
+        : await resizeBicubic(await decodeImage(input), size.width, size.height, options.resize);
   }
-  // The output's pages are faulted in while libvips decodes and resizes on its own threads, instead of
-  // inside the patchify pass (a third of it at 1.3 MP, half at 16 MP).
-  const values = new Float32Array(size.width * size.height * 3 * config.temporalPatchSize);
-  const [resized] = await Promise.all([resizing, prefaultPages(values)]);
   const frames = Array.from({ length: config.temporalPatchSize }, () => resized.data);
-  const { pixelValues, gridThw } = await patchifyFramesAsync(frames, size.width, size.height, config, values);
+  const { pixelValues, gridThw } = await patchifyFramesAsync(frames, size.width, size.height, config);
   return { pixelValues, gridThw, width: size.width, height: size.height };
-}
-
-/** Values written between two turns of the event loop while prefaulting (4 MB of float32, ~1–2 ms). */
-const PREFAULT_SLICE_VALUES = 1024 * 1024;
-
-/**
- * Writes zeros through a buffer in slices with the event loop let through between them. A fresh typed array
- * is mapped lazily: the first write to each page costs a page fault, ~10 ms for the 30 MB of a 1.3 MP image
- * and ~180 ms for the 400 MB of a 16 MP one. Done while a decode runs on libvips' threads, that cost leaves
- * the critical path.
- */
-export async function prefaultPages(values: Float32Array): Promise<void> {
-  for (let from = 0; from < values.length; from += PREFAULT_SLICE_VALUES) {
-    values.fill(0, from, Math.min(values.length, from + PREFAULT_SLICE_VALUES));
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
 }
 
 /** The number of `<|image_pad|>` tokens the model spends on an image of this size. */
@@ -254,7 +234,6 @@ function planPatchify(
   width: number,
   height: number,
   config: PreprocessorConfig,
-  into?: Float32Array,
 ): PatchifyPlan {
   const { patchSize: p, mergeSize: m, temporalPatchSize: tp } = config;
   if (frames.length === 0 || frames.length % tp !== 0) {
@@ -279,11 +258,7 @@ function planPatchify(
     const std = config.imageStd[c];
     for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v * config.rescaleFactor - mean) / std;
   }
-  const length = gridT * gridH * gridW * rowLength;
-  if (into && into.length !== length) {
-    throw new SquintError("INTERNAL", `The output buffer has ${into.length} values, patchify writes ${length}`);
-  }
-  const out = into ?? new Float32Array(length);
+  const out = new Float32Array(gridT * gridH * gridW * rowLength);
   return { frames, width, config, gridT, gridH, gridW, rowLength, lut, out };
 }
 
@@ -356,17 +331,15 @@ const PATCHIFY_SLICE_VALUES = 256 * 1024;
 
 /**
  * patchifyFrames in slices of merge-block rows with the event loop let through between them, so that a
- * 16 MP image (100 M values) does not stall a server for its whole length. Same output, written into `into`
- * when one is given (exactly the output's length; preprocessImage passes one it has prefaulted).
+ * 16 MP image (100 M values) does not stall a server for its whole length. Same output.
  */
 export async function patchifyFramesAsync(
   frames: readonly Uint8Array[],
   width: number,
   height: number,
   config: PreprocessorConfig,
-  into?: Float32Array,
 ): Promise<{ pixelValues: Float32Array; gridThw: [number, number, number] }> {
-  const plan = planPatchify(frames, width, height, config, into);
+  const plan = planPatchify(frames, width, height, config);
   const blockRows = plan.gridH / config.mergeSize;
   const valuesPerBlockRow = plan.gridW * config.mergeSize * plan.rowLength;
   const step = Math.max(1, Math.floor(PATCHIFY_SLICE_VALUES / valuesPerBlockRow));
