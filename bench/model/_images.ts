@@ -32,6 +32,12 @@ export function dataDir(): string | undefined {
   return [join(root, "..", "shared", "data"), join(root, "..", "..", "shared", "data")].find((dir) => existsSync(dir));
 }
 
+/**
+ * A held-out set (BENCH_IMAGES=heldout) for checking a speed-up on images nobody tuned on: two shared photos
+ * the default set leaves out, re-encoded as PNG and WebP, and generated images of other sizes and content.
+ */
+const HELD_OUT_PHOTOS = ["detail/vstar-sports-palace-vending-machine.jpg", "detail/vstar-anime-room-glass.jpg"];
+
 /** Deterministic photo-like pixels (smooth fields, edges, grain). */
 function photoLike(width: number, height: number, seed: number): Buffer {
   const raw = Buffer.alloc(width * height * 3);
@@ -49,11 +55,20 @@ function photoLike(width: number, height: number, seed: number): Buffer {
   return raw;
 }
 
-async function generated(name: string, width: number, height: number, format: "jpeg" | "png" | "webp") {
+async function generated(
+  name: string,
+  width: number,
+  height: number,
+  format: "jpeg" | "png" | "webp",
+  from?: string,
+  seed = 3,
+) {
   const file = join(root, "bench", "out", name);
   if (existsSync(file)) return file;
   mkdirSync(join(root, "bench", "out"), { recursive: true });
-  const image = sharp(photoLike(width, height, 3), { raw: { width, height, channels: 3 } });
+  const image = from
+    ? sharp(from).autoOrient().toColourspace("srgb").removeAlpha()
+    : sharp(photoLike(width, height, seed), { raw: { width, height, channels: 3 } });
   await (format === "jpeg"
     ? image.jpeg({ quality: 90 })
     : format === "png"
@@ -63,8 +78,56 @@ async function generated(name: string, width: number, height: number, format: "j
   return file;
 }
 
-/** The photos found (a missing data folder leaves just the generated set) and the generated images. */
+/** The held-out photos found, as PNG and WebP, and generated images unlike the default set's. */
+async function heldOutImages(): Promise<BenchImage[]> {
+  const data = dataDir();
+  const images: BenchImage[] = [];
+  for (const photo of HELD_OUT_PHOTOS) {
+    const source = join(data ?? "", photo);
+    if (!data || !existsSync(source)) {
+      console.error(`Held-out photo ${photo} not found (BENCH_DATA=${data ?? "unset"})`);
+      continue;
+    }
+    const stem =
+      photo
+        .split("/")
+        .at(-1)
+        ?.replace(/\.jpg$/, "") ?? photo;
+    for (const format of ["png", "webp"] as const) {
+      images.push({
+        name: `held-out ${stem} as ${format.toUpperCase()}`,
+        file: await generated(`heldout-${stem}.${format}`, 0, 0, format, source),
+        maxPixels: BUDGET,
+      });
+    }
+  }
+  images.push(
+    {
+      name: "held-out generated 2200×3400 PNG",
+      file: await generated("heldout-portrait.png", 2200, 3400, "png", undefined, 11),
+      maxPixels: BUDGET,
+    },
+    {
+      name: "held-out generated 4200×2400 WebP",
+      file: await generated("heldout-wide.webp", 4200, 2400, "webp", undefined, 12),
+      maxPixels: BUDGET,
+    },
+  );
+  return images;
+}
+
+/**
+ * The photos found (a missing data folder leaves just the generated set) and the generated images; with
+ * BENCH_IMAGES=heldout, the held-out set instead.
+ */
 export async function benchImages(): Promise<BenchImage[]> {
+  // BENCH_ONLY=webp,png keeps the images whose name contains one of the words, to spend repeats where they matter.
+  const only = process.env.BENCH_ONLY?.toLowerCase().split(",").filter(Boolean);
+  const images = process.env.BENCH_IMAGES === "heldout" ? await heldOutImages() : await defaultImages();
+  return only ? images.filter((image) => only.some((word) => image.name.toLowerCase().includes(word))) : images;
+}
+
+async function defaultImages(): Promise<BenchImage[]> {
   const data = dataDir();
   const photos = PHOTOS.filter((file) => data && existsSync(join(data, file))).map((file) => ({
     name: file.split("/").at(-1) ?? file,

