@@ -2,7 +2,13 @@ import { randomBytes } from "node:crypto";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { SquintError } from "../../src/errors.js";
-import { DEFAULT_INLINE_LIMITS, encodeFull, encodeInline, inlineSize } from "../../src/mcp/server-images.js";
+import {
+  DEFAULT_INLINE_LIMITS,
+  encodeFull,
+  encodeInline,
+  inlineSize,
+  PNG_COMPRESSION_LEVEL,
+} from "../../src/mcp/server-images.js";
 import type { RawImage } from "../../src/model/vision.js";
 
 const flat = (width: number, height: number): RawImage => ({
@@ -35,6 +41,21 @@ describe("encodeInline", () => {
     const encoded = await encodeInline(flat(1000, 700));
     expect(encoded.mimeType).toBe("image/png");
     expect([encoded.width, encoded.height]).toEqual([1000, 700]);
+  });
+
+  it("encodes PNG at the fast zlib level, losslessly", async () => {
+    const image: RawImage = { width: 320, height: 200, data: new Uint8Array(320 * 200 * 3) };
+    for (let i = 0; i < image.data.length; i++) image.data[i] = (i % 960) / 4 + ((i * 7) % 5);
+    const encoded = await encodeInline(image);
+    const at = (level: number) =>
+      sharp(image.data, { raw: { width: 320, height: 200, channels: 3 } })
+        .png({ compressionLevel: level })
+        .toBuffer();
+    expect(PNG_COMPRESSION_LEVEL).toBe(1);
+    expect(encoded.data.equals(await at(PNG_COMPRESSION_LEVEL))).toBe(true);
+    expect(encoded.data.equals(await at(6))).toBe(false);
+    const back = await sharp(encoded.data).raw().toBuffer();
+    expect(back.equals(Buffer.from(image.data))).toBe(true);
   });
 
   it("falls back to JPEG, then shrinks, to stay under the byte budget", async () => {
