@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { SquintError } from "../../src/errors.js";
 import {
   DEFAULT_INLINE_LIMITS,
   encodeFull,
   encodeInline,
+  estimatePngBytes,
   inlineSize,
   PNG_COMPRESSION_LEVEL,
 } from "../../src/mcp/server-images.js";
@@ -56,6 +57,41 @@ describe("encodeInline", () => {
     expect(encoded.data.equals(await at(6))).toBe(false);
     const back = await sharp(encoded.data).raw().toBuffer();
     expect(back.equals(Buffer.from(image.data))).toBe(true);
+  });
+
+  it("estimates a PNG's size from bands of its rows, and skips a PNG that cannot fit", async () => {
+    // Blocky noise enlarged, as a zoom of a photo looks: PNG stays large, JPEG small.
+    const cells = noisy(80, 52);
+    const enlarged = await sharp(cells.data, { raw: { width: 80, height: 52, channels: 3 } })
+      .resize(640, 416, { kernel: "cubic" })
+      .raw()
+      .toBuffer();
+    const smooth: RawImage = { width: 640, height: 416, data: new Uint8Array(enlarged) };
+    const whole = await sharp(smooth.data, { raw: { width: 640, height: 416, channels: 3 } })
+      .png({ compressionLevel: PNG_COMPRESSION_LEVEL })
+      .toBuffer();
+    const estimate = await estimatePngBytes(smooth);
+    expect(estimate / whole.length).toBeGreaterThan(0.9);
+    expect(estimate / whole.length).toBeLessThan(1.1);
+    // Too small to sample: always tried.
+    expect(await estimatePngBytes(noisy(100, 60))).toBe(0);
+    // With the limit at two thirds of that, PNG is not even tried (JPEG straight away).
+    const limits = { ...DEFAULT_INLINE_LIMITS, maxBytes: Math.floor(whole.length / 1.5) };
+    const png = sharp.prototype.png;
+    let pngCalls = 0;
+    sharp.prototype.png = function (this: Sharp, ...args: Parameters<Sharp["png"]>) {
+      pngCalls++;
+      return png.apply(this, args);
+    };
+    try {
+      const encoded = await encodeInline(smooth, limits);
+      expect(encoded.mimeType).toBe("image/jpeg");
+      expect([encoded.width, encoded.height]).toEqual([640, 416]);
+    } finally {
+      sharp.prototype.png = png;
+    }
+    // Only the estimate's encode of the sampled bands.
+    expect(pngCalls).toBe(1);
   });
 
   it("falls back to JPEG, then shrinks, to stay under the byte budget", async () => {
