@@ -15,7 +15,13 @@ import type { WorkBudget } from "../tools/store/work-budget.js";
 import type { RawImage } from "../model/vision.js";
 import type { ToolDefinition, ToolProgress } from "../tools/tool.js";
 import { imageUri } from "../tools/sources/reference.js";
-import { DEFAULT_INLINE_LIMITS, encodeInline, type InlineLimits, inlineEncodeBytes } from "./server-images.js";
+import {
+  DEFAULT_INLINE_LIMITS,
+  encodeInline,
+  type InlineLimits,
+  inlineEncodeBytes,
+  inlineWireBytes,
+} from "./server-images.js";
 
 /**
  * Tools on the wire. We answer tools/list and tools/call ourselves instead of using McpServer.registerTool:
@@ -130,7 +136,11 @@ export function toolFromDefinition<TContext>(
   };
   const inlineLimits = options.inlineLimits ?? DEFAULT_INLINE_LIMITS;
 
-  async function resultContent(ids: readonly string[]): Promise<CallToolResult["content"]> {
+  /**
+   * `held` receives the release of what the response's copies of an inline image hold (inlineWireBytes): given
+   * back once the call's result has been handed to the transport.
+   */
+  async function resultContent(ids: readonly string[], held: Array<() => void>): Promise<CallToolResult["content"]> {
     const content: CallToolResult["content"] = [];
     for (const [index, id] of ids.entries()) {
       const info = options.images.describe(id);
@@ -140,6 +150,9 @@ export function toolFromDefinition<TContext>(
         const inline = options.images.work
           ? await options.images.work.run(inlineEncodeBytes(pixels, inlineLimits), `Encoding ${id} inline`, encode)
           : await encode();
+        if (options.images.work) {
+          held.push(await options.images.work.acquire(inlineWireBytes(inline.data.length), `Sending ${id} inline`));
+        }
         content.push({ type: "image", data: inline.data.toString("base64"), mimeType: inline.mimeType });
       }
       options.onImageLinked?.(id);
@@ -161,6 +174,7 @@ export function toolFromDefinition<TContext>(
       const timeout = timeLimit === undefined ? undefined : AbortSignal.timeout(timeLimit);
       const signal = timeout ? AbortSignal.any([extra.signal, timeout]) : extra.signal;
       let context: TContext | undefined;
+      const held: Array<() => void> = [];
       try {
         const parsed = definition.inputSchema.safeParse(args);
         if (!parsed.success) {
@@ -185,7 +199,7 @@ export function toolFromDefinition<TContext>(
             },
           );
         }
-        const images = await resultContent(result.images);
+        const images = await resultContent(result.images, held);
         // The JSON text block is the spec's fallback for clients that ignore structuredContent.
         const text = `${result.summary}\n${JSON.stringify(structured.data)}`;
         return {
@@ -212,6 +226,11 @@ export function toolFromDefinition<TContext>(
         return errorResult(withHint(toSquintError(mapped, "TOOL_FAILED"), definition.name));
       } finally {
         if (context !== undefined) options.endCall?.(context);
+        // The transport serializes and writes the result in the microtasks after this returns.
+        if (held.length > 0)
+          setImmediate(() => {
+            for (const release of held) release();
+          });
       }
     },
   };

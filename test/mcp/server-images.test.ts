@@ -1,8 +1,15 @@
 import { randomBytes } from "node:crypto";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { SquintError } from "../../src/errors.js";
-import { DEFAULT_INLINE_LIMITS, encodeFull, encodeInline, inlineSize } from "../../src/mcp/server-images.js";
+import {
+  DEFAULT_INLINE_LIMITS,
+  encodeFull,
+  encodeInline,
+  estimatePngBytes,
+  inlineSize,
+  PNG_COMPRESSION_LEVEL,
+} from "../../src/mcp/server-images.js";
 import type { RawImage } from "../../src/model/vision.js";
 
 const flat = (width: number, height: number): RawImage => ({
@@ -35,6 +42,56 @@ describe("encodeInline", () => {
     const encoded = await encodeInline(flat(1000, 700));
     expect(encoded.mimeType).toBe("image/png");
     expect([encoded.width, encoded.height]).toEqual([1000, 700]);
+  });
+
+  it("encodes PNG at the fast zlib level, losslessly", async () => {
+    const image: RawImage = { width: 320, height: 200, data: new Uint8Array(320 * 200 * 3) };
+    for (let i = 0; i < image.data.length; i++) image.data[i] = (i % 960) / 4 + ((i * 7) % 5);
+    const encoded = await encodeInline(image);
+    const at = (level: number) =>
+      sharp(image.data, { raw: { width: 320, height: 200, channels: 3 } })
+        .png({ compressionLevel: level })
+        .toBuffer();
+    expect(PNG_COMPRESSION_LEVEL).toBe(1);
+    expect(encoded.data.equals(await at(PNG_COMPRESSION_LEVEL))).toBe(true);
+    expect(encoded.data.equals(await at(6))).toBe(false);
+    const back = await sharp(encoded.data).raw().toBuffer();
+    expect(back.equals(Buffer.from(image.data))).toBe(true);
+  });
+
+  it("estimates a PNG's size from bands of its rows, and skips a PNG that cannot fit", async () => {
+    // Blocky noise enlarged, as a zoom of a photo looks: PNG stays large, JPEG small.
+    const cells = noisy(80, 52);
+    const enlarged = await sharp(cells.data, { raw: { width: 80, height: 52, channels: 3 } })
+      .resize(640, 416, { kernel: "cubic" })
+      .raw()
+      .toBuffer();
+    const smooth: RawImage = { width: 640, height: 416, data: new Uint8Array(enlarged) };
+    const whole = await sharp(smooth.data, { raw: { width: 640, height: 416, channels: 3 } })
+      .png({ compressionLevel: PNG_COMPRESSION_LEVEL })
+      .toBuffer();
+    const estimate = await estimatePngBytes(smooth);
+    expect(estimate / whole.length).toBeGreaterThan(0.9);
+    expect(estimate / whole.length).toBeLessThan(1.1);
+    // Too small to sample: always tried.
+    expect(await estimatePngBytes(noisy(100, 60))).toBe(0);
+    // With the limit at two thirds of that, PNG is not even tried (JPEG straight away).
+    const limits = { ...DEFAULT_INLINE_LIMITS, maxBytes: Math.floor(whole.length / 1.5) };
+    const png = sharp.prototype.png;
+    let pngCalls = 0;
+    sharp.prototype.png = function (this: Sharp, ...args: Parameters<Sharp["png"]>) {
+      pngCalls++;
+      return png.apply(this, args);
+    };
+    try {
+      const encoded = await encodeInline(smooth, limits);
+      expect(encoded.mimeType).toBe("image/jpeg");
+      expect([encoded.width, encoded.height]).toEqual([640, 416]);
+    } finally {
+      sharp.prototype.png = png;
+    }
+    // Only the estimate's encode of the sampled bands.
+    expect(pngCalls).toBe(1);
   });
 
   it("falls back to JPEG, then shrinks, to stay under the byte budget", async () => {

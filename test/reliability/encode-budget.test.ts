@@ -4,7 +4,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { inlineEncodeBytes } from "../../src/mcp/server-images.js";
+import { inlineEncodeBytes, inlineWireBytes } from "../../src/mcp/server-images.js";
 import { createSquintServer, type SquintTool } from "../../src/mcp/server.js";
 import { identity } from "../../src/tools/geometry.js";
 import { defaultSourcePolicy } from "../../src/tools/sources/policy.js";
@@ -63,6 +63,39 @@ describe("result images are encoded under the work budget", () => {
       const ok = (await client.callTool({ name: "emit", arguments: {} })) as CallToolResult;
       expect(ok.isError).toBeFalsy();
       expect(ok.content.some((part) => part.type === "image")).toBe(true);
+      // The response's copies are given back once the result has been handed to the transport.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(work.stats()).toMatchObject({ runningJobs: 0, runningBytes: 0 });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("counts the response's copies of the inline image until the result is handed to the transport", async () => {
+    const acquired: Array<{ what: string; bytes: number }> = [];
+    class Recording extends WorkBudget {
+      override acquire(bytes: number, what: string, signal?: AbortSignal) {
+        acquired.push({ what, bytes });
+        return super.acquire(bytes, what, signal);
+      }
+    }
+    const work = new Recording({ maxBytes: 64 * 1024 * 1024 });
+    const store = new ImageStore({ work });
+    const raw = gradient(60, 40);
+    await store.ingest(
+      await sharp(raw.data, { raw: { width: 60, height: 40, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+    const client = await connect(store);
+    try {
+      const result = (await client.callTool({ name: "emit", arguments: {} })) as CallToolResult;
+      const image = result.content.find((part) => part.type === "image");
+      if (image?.type !== "image") throw new Error("no inline image");
+      const sending = acquired.find((entry) => entry.what.startsWith("Sending"));
+      expect(sending?.bytes).toBe(inlineWireBytes(Buffer.from(image.data, "base64").length));
+      expect(sending?.bytes).toBe(image.data.length * 3);
+      await new Promise((resolve) => setImmediate(resolve));
       expect(work.stats()).toMatchObject({ runningJobs: 0, runningBytes: 0 });
     } finally {
       await client.close();

@@ -57,6 +57,26 @@ describe("WorkBudget", () => {
     expect(budget.stats().refused).toBe(3);
   });
 
+  it("holds reservedBytes back from concurrent work, yet runs a job alone and refuses none for it", async () => {
+    const budget = new WorkBudget({ maxBytes: 100, maxQueued: 10, maxWaitMs: 10_000, reservedBytes: 40 });
+    const first = await budget.acquire(50, "first");
+    let secondStarted = false;
+    // 50 + 40 reserved + 20 > 100: waits, where without the reserve it would start at once.
+    const second = budget.acquire(20, "second").then((release) => {
+      secondStarted = true;
+      return release;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(secondStarted).toBe(false);
+    first();
+    (await second)();
+    // A job over maxBytes − reservedBytes but within maxBytes runs when nothing else does.
+    (await budget.acquire(90, "alone"))();
+    await expect(budget.acquire(101, "huge")).rejects.toMatchObject({ code: "RESOURCE_EXHAUSTED" });
+    expect(budget.stats()).toMatchObject({ reservedBytes: 40, refused: 1, runningBytes: 0 });
+    expect(() => new WorkBudget({ maxBytes: 100, reservedBytes: 100 })).toThrow(/reservedBytes/);
+  });
+
   it("lets a waiting job be cancelled", async () => {
     const budget = new WorkBudget({ maxBytes: 10, maxQueued: 5, maxWaitMs: 10_000 });
     const release = await budget.acquire(10, "holder");

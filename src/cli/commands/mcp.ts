@@ -26,7 +26,11 @@ import { DEFAULT_IMAGE_LIMITS } from "../../tools/store/limits.js";
 import { configureImageProcess } from "../../tools/store/image-process.js";
 import { configureProcessResizePool, DEFAULT_RESIZE_POOL } from "../../tools/store/resize-pool.js";
 import { SharedOriginals } from "../../tools/store/shared-originals.js";
-import { configureProcessWorkBudget, DEFAULT_WORK_BUDGET } from "../../tools/store/work-budget.js";
+import {
+  configureProcessWorkBudget,
+  DEFAULT_WORK_BUDGET,
+  RESIZE_THREAD_RESERVE_BYTES,
+} from "../../tools/store/work-budget.js";
 import type { CliIO, Command } from "../command.js";
 import {
   backendOptions,
@@ -255,6 +259,15 @@ function checkedDirectory(dir: string): string {
 }
 
 /** The decoded pixels every session's store shares (--max-store-mb). */
+/**
+ * The part of the work budget held back for the resize threads (RESIZE_THREAD_RESERVE_BYTES each), at most
+ * half of it, so a small --max-work-mb still runs work beside them.
+ */
+export function workReserveBytes(resizeThreads: number, maxWorkMb: number | undefined): number {
+  const maxBytes = maxWorkMb === undefined ? DEFAULT_WORK_BUDGET.maxBytes : Math.floor(maxWorkMb * MIB);
+  return Math.min(resizeThreads * RESIZE_THREAD_RESERVE_BYTES, Math.floor(maxBytes / 2));
+}
+
 export function storeMemory(args: McpArgs): SharedOriginals {
   return new SharedOriginals(Math.floor((args.maxStoreMb ?? DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB) * MIB));
 }
@@ -329,7 +342,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const args = parseMcpArgs(argv);
   // Before any store exists: every store and tool of this process shares these.
   configureImageProcess(args.vipsThreads === undefined ? {} : { vipsThreads: args.vipsThreads });
+  const resizeThreads =
+    (args.resizeThreads ?? DEFAULT_RESIZE_POOL.smallThreads) + (args.maxLargeJobs ?? DEFAULT_RESIZE_POOL.largeThreads);
   const work = configureProcessWorkBudget({
+    // The resize threads' own memory comes out of the work budget, so RSS stays within store + work.
+    reservedBytes: workReserveBytes(resizeThreads, args.maxWorkMb),
     ...(args.maxWorkMb === undefined ? {} : { maxBytes: Math.floor(args.maxWorkMb * MIB) }),
     ...(args.maxQueued === undefined ? {} : { maxQueued: args.maxQueued }),
     ...(args.maxWaitS === undefined ? {} : { maxWaitMs: Math.round(args.maxWaitS * 1000) }),

@@ -32,6 +32,12 @@ export interface WorkBudgetOptions {
   /** Bytes of the budget large jobs leave to small ones. */
   smallLaneBytes: number;
   /**
+   * Bytes of the budget held back for memory no job's estimate sees: the resize threads' own heaps (about 32
+   * MiB each, measured) and what the allocator keeps around them. Other work fits beside it; a job alone still
+   * runs (RESOURCE_EXHAUSTED stays measured against maxBytes), so a reserve never refuses a call.
+   */
+  reservedBytes: number;
+  /**
    * Runs a full garbage collection (Node's `gc` under --expose-gc; `squint mcp` has it). Given, buffers a
    * finished job leaves to the GC stay counted until collected (holdUntilCollected), and work that waits for
    * them asks for a collection; not given, they are not counted (nothing could then free them on demand).
@@ -56,7 +62,11 @@ export const DEFAULT_WORK_BUDGET: Readonly<WorkBudgetOptions> = Object.freeze({
   maxLargeJobs: 2,
   // Room for dozens of small zooms at once next to the large ones.
   smallLaneBytes: 64 * 1024 * 1024,
+  reservedBytes: 0,
 });
+
+/** What one resize thread holds of its own (isolate, heap, code), measured with 8 threads started: ~32 MiB each. */
+export const RESIZE_THREAD_RESERVE_BYTES = 32 * 1024 * 1024;
 
 export interface WorkBudgetStats {
   runningJobs: number;
@@ -67,6 +77,8 @@ export interface WorkBudgetStats {
   queuedJobs: number;
   /** Most bytes held at once since the budget was made. */
   peakBytes: number;
+  /** Bytes held back for what no job counts (see WorkBudgetOptions.reservedBytes). */
+  reservedBytes: number;
   /** Jobs refused as BUSY or RESOURCE_EXHAUSTED. */
   refused: number;
   maxBytes: number;
@@ -98,7 +110,7 @@ export class WorkBudget {
 
   constructor(options: Partial<WorkBudgetOptions> = {}) {
     this.options = Object.freeze({ ...DEFAULT_WORK_BUDGET, ...options });
-    const { maxBytes, maxQueued, maxWaitMs, largeJobBytes, maxLargeJobs, smallLaneBytes } = this.options;
+    const { maxBytes, maxQueued, maxWaitMs, largeJobBytes, maxLargeJobs, smallLaneBytes, reservedBytes } = this.options;
     const valid =
       maxBytes > 0 &&
       Number.isInteger(maxQueued) &&
@@ -107,11 +119,13 @@ export class WorkBudget {
       largeJobBytes > 0 &&
       Number.isInteger(maxLargeJobs) &&
       maxLargeJobs >= 1 &&
-      smallLaneBytes >= 0;
+      smallLaneBytes >= 0 &&
+      reservedBytes >= 0 &&
+      reservedBytes < maxBytes;
     if (!valid) {
       throw new SquintError(
         "INVALID_CONFIG",
-        "The work budget needs maxBytes > 0, maxQueued ≥ 0, maxWaitMs ≥ 0, largeJobBytes > 0, maxLargeJobs ≥ 1 and smallLaneBytes ≥ 0.",
+        "The work budget needs maxBytes > 0, maxQueued ≥ 0, maxWaitMs ≥ 0, largeJobBytes > 0, maxLargeJobs ≥ 1, smallLaneBytes ≥ 0 and 0 ≤ reservedBytes < maxBytes.",
         {
           hint: "Check --max-work-mb, --max-queued, --max-wait-s and --max-large-jobs (SQUINT_MAX_LARGE_JOBS).",
           details: { ...this.options },
@@ -218,6 +232,7 @@ export class WorkBudget {
       awaitingGcBytes: this.#awaitingGcBytes,
       queuedJobs: this.#queue.length,
       peakBytes: this.#peakBytes,
+      reservedBytes: this.options.reservedBytes,
       refused: this.#refused,
       maxBytes: this.options.maxBytes,
     };
@@ -226,7 +241,8 @@ export class WorkBudget {
   #fits(bytes: number, large: boolean): boolean {
     // A job always runs when nothing else does, so a budget smaller than one job's estimate cannot deadlock.
     if (this.#runningJobs === 0) return true;
-    if (this.#runningBytes + this.#awaitingGcBytes + bytes > this.options.maxBytes) return false;
+    const held = this.#runningBytes + this.#awaitingGcBytes + this.options.reservedBytes;
+    if (held + bytes > this.options.maxBytes) return false;
     if (!large) return true;
     if (this.#largeJobs >= this.options.maxLargeJobs) return false;
     // The first large job may eat into the small lane (it fits the whole budget); later ones may not.

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { mcpServerOptions, parseMcpArgs } from "../../../src/cli/commands/mcp.js";
+import { mcpServerOptions, parseMcpArgs, workReserveBytes } from "../../../src/cli/commands/mcp.js";
 import { SquintError } from "../../../src/errors.js";
 import { runSquint } from "../../support/cli.js";
 
@@ -75,6 +75,14 @@ describe("squint mcp arguments", () => {
     [["stray"], "INVALID_ARGUMENT"],
   ])("refuses %j", (argv, code) => {
     expect(codeOf(() => parseMcpArgs(argv, {}))).toBe(code);
+  });
+
+  it("holds back 32 MiB of the work budget per resize thread, at most half of it", () => {
+    const MIB = 1024 * 1024;
+    expect(workReserveBytes(4, undefined)).toBe(128 * MIB);
+    expect(workReserveBytes(4, 384)).toBe(128 * MIB);
+    expect(workReserveBytes(6, 256)).toBe(128 * MIB);
+    expect(workReserveBytes(1, 1024)).toBe(32 * MIB);
   });
 
   it("refuses an --allow that is not a directory", () => {

@@ -12,7 +12,8 @@ import type { ReferenceCheckpoint } from "./weights.js";
  * The rounding and the int4 format are the builder's (storage formats, not model math); the check that
  * the int4 packing matches what ONNX Runtime's MatMulNBits computes is the parity test itself.
  */
-const QUANTIZED_LINEAR = /^model\.language_model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+const QUANTIZED_LINEAR =
+  /^model\.language_model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
 
 /** The vision encoder's ViT and merger Linear weights (`visionDtype: "int8"` builds quantize these). */
 const VISION_LINEAR =
