@@ -85,8 +85,7 @@ function appendMasks(
   past: string,
   total: string,
   cacheKeys: string,
-  groups: number,
-): AppendBias {
+): { cache: string; fresh: string } {
   // The cache's position axis: 1 in the positions-first layout [B, T, kvh, hd].
   const maxSeq = g.node("Gather", [g.node("Shape", [cacheKeys]), g.int64([1], [])], { axis: attr.int(0) });
   const zero = g.int64([0]);
@@ -109,7 +108,6 @@ function appendMasks(
     },
   );
   const seq = g.node("Sub", [total, past]);
-  const seqVec = g.node("Unsqueeze", [seq, zero]);
   const newPos = g.node("Range", [g.int64([0], []), seq, g.int64([1], [])]);
   const causal = g.node("LessOrEqual", [
     g.node("Unsqueeze", [newPos, g.int64([0])]),
@@ -117,26 +115,7 @@ function appendMasks(
   ]);
   const freshAllowed = g.node("And", [causal, g.node("Unsqueeze", [newMask, g.int64([1, 2, 3])])]);
   const bias = (allowed: string) => g.node("Where", [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
-  // Batch 1: the scores are [kvh, groups·S, ·] (row g·S + s), so the cache bias is [1, 1, T] and the fresh one
-  // [S, S] repeated per group. Both, and the softmax split sizes [T, S], are made once here for every layer.
-  const cache = g.node("Reshape", [bias(cacheAllowed), g.int64([1, 1, -1])]);
-  const freshSquare = g.node("Reshape", [
-    bias(freshAllowed),
-    g.node("Concat", [seqVec, seqVec], { axis: attr.int(0) }),
-  ]);
-  const fresh = g.node("Tile", [freshSquare, g.int64([groups, 1])]);
-  return {
-    cache,
-    fresh,
-    split: g.node("Concat", [g.node("Unsqueeze", [maxSeq, zero]), seqVec], { axis: attr.int(0) }),
-  };
-}
-
-/** appendMasks' biases, shaped to add to appendAttention's grouped scores, and the [T, S] softmax split. */
-interface AppendBias {
-  cache: string;
-  fresh: string;
-  split: string;
+  return { cache: bias(cacheAllowed), fresh: bias(freshAllowed) };
 }
 
 /**
@@ -146,9 +125,7 @@ interface AppendBias {
  * transBatchB reads them as [kvh, T, hd] through strides, so the engine can feed a prefix *view* of its
  * buffers — attention costs the cached length, not the buffer's capacity — and nothing is transposed or
  * copied. q [1, nh, S, hd] is viewed as [kvh, groups·S, hd] so each KV head serves its query group in one
- * batched product. Every shape the layer needs comes from appendMasks (once per graph): a decode step runs
- * ~2 000 kernels, and each small shape computation per layer costs as much to launch as it does to run.
- * Returns [S, nh·hd].
+ * batched product. Returns [S, nh·hd].
  *
  * T ≥ 1 always: with an empty cache the engine feeds one (masked) position, because a zero-length operand
  * under transBatchB would make ORT's MatMul helper divide by zero.
@@ -160,10 +137,11 @@ function appendAttention(
   v: string,
   cacheKeys: string,
   cacheValues: string,
-  bias: AppendBias,
+  bias: { cache: string; fresh: string },
   dims: { nh: number; kvh: number; hd: number },
 ): string {
   const { nh, kvh, hd } = dims;
+  const groups = nh / kvh;
   const qGrouped = g.node("Reshape", [q, g.int64([kvh, -1, hd])]);
   const positions3 = (x: string) => g.node("Squeeze", [x, g.int64([0])]);
   const scores = (keys: string) =>
@@ -175,13 +153,26 @@ function appendAttention(
     );
   const weighted = (probs: string, values: string) =>
     g.node("FusedMatMul", [probs, positions3(values)], { transBatchB: attr.int(1) }, { domain: "com.microsoft" });
-  const cacheScores = g.node("Add", [scores(cacheKeys), bias.cache]);
-  const freshScores = g.node("Add", [scores(k), bias.fresh]);
+  // [kvh, groups·S, T] → [1, kvh, groups, S, T] so the [.., S, T] biases broadcast over the group.
+  const lastDim = (x: string, axis: number) => g.node("Shape", [x], { start: attr.int(axis) });
+  const split5 = (x: string) =>
+    g.node("Reshape", [x, g.node("Concat", [g.int64([1, kvh, groups, -1]), lastDim(x, 2)], { axis: attr.int(0) })]);
+  const cacheScores = g.node("Add", [split5(scores(cacheKeys)), bias.cache]);
+  const freshScores = g.node("Add", [split5(scores(k)), bias.fresh]);
   const probs = g.node("Softmax", [g.node("Concat", [cacheScores, freshScores], { axis: attr.int(-1) })], {
     axis: attr.int(-1),
   });
-  const [pCache, pFresh] = g.nodeMulti("Split", [probs, bias.split], { axis: attr.int(-1) }, { outputs: 2 });
-  const context = g.node("Add", [weighted(pCache!, cacheValues), weighted(pFresh!, v)]);
+  const cacheLength = lastDim(cacheScores, 4);
+  const freshLength = lastDim(freshScores, 4);
+  const [pCache, pFresh] = g.nodeMulti(
+    "Split",
+    [probs, g.node("Concat", [cacheLength, freshLength], { axis: attr.int(0) })],
+    { axis: attr.int(-1) },
+    { outputs: 2 },
+  );
+  const merge3 = (x: string) =>
+    g.node("Reshape", [x, g.node("Concat", [g.int64([kvh, -1]), lastDim(x, 4)], { axis: attr.int(0) })]);
+  const context = g.node("Add", [weighted(merge3(pCache!), cacheValues), weighted(merge3(pFresh!), v)]);
   // [kvh, groups·S, hd] = [nh, S, hd] → [S, nh, hd] → [S, nh·hd]
   return g.node("Reshape", [
     g.node("Transpose", [g.node("Reshape", [context, g.int64([nh, -1, hd])])], { perm: attr.ints([1, 0, 2]) }),
@@ -265,17 +256,7 @@ export async function buildDecoderGraph(
   const seq = g.node("Gather", [embedShape, g.int64([1], [])], { axis: attr.int(0) });
   const total = g.node("Gather", [g.node("Shape", [attentionMask]), g.int64([1], [])], { axis: attr.int(0) });
   const past = g.node("Sub", [total, seq]);
-  // [B, S, ...tail], one node per distinct tail for the whole graph (not one per layer and use).
-  const shapes = new Map<string, string>();
-  const shapeOf = (tail: number[]) => {
-    const key = tail.join(",");
-    let shape = shapes.get(key);
-    if (shape === undefined) {
-      shape = g.node("Concat", [bs, g.int64(tail)], { axis: attr.int(0) });
-      shapes.set(key, shape);
-    }
-    return shape;
-  };
+  const shapeOf = (tail: number[]) => g.node("Concat", [bs, g.int64(tail)], { axis: attr.int(0) });
 
   const gqa = options.attention === "gqa" || shared;
   if (gqa && hd % 8 !== 0) {
@@ -289,7 +270,7 @@ export async function buildDecoderGraph(
   }
   // Additive mask [B, 1, 1, S, T]: causal over absolute positions, and padding from attention_mask.
   const maskBias = gqa || append ? "" : additiveMask(g, attentionMask, total, past);
-  const appendBias = append ? appendMasks(g, attentionMask, past, total, pastKeys[0]!, groups) : undefined;
+  const appendBias = append ? appendMasks(g, attentionMask, past, total, pastKeys[0]!) : undefined;
   // GroupQueryAttention takes per-row lengths instead: seqlens_k = (real tokens) − 1, and T.
   const seqlensK = gqa
     ? g.node(
@@ -316,30 +297,17 @@ export async function buildDecoderGraph(
     perm: attr.ints([1, 2, 0]),
   });
   const freqs = g.node("MatMul", [positions, g.float32(ropeTable, [3, half])]);
-  const emb = append ? "" : g.node("Concat", [freqs, freqs], { axis: attr.int(-1) });
+  const emb = g.node("Concat", [freqs, freqs], { axis: attr.int(-1) });
   // Broadcast over heads: [B, 1, S, hd] for the plain path's [B, heads, S, hd], [B, S, 1, hd] where rotary
   // is applied positions-first (GQA's BSNH, append's cache layout).
   const positionsFirst = gqa || append;
-  const cos = append ? "" : g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([positionsFirst ? 2 : 1])]);
-  const sin = append ? "" : g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([positionsFirst ? 2 : 1])]);
+  const cos = g.node("Unsqueeze", [g.node("Cos", [emb]), g.int64([positionsFirst ? 2 : 1])]);
+  const sin = g.node("Unsqueeze", [g.node("Sin", [emb]), g.int64([positionsFirst ? 2 : 1])]);
   const rotary = (x: string) => {
     const [a, b] = g.nodeMulti("Split", [x, g.int64([half, half])], { axis: attr.int(-1) }, { outputs: 2 });
     const rotated = g.node("Concat", [g.node("Neg", [b!]), a!], { axis: attr.int(-1) });
     return g.node("Add", [g.node("Mul", [x, cos]), g.node("Mul", [rotated, sin])]);
   };
-  // "append" (batch 1) rotates with com.microsoft RotaryEmbedding, one kernel where rotate-half takes six: its
-  // cos/sin cache has one row per new token (that token's MRoPE angles), read at positions 0..S−1.
-  const ropeRows = append ? g.node("Reshape", [freqs, g.int64([-1, half])]) : "";
-  const ropeCos = append ? g.node("Cos", [ropeRows]) : "";
-  const ropeSin = append ? g.node("Sin", [ropeRows]) : "";
-  /** x [1, heads, S, hd] (BNSH), or [1, S, heads·hd]. */
-  const fusedRotary = (x: string) =>
-    g.node(
-      "RotaryEmbedding",
-      [x, g.int64([0]), ropeCos, ropeSin],
-      { interleaved: attr.int(0) },
-      { domain: "com.microsoft" },
-    );
 
   let x = g.node("Reshape", [inputsEmbeds, g.int64([-1, H])]);
   const deepstackChunks =
@@ -387,10 +355,8 @@ export async function buildDecoderGraph(
       presentKey = pk!;
       presentValue = pv!;
     } else if (append) {
-      const q = fusedRotary(toBNSH(await heads("q_proj", nh, "q_norm")));
-      // Keys stay positions-first (the cache's layout): rotated as [1, S, kvh·hd].
-      const keys = g.node("Reshape", [await heads("k_proj", kvh, "k_norm"), shapeOf([kvh * hd])]);
-      presentKey = toCache(g.node("Reshape", [fusedRotary(keys), shapeOf([kvh, hd])]));
+      const q = toBNSH(rotary(await heads("q_proj", nh, "q_norm")));
+      presentKey = toCache(rotary(await heads("k_proj", kvh, "k_norm")));
       presentValue = toCache(await heads("v_proj", kvh, undefined));
       const cache = { keys: toFloat(pastKeys[i]!), values: toFloat(pastValues[i]!) };
       merged = appendAttention(
