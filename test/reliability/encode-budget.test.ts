@@ -42,17 +42,22 @@ async function connect(store: ImageStore): Promise<Client> {
   return client;
 }
 
+/** A store under `work` holding the parent every emitted image derives from (img-1). */
+async function storeWithParent(work: WorkBudget): Promise<ImageStore> {
+  const store = new ImageStore({ work });
+  const raw = gradient(60, 40);
+  await store.ingest(
+    await sharp(raw.data, { raw: { width: 60, height: 40, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
+  return store;
+}
+
 describe("result images are encoded under the work budget", () => {
   it("refuses the inline encode as BUSY while the budget is full, and encodes once it has room", async () => {
     const work = new WorkBudget({ maxBytes: 64 * 1024 * 1024, maxQueued: 0, maxWaitMs: 1000 });
-    const store = new ImageStore({ work });
-    // The parent every emitted image derives from (img-1).
-    const raw = gradient(60, 40);
-    await store.ingest(
-      await sharp(raw.data, { raw: { width: 60, height: 40, channels: 3 } })
-        .png()
-        .toBuffer(),
-    );
+    const store = await storeWithParent(work);
     const client = await connect(store);
     try {
       const hold = await work.acquire(64 * 1024 * 1024, "everything");
@@ -80,13 +85,7 @@ describe("result images are encoded under the work budget", () => {
       }
     }
     const work = new Recording({ maxBytes: 64 * 1024 * 1024 });
-    const store = new ImageStore({ work });
-    const raw = gradient(60, 40);
-    await store.ingest(
-      await sharp(raw.data, { raw: { width: 60, height: 40, channels: 3 } })
-        .png()
-        .toBuffer(),
-    );
+    const store = await storeWithParent(work);
     const client = await connect(store);
     try {
       const result = (await client.callTool({ name: "emit", arguments: {} })) as CallToolResult;

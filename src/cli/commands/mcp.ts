@@ -258,7 +258,6 @@ function checkedDirectory(dir: string): string {
   return absolute;
 }
 
-/** The decoded pixels every session's store shares (--max-store-mb). */
 /**
  * The part of the work budget held back for the resize threads (RESIZE_THREAD_RESERVE_BYTES each), at most
  * half of it, so a small --max-work-mb still runs work beside them.
@@ -268,6 +267,7 @@ export function workReserveBytes(resizeThreads: number, maxWorkMb: number | unde
   return Math.min(resizeThreads * RESIZE_THREAD_RESERVE_BYTES, Math.floor(maxBytes / 2));
 }
 
+/** The decoded pixels every session's store shares (--max-store-mb). */
 export function storeMemory(args: McpArgs): SharedOriginals {
   return new SharedOriginals(Math.floor((args.maxStoreMb ?? DEFAULT_IMAGE_LIMITS.maxStoreBytes / MIB) * MIB));
 }
