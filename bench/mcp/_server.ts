@@ -3,7 +3,7 @@
  * and event loop are its own), its RSS read from /proc, and small statistics.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,9 +24,15 @@ export function serverEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(SERVER_PROCESS_ENV).filter(([name]) => process.env[name] === undefined));
 }
 
-/** The Node flags the `squint` command's restart adds (--expose-gc), unless --plain-malloc. */
+/**
+ * The Node flags the `squint` command's restart adds (--expose-gc), unless --plain-malloc; and with
+ * `--server-cpu-prof DIR`, V8's CPU profiler on the server and each of its threads (profiles written to DIR
+ * when it stops; open them in Chrome's DevTools).
+ */
 export function serverNodeFlags(): string[] {
-  return Object.keys(serverEnv()).length > 0 ? ["--expose-gc"] : [];
+  const at = process.argv.indexOf("--server-cpu-prof");
+  const profile = at === -1 ? [] : ["--cpu-prof", `--cpu-prof-dir=${process.argv[at + 1]}`];
+  return [...(Object.keys(serverEnv()).length > 0 ? ["--expose-gc"] : []), ...profile];
 }
 
 /** `--name value` from argv, as a number, or the default. */
@@ -34,7 +40,7 @@ export function numberFlag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   if (at === -1) return fallback;
   const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`--${name} takes a positive number`);
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`--${name} takes a number of 0 or more`);
   return value;
 }
 
@@ -129,4 +135,38 @@ export async function callOutcome(client: Client, name: string, args: Record<str
   } catch (error) {
     return { kind: "failed", message: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * CPU seconds of a process's threads (Linux /proc), summed by thread name and niceness (each thread on its own
+ * with --per-thread), plus "all" (the whole process, threads that have exited included). Empty without /proc.
+ */
+export function threadCpu(pid: number | undefined): Map<string, number> {
+  const byName = new Map<string, number>();
+  const ticks = 100; // USER_HZ: 100 on every Linux this runs on.
+  const fields = (stat: string) => stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  try {
+    const all = fields(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    byName.set("all", (Number(all[11]) + Number(all[12])) / ticks);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        const f = fields(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"));
+        const key = process.argv.includes("--per-thread")
+          ? `${name} ${tid} (nice ${f[16]})`
+          : `${name} (nice ${f[16]})`;
+        byName.set(key, (byName.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) / ticks);
+      } catch {
+        // The thread exited between the listing and the read.
+      }
+    }
+  } catch {
+    // No /proc.
+  }
+  return byName;
+}
+
+/** end − start, per key (threads that started during the window count from zero). */
+export function cpuSince(start: Map<string, number>, end: Map<string, number>): Map<string, number> {
+  return new Map([...end].map(([key, seconds]) => [key, seconds - (start.get(key) ?? 0)]));
 }

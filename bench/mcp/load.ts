@@ -17,14 +17,28 @@
  *
  * The server gets the allocator settings the `squint` command starts it with; --plain-malloc leaves glibc's.
  *
+ * Where the CPU went is reported too: the server's threads (by name and niceness; --per-thread lists each) and
+ * this process, whose clients share the machine's cores with the server. --server-cpu-prof DIR profiles it.
+ *
  *   node --import tsx bench/mcp/load.ts [--seconds 60] [--clients 50] [--large 10] [--uv-threads 16] [--plain-malloc]
+ *     [--per-thread] [--server-cpu-prof DIR]
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { callOutcome, numberFlag, type Outcome, percentile, photo, rssMiB, startHttpServer } from "./_server.js";
+import {
+  callOutcome,
+  cpuSince,
+  numberFlag,
+  type Outcome,
+  percentile,
+  photo,
+  rssMiB,
+  startHttpServer,
+  threadCpu,
+} from "./_server.js";
 
 const SECONDS = numberFlag("seconds", 60);
 const CLIENTS = numberFlag("clients", 50);
@@ -91,6 +105,7 @@ async function timed(client: Client, args: Record<string, unknown>): Promise<[Ou
   return [outcome, performance.now() - start];
 }
 
+const cpu: { clientStart?: NodeJS.CpuUsage; client?: NodeJS.CpuUsage; serverThreads?: Map<string, number> } = {};
 const rss = { before: rssMiB(server.child.pid), warm: Number.NaN, peak: 0, end: Number.NaN };
 try {
   // Baseline: small zooms on the idle server (the image decoded once first, as a session does).
@@ -101,6 +116,8 @@ try {
   await idleClient.close();
 
   const clients = await Promise.all(Array.from({ length: CLIENTS }, connect));
+  const serverStart = threadCpu(server.child.pid);
+  cpu.clientStart = process.cpuUsage();
   const small = tally();
   const large = tally();
   const sampler = setInterval(() => {
@@ -128,6 +145,8 @@ try {
   );
   clearInterval(sampler);
   rss.end = rssMiB(server.child.pid);
+  cpu.serverThreads = cpuSince(serverStart, threadCpu(server.child.pid));
+  cpu.client = process.cpuUsage(cpu.clientStart);
   await Promise.all(clients.map((client) => client.close()));
 
   const row = (name: string, t: Tally) => {
@@ -155,6 +174,14 @@ try {
   console.log(
     `| | ${rss.before.toFixed(0)} | ${rss.warm.toFixed(0)} | ${rss.peak.toFixed(0)} | ${rss.end.toFixed(0)} | ${WORK_MB + STORE_MB} |`,
   );
+  // Where the machine's CPU went during the load (the clients run in this process, on the same cores).
+  const client = cpu.client ? (cpu.client.user + cpu.client.system) / 1e6 : Number.NaN;
+  console.log(`\n| CPU seconds during the load (${SECONDS} s × ${availableParallelism()} cores) | s |`);
+  console.log("|---|---:|");
+  for (const [name, seconds] of [...(cpu.serverThreads ?? [])].sort((a, b) => b[1] - a[1]))
+    if (seconds >= 0.05)
+      console.log(`| server ${name === "all" ? "process, all threads" : `threads ${name}`} | ${seconds.toFixed(1)} |`);
+  console.log(`| this process (the ${CLIENTS} clients) | ${client.toFixed(1)} |`);
   const failures = [...small.failed, ...large.failed];
   const otherErrors = [...small.coded.values(), ...large.coded.values()].reduce((a, b) => a + b, 0);
   console.log(

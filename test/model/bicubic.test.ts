@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { resizeRegionBicubicSync } from "../../src/model/bicubic.js";
+
+/**
+ * The resize passes are unrolled and fixed-window for speed (issue 10: the resize was the largest CPU cost of a
+ * small zoom). They must give the very bytes of Pillow's algorithm written the plain way: per output sample,
+ * one loop over its taps in 32-bit integer arithmetic (Pillow's ImagingResampleHorizontal/Vertical_8bpc).
+ * The reference here is that plain form, written from Pillow's description, not from src/.
+ */
+function pillowAxis(inSize: number, outSize: number) {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = 2 * filterScale;
+  const cubic = (d: number) => {
+    const x = Math.abs(d);
+    if (x < 1) return (1.5 * x - 2.5) * x * x + 1;
+    if (x < 2) return ((-0.5 * x + 2.5) * x - 4) * x + 2;
+    return 0;
+  };
+  return Array.from({ length: outSize }, (_, out) => {
+    const center = (out + 0.5) * scale;
+    const start = Math.max(Math.trunc(center - support + 0.5), 0);
+    const end = Math.min(Math.trunc(center + support + 0.5), inSize);
+    const raw = Array.from({ length: end - start }, (_, k) => cubic((k + start - center + 0.5) / filterScale));
+    const total = raw.reduce((a, b) => a + b, 0);
+    const weights = raw.map((w) => {
+      const n = total === 0 ? w : w / total;
+      return Math.trunc(n < 0 ? -0.5 + n * 2 ** 22 : 0.5 + n * 2 ** 22);
+    });
+    return { start, weights };
+  });
+}
+
+function referenceResize(src: Uint8Array, srcWidth: number, srcHeight: number, width: number, height: number) {
+  const clip = (sum: number) => Math.max(0, Math.min(255, sum >> 22));
+  let data = src;
+  let w = srcWidth;
+  if (width !== srcWidth) {
+    const axis = pillowAxis(srcWidth, width);
+    const out = new Uint8Array(width * srcHeight * 3);
+    for (let y = 0; y < srcHeight; y++)
+      for (let x = 0; x < width; x++)
+        for (let c = 0; c < 3; c++) {
+          let sum = 1 << 21;
+          axis[x]!.weights.forEach((k, i) => {
+            sum = (sum + data[(y * w + axis[x]!.start + i) * 3 + c]! * k) | 0;
+          });
+          out[(y * width + x) * 3 + c] = clip(sum);
+        }
+    data = out;
+    w = width;
+  }
+  if (height !== srcHeight) {
+    const axis = pillowAxis(srcHeight, height);
+    const out = new Uint8Array(w * height * 3);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < 3; c++) {
+          let sum = 1 << 21;
+          axis[y]!.weights.forEach((k, i) => {
+            sum = (sum + data[((axis[y]!.start + i) * w + x) * 3 + c]! * k) | 0;
+          });
+          out[(y * w + x) * 3 + c] = clip(sum);
+        }
+    data = out;
+  }
+  return data;
+}
+
+describe("resizeRegionBicubicSync against the plain Pillow loops", () => {
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const size = (max: number) => 1 + Math.floor(random() * max);
+  // Upscales (4–5 taps: the unrolled paths), shrinks (wide kernels), rows narrower than a window, one pass only.
+  const cases = [
+    ...Array.from({ length: 12 }, () => [size(60), size(40), size(200), size(150)] as const),
+    ...Array.from({ length: 8 }, () => [size(200), size(150), size(50), size(40)] as const),
+    [1, 1, 7, 5],
+    [2, 3, 9, 1],
+    [4, 4, 4, 17],
+    [5, 2, 23, 2],
+    [3, 60, 3, 13],
+    [13, 13, 64, 64],
+  ] as const;
+  for (const [rw, rh, ow, oh] of cases) {
+    it(`${rw}×${rh} → ${ow}×${oh}`, () => {
+      const image = { width: rw + 9, height: rh + 7, data: new Uint8Array((rw + 9) * (rh + 7) * 3) };
+      for (let i = 0; i < image.data.length; i++)
+        image.data[i] = random() < 0.3 ? 255 * Math.round(random()) : random() * 256;
+      const region = { left: 4, top: 3, width: rw, height: rh };
+      const crop = new Uint8Array(rw * rh * 3);
+      for (let y = 0; y < rh; y++)
+        crop.set(
+          image.data.subarray(((3 + y) * image.width + 4) * 3, ((3 + y) * image.width + 4 + rw) * 3),
+          y * rw * 3,
+        );
+      const actual = resizeRegionBicubicSync(image, region, ow, oh);
+      const expected = referenceResize(crop, rw, rh, ow, oh);
+      expect(Buffer.from(actual.data).equals(Buffer.from(expected))).toBe(true);
+    });
+  }
+});
