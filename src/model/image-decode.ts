@@ -132,21 +132,32 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeShr
 /** The colour spaces whose conversion to 8-bit sRGB is the same at the start of the pipeline as at its end. */
 const ONE_PASS_SPACES = new Set(["srgb", "b-w"]);
 
+/** An integer rectangle of an image's pixels. */
+export interface PixelRect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
 /**
- * libvips' Catmull-Rom shrink of decoded pixels, on its own threads (off the event loop). Each side must be no
- * larger than the image's.
+ * libvips' Catmull-Rom shrink of decoded pixels (of `region` of them, read in place, when given), on its own
+ * threads (off the event loop). Each side must be no larger than the image's (or the region's).
  */
-export async function shrinkRaw(image: RawImage, width: number, height: number): Promise<RawImage> {
-  const { data, info } = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+export async function shrinkRaw(image: RawImage, width: number, height: number, region?: PixelRect): Promise<RawImage> {
+  let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
     raw: { width: image.width, height: image.height, channels: 3 },
-  })
+  });
+  if (region) pipeline = pipeline.extract(region);
+  const { data, info } = await pipeline
     .resize(width, height, { kernel: "cubic", fit: "fill", withoutEnlargement: true })
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height || info.channels !== 3) {
+    const from = region ? `a ${region.width}×${region.height} region` : `${image.width}×${image.height}`;
     throw new SquintError(
       "INVALID_ARGUMENT",
-      `Cannot shrink ${image.width}×${image.height} to ${width}×${height}: only shrinks are done this way`,
+      `Cannot shrink ${from} to ${width}×${height}: only shrinks are done this way`,
       { hint: "Ask for a size no larger than the image, or use resizeBicubic for upscales." },
     );
   }

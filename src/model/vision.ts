@@ -213,7 +213,7 @@ export async function resizeBicubic(
 }
 
 /** No side grows and at least one gets smaller. */
-function isShrink(from: ImageSize, to: ImageSize): boolean {
+export function isShrink(from: ImageSize, to: ImageSize): boolean {
   return to.width <= from.width && to.height <= from.height && (to.width < from.width || to.height < from.height);
 }
 
