@@ -80,14 +80,28 @@ async function scaledTo(image: RawImage, width: number, height: number): Promise
  */
 export const PNG_COMPRESSION_LEVEL = 1;
 
-async function encodeAt(image: RawImage, width: number, height: number, format: "png" | "jpeg", quality: number) {
+/**
+ * Inline JPEGs skip libjpeg's second, Huffman-optimising pass: on a 640×416 zoom that pass is a third of the
+ * encode's CPU (3.1 → 1.9 ms) for 10 % fewer bytes, and a small zoom's inline copy is ~20 kB of a 600 kB budget.
+ * Full-resolution copies (resource reads, one at a time) keep it.
+ */
+type JpegCoding = "fast" | "optimised";
+
+async function encodeAt(
+  image: RawImage,
+  width: number,
+  height: number,
+  format: "png" | "jpeg",
+  quality: number,
+  coding: JpegCoding = "optimised",
+) {
   let pipeline = rawPipeline(image);
   if (width !== image.width || height !== image.height) {
     pipeline = pipeline.resize(width, height, { fit: "fill", kernel: "lanczos3" });
   }
   return format === "png"
     ? pipeline.png({ compressionLevel: PNG_COMPRESSION_LEVEL }).toBuffer()
-    : pipeline.jpeg({ quality, mozjpeg: false }).toBuffer();
+    : pipeline.jpeg({ quality, mozjpeg: false, optimiseCoding: coding === "optimised" }).toBuffer();
 }
 
 /** Bands of rows the PNG size estimate encodes, and how many rows each (an eighth of the rows in all). */
@@ -142,7 +156,7 @@ export async function encodeInline(
     const pngHopeless = (await estimatePngBytes(scaled)) > limits.maxBytes * PNG_ESTIMATE_MARGIN;
     for (const step of LADDER) {
       if (step.format === "png" && pngHopeless) continue;
-      const data = await encodeAt(scaled, width, height, step.format, step.quality);
+      const data = await encodeAt(scaled, width, height, step.format, step.quality, "fast");
       if (data.length <= limits.maxBytes) {
         return { data, mimeType: step.format === "png" ? "image/png" : "image/jpeg", width, height };
       }
