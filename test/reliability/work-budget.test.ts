@@ -153,8 +153,9 @@ describe("pixel work under the budget", () => {
   it("resizes large zooms in a worker thread while the event loop keeps running", async () => {
     const store = new ImageStore();
     const context = createToolContext({ store });
-    // 2000 px is not a multiple of 32: the zoom resamples the whole image to 1984² (a real resize).
-    const original = await store.ingest(await encode(gradient(2000, 2000)), { source: "test" });
+    // Sides that are not multiples of 32: the zoom resamples the whole image to 2016×1984, wider and shorter
+    // (a real resize, and not a pure shrink, which libvips does: test/tools/zoom-shrink.test.ts).
+    const original = await store.ingest(await encode(gradient(2010, 1990)), { source: "test" });
     let ticks = 0;
     let sawWorkerBusy = false;
     const timer = setInterval(() => {
@@ -163,7 +164,7 @@ describe("pixel work under the budget", () => {
     }, 1);
     try {
       const result = await callTool(zoomTool, { image: original.id, bbox_2d: [0, 0, 1000, 1000] }, context);
-      expect([result.structured.image.width, result.structured.image.height]).toEqual([1984, 1984]);
+      expect([result.structured.image.width, result.structured.image.height]).toEqual([2016, 1984]);
     } finally {
       clearInterval(timer);
     }
