@@ -1,4 +1,5 @@
 import { SquintError } from "../errors.js";
+import { verticalPassSimd } from "./bicubic-simd.js";
 import type { RawImage } from "./image-decode.js";
 
 /**
@@ -262,11 +263,15 @@ function horizontalRow(
 }
 
 function verticalPass(view: PixelView, outHeight: number): RawImage {
-  const { first, count, weights, taps } = resampleCoefficients(view.height, outHeight);
+  const coefficients = resampleCoefficients(view.height, outHeight);
+  const { first, count, weights, taps } = coefficients;
   const src = view.data;
   const rowBytes = view.width * 3;
   const step = view.stride * 3;
   const base = (view.top * view.stride + view.left) * 3;
+  const input = { data: src, offset: base, stride: step, rowBytes, rows: view.height };
+  const simd = verticalPassSimd(input, outHeight, coefficients);
+  if (simd) return { width: view.width, height: outHeight, data: simd };
   const out = new Uint8Array(rowBytes * outHeight);
   for (let y = 0; y < outHeight; y++) {
     const w = y * taps;

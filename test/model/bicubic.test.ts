@@ -1,11 +1,15 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { compiledModuleBase64 } from "../../scripts/build-wasm.js";
 import { resizeRegionBicubicSync } from "../../src/model/bicubic.js";
+import { setSimdEnabled } from "../../src/model/bicubic-simd.js";
+import { BICUBIC_SIMD_WASM } from "../../src/model/bicubic-simd-module.js";
 
 /**
  * The resize passes are unrolled and fixed-window for speed (issue 10: the resize was the largest CPU cost of a
  * small zoom). They must give the very bytes of Pillow's algorithm written the plain way: per output sample,
  * one loop over its taps in 32-bit integer arithmetic (Pillow's ImagingResampleHorizontal/Vertical_8bpc).
- * The reference here is that plain form, written from Pillow's description, not from src/.
+ * The reference here is that plain form, written from Pillow's description, not from src/. Both vertical
+ * passes are held to it: the WebAssembly SIMD one (used up to a few megabytes) and the JavaScript one.
  */
 function pillowAxis(inSize: number, outSize: number) {
   const scale = inSize / outSize;
@@ -67,7 +71,11 @@ function referenceResize(src: Uint8Array, srcWidth: number, srcHeight: number, w
   return data;
 }
 
-describe("resizeRegionBicubicSync against the plain Pillow loops", () => {
+describe.each([
+  ["WebAssembly SIMD", true],
+  ["JavaScript", false],
+])("resizeRegionBicubicSync (vertical pass in %s) against the plain Pillow loops", (_name, simd) => {
+  afterAll(() => setSimdEnabled(true));
   let seed = 12345;
   const random = () => {
     seed = (seed * 1103515245 + 12345) >>> 0;
@@ -97,9 +105,16 @@ describe("resizeRegionBicubicSync against the plain Pillow loops", () => {
           image.data.subarray(((3 + y) * image.width + 4) * 3, ((3 + y) * image.width + 4 + rw) * 3),
           y * rw * 3,
         );
+      setSimdEnabled(simd);
       const actual = resizeRegionBicubicSync(image, region, ow, oh);
       const expected = referenceResize(crop, rw, rh, ow, oh);
       expect(Buffer.from(actual.data).equals(Buffer.from(expected))).toBe(true);
     });
   }
+});
+
+describe("the committed WebAssembly module", () => {
+  it("is what bicubic-simd.wat compiles to (run scripts/build-wasm.ts after editing the .wat)", async () => {
+    expect(BICUBIC_SIMD_WASM).toBe(await compiledModuleBase64());
+  });
 });

@@ -1,0 +1,107 @@
+import { BICUBIC_SIMD_WASM } from "./bicubic-simd-module.js";
+
+/**
+ * The vertical pass of the bicubic resize in WebAssembly SIMD (bicubic-simd.wat): 16 bytes per instruction
+ * where the JavaScript loop does one. It is the larger pass of every zoom into a small box (a 640×416 output
+ * from ~100 input rows), where it cut the resize's CPU by about half on the server under load (issue 10).
+ * Bit for bit the JavaScript pass (test/model/bicubic.test.ts runs both against the plain Pillow loops).
+ *
+ * Used for outputs up to SIMD_MAX_BYTES: the module's memory grows to the largest job it has seen and never
+ * shrinks, so large resizes keep to JavaScript, and a thread holds at most a few megabytes here.
+ */
+export const SIMD_MAX_BYTES = 4 * 1024 * 1024;
+
+/** The part of the WebAssembly API used here (TypeScript declares it only in its DOM libraries). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+}
+
+interface Kernel {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  vertical(
+    src: number,
+    stride: number,
+    rowBytes: number,
+    out: number,
+    rows: number,
+    first: number,
+    count: number,
+    weights: number,
+    taps: number,
+  ): void;
+}
+
+let kernel: Kernel | null | undefined;
+let enabled = true;
+
+/** Turns the WebAssembly pass off (or back on) in this thread: tests and benches compare both passes. */
+export function setSimdEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** The compiled module, once per thread; null where WebAssembly SIMD is not available. */
+function loadKernel(): Kernel | null {
+  if (kernel !== undefined) return kernel;
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  try {
+    if (!wasm) throw new Error("no WebAssembly");
+    const module = new wasm.Module(Buffer.from(BICUBIC_SIMD_WASM, "base64"));
+    kernel = new wasm.Instance(module).exports as Kernel;
+  } catch {
+    kernel = null;
+  }
+  return kernel;
+}
+
+/** Rows of bytes: `rows` of `rowBytes` each, row r starting at `offset + r · stride` in `data`. */
+export interface ByteRows {
+  data: Uint8Array;
+  offset: number;
+  stride: number;
+  rowBytes: number;
+  rows: number;
+}
+
+/**
+ * out row y = Σ_k input row (first[y] + k) · weights[y·taps + k], Pillow's rounding and clip; undefined when the
+ * kernel is unavailable or the job is over SIMD_MAX_BYTES (the caller runs its JavaScript pass then).
+ */
+export function verticalPassSimd(
+  input: ByteRows,
+  outRows: number,
+  coefficients: { first: Int32Array; count: Int32Array; weights: Int32Array; taps: number },
+): Uint8Array | undefined {
+  const { rowBytes, rows } = input;
+  const inBytes = rows * rowBytes;
+  const outBytes = outRows * rowBytes;
+  if (!enabled || inBytes + outBytes > SIMD_MAX_BYTES) return undefined;
+  const k = loadKernel();
+  if (!k) return undefined;
+  // Layout: input, 16 bytes of padding, output, 16 bytes of padding, first, count, weights (4-byte aligned).
+  const align = (n: number) => (n + 15) & ~15;
+  const inAt = 0;
+  const outAt = align(inAt + inBytes + 16);
+  const firstAt = align(outAt + outBytes + 16);
+  const countAt = firstAt + outRows * 4;
+  const weightsAt = countAt + outRows * 4;
+  const end = weightsAt + coefficients.weights.length * 4;
+  const pages = Math.ceil(end / 65536) - k.memory.buffer.byteLength / 65536;
+  if (pages > 0) k.memory.grow(pages);
+  const heap = new Uint8Array(k.memory.buffer);
+  if (input.stride === rowBytes) {
+    heap.set(input.data.subarray(input.offset, input.offset + inBytes), inAt);
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const start = input.offset + r * input.stride;
+      heap.set(input.data.subarray(start, start + rowBytes), inAt + r * rowBytes);
+    }
+  }
+  heap.fill(0, inAt + inBytes, inAt + inBytes + 16);
+  const words = new Int32Array(k.memory.buffer);
+  words.set(coefficients.first.subarray(0, outRows), firstAt / 4);
+  words.set(coefficients.count.subarray(0, outRows), countAt / 4);
+  words.set(coefficients.weights, weightsAt / 4);
+  k.vertical(inAt, rowBytes, rowBytes, outAt, outRows, firstAt, countAt, weightsAt, coefficients.taps);
+  return heap.slice(outAt, outAt + outBytes);
+}
