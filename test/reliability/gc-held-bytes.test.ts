@@ -2,6 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { identity } from "../../src/tools/geometry.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
 import { WorkBudget } from "../../src/tools/store/work-budget.js";
 
@@ -72,6 +73,31 @@ describe("bytes held until garbage collection", () => {
     expect(store.pixels(image.id).data.buffer).toBeInstanceOf(SharedArrayBuffer);
     // Counted right after the decode (or already collected, never anything else).
     expect([0, 300 * 200 * 3]).toContain(work.stats().awaitingGcBytes);
+    gc();
+    expect(await until(() => work.stats().awaitingGcBytes === 0)).toBe(true);
+  });
+
+  it("holds an evicted image's pixels until they are collected (the store drops them, the GC frees them)", async () => {
+    const work = new WorkBudget({ maxBytes: 64 * 1024 * 1024, collectGarbage: gc });
+    // Room for one 300×200 derived image: the second evicts the first.
+    const store = new ImageStore({ work, maxStoreBytes: 300 * 200 * 3 * 1.5 });
+    const png = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#102030" } })
+      .png()
+      .toBuffer();
+    const parent = await store.ingest(png);
+    gc();
+    expect(await until(() => work.stats().awaitingGcBytes === 0)).toBe(true);
+    const derive = () =>
+      store.derive(
+        parent.id,
+        { width: 300, height: 200, data: new Uint8Array(300 * 200 * 3) },
+        { operation: "zoom", toParent: identity },
+      );
+    const first = derive();
+    derive();
+    expect(() => store.pixels(first.id)).toThrow(/evicted/);
+    // The first image's 180 kB are garbage but not yet freed: counted until the collector frees them.
+    expect(work.stats().awaitingGcBytes).toBe(300 * 200 * 3);
     gc();
     expect(await until(() => work.stats().awaitingGcBytes === 0)).toBe(true);
   });

@@ -133,8 +133,10 @@ class Entry implements PixelHolder {
     if (this.original) this.original.pins--;
   }
 
-  drop(): void {
+  drop(): ArrayBufferLike | undefined {
+    const buffer = this.#own?.data.buffer;
     this.#own = undefined;
+    return buffer;
   }
 }
 
@@ -166,6 +168,10 @@ export class ImageStore {
     this.#memory = this.#originals.memory;
     this.limits = resolveLimits({ ...limits, maxStoreBytes: this.#memory.maxBytes });
     this.work = work ?? processWorkBudget();
+    // Evicted pixels stay in memory until they are collected: the work budget counts them till then.
+    // (The hook holds the budget, not this store, so a long-gone session's store is not kept alive by it.)
+    const budget = this.work;
+    this.#memory.onDropped ??= (buffer, bytes) => budget.holdUntilCollected(buffer, bytes);
     this.#ids = ids ?? "sequential";
     this.#maxRecords = maxRecords ?? 10_000;
   }

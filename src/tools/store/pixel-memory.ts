@@ -9,18 +9,34 @@ export interface PixelHolder {
   readonly heldBytes: number;
   /** Pinned holders are never dropped. */
   readonly pinned: boolean;
-  /** Drops the pixels (the store keeps its record without them). */
-  drop(): void;
+  /** Drops the pixels (the store keeps its record without them); returns their buffer, if there were any. */
+  drop(): ArrayBufferLike | undefined;
 }
+
+/**
+ * Told of pixels just dropped: their buffer is garbage now, but its memory comes back only when the garbage
+ * collector frees it (the work budget counts it till then: WorkBudget.holdUntilCollected).
+ */
+export type DroppedPixels = (buffer: ArrayBufferLike, bytes: number) => void;
 
 export class PixelMemory {
   readonly maxBytes: number;
   #used = 0;
   /** Insertion order is recency order: touching a holder moves it to the end. */
   readonly #holders = new Map<PixelHolder, number>();
+  /** Set once by whoever owns the process's work budget (the first ImageStore over this memory). */
+  onDropped: DroppedPixels | undefined;
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
+  }
+
+  /** Stops counting `holder` and drops its pixels, telling onDropped. */
+  drop(holder: PixelHolder): void {
+    const bytes = holder.heldBytes;
+    this.remove(holder);
+    const buffer = holder.drop();
+    if (buffer && bytes > 0) this.onDropped?.(buffer, bytes);
   }
 
   get usedBytes(): number {
@@ -55,8 +71,7 @@ export class PixelMemory {
     for (const holder of [...this.#holders.keys()]) {
       if (this.#used <= this.maxBytes) break;
       if (holder === keep || holder.pinned) continue;
-      this.remove(holder);
-      holder.drop();
+      this.drop(holder);
     }
   }
 }

@@ -47,8 +47,10 @@ export class DecodedOriginal implements PixelHolder {
     return this.pins > 0;
   }
 
-  drop(): void {
+  drop(): ArrayBufferLike | undefined {
+    const buffer = this.pixels?.data.buffer;
     this.pixels = undefined;
+    return buffer;
   }
 }
 
@@ -90,8 +92,7 @@ export class SharedOriginals {
       if (pins > 0) this.memory.evict();
       return;
     }
-    this.memory.remove(original);
-    original.drop();
+    this.memory.drop(original);
     if (this.#byHash.get(original.hash) === original) this.#byHash.delete(original.hash);
   }
 
@@ -135,8 +136,7 @@ export class SharedOriginals {
     this.memory.evict(original);
     if (this.memory.usedBytes > this.memory.maxBytes) {
       // Everything else is pinned: take the newcomer out again rather than exceed the budget.
-      this.memory.remove(original);
-      original.drop();
+      this.memory.drop(original);
       throw new SquintError(
         "OUT_OF_MEMORY_BUDGET",
         `The image store is full of pinned images (${this.memory.usedBytes} of ${this.memory.maxBytes} bytes).`,
