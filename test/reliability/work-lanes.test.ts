@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { resizeBicubicSync } from "../../src/model/vision.js";
 import { ResizePool } from "../../src/tools/store/resize-pool.js";
-import { WorkBudget } from "../../src/tools/store/work-budget.js";
+import { defaultLargeJobs, WorkBudget } from "../../src/tools/store/work-budget.js";
 import { gradient } from "../tools/images.js";
 
 /**
@@ -125,4 +125,10 @@ describe("resize pool lanes", () => {
       await pool.close();
     }
   }, 60_000);
+});
+
+describe("default large jobs", () => {
+  it("is half the cores, at least one (one on a 2-core machine, where two cost the small zooms' p99)", () => {
+    expect([1, 2, 3, 4, 8, 16].map((cores) => defaultLargeJobs(cores))).toEqual([1, 1, 1, 2, 4, 8]);
+  });
 });

@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import { SquintError } from "../../errors.js";
 import type { RawImage } from "../../model/vision.js";
 import { cropPixels, type PixelRect } from "./raw-crop.js";
-import type { WorkLane } from "./work-budget.js";
+import { defaultLargeJobs, type WorkLane } from "./work-budget.js";
 
 /**
  * Zoom resizes off the main thread. The zoom's Pillow-exact bicubic is JavaScript (sharp samples off Pillow's
@@ -21,7 +21,7 @@ import type { WorkLane } from "./work-budget.js";
 export interface ResizePoolOptions {
   /** Threads for small resizes (default 2). */
   smallThreads?: number;
-  /** Threads for large resizes (default 2, like the work budget's maxLargeJobs). */
+  /** Threads for large resizes (default: the work budget's default maxLargeJobs, half the cores). */
   largeThreads?: number;
   /** Niceness the large lane's threads give themselves (default 5; 0 leaves them as they are). */
   largeNice?: number;
@@ -29,7 +29,7 @@ export interface ResizePoolOptions {
 
 export const DEFAULT_RESIZE_POOL: Readonly<Required<ResizePoolOptions>> = Object.freeze({
   smallThreads: 2,
-  largeThreads: 2,
+  largeThreads: defaultLargeJobs(),
   largeNice: 5,
 });
 

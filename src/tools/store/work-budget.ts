@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { SquintError } from "../../errors.js";
 
 /**
@@ -51,6 +52,16 @@ export type WorkLane = "small" | "large";
 /** A full collection of a server's small heap takes milliseconds; asking for one at most this often keeps it so. */
 const GC_INTERVAL_MS = 100;
 
+/**
+ * Large jobs at once by default: half the cores, at least one. A large zoom's resize, its shrink and the
+ * encoding of its result take whole cores for hundreds of milliseconds; with two of them on a 2-core machine
+ * the small zooms' p99 under the load bench was 1.28–1.54 s, with one 0.98–1.00 s (bench/mcp/load.ts,
+ * SQUINT_MAX_LARGE_JOBS=1 vs 2, alternating), while the large zooms still all completed.
+ */
+export function defaultLargeJobs(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 2));
+}
+
 export const DEFAULT_WORK_BUDGET: Readonly<WorkBudgetOptions> = Object.freeze({
   // Four 8192² RGB images' worth (≈ 200 MB each) would be 800 MB; half that keeps a 2-core box responsive.
   maxBytes: 512 * 1024 * 1024,
@@ -58,8 +69,7 @@ export const DEFAULT_WORK_BUDGET: Readonly<WorkBudgetOptions> = Object.freeze({
   maxWaitMs: 30_000,
   // A 2.8 MP RGB image with its working copies: a small zoom (≈ 1 MB) is far below, a full-photo zoom far above.
   largeJobBytes: 16 * 1024 * 1024,
-  // Two at a time keep both cores of a small machine busy with large work and leave threads for small work.
-  maxLargeJobs: 2,
+  maxLargeJobs: defaultLargeJobs(),
   // Room for dozens of small zooms at once next to the large ones.
   smallLaneBytes: 64 * 1024 * 1024,
   reservedBytes: 0,
