@@ -44,12 +44,13 @@ export function setSimdEnabled(on: boolean): void {
 function loadKernel(): Kernel | null {
   if (kernel !== undefined) return kernel;
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  kernel = null;
+  if (!wasm) return kernel;
   try {
-    if (!wasm) throw new Error("no WebAssembly");
     const module = new wasm.Module(Buffer.from(BICUBIC_SIMD_WASM, "base64"));
     kernel = new wasm.Instance(module).exports as Kernel;
   } catch {
-    kernel = null;
+    // A runtime without WebAssembly SIMD refuses the module: the JavaScript pass does the work.
   }
   return kernel;
 }
