@@ -100,8 +100,8 @@ export function verticalPassSimd(
   }
   heap.fill(0, inAt + inBytes, inAt + inBytes + 16);
   const words = new Int32Array(k.memory.buffer);
-  words.set(coefficients.first.subarray(0, outRows), firstAt / 4);
-  words.set(coefficients.count.subarray(0, outRows), countAt / 4);
+  words.set(coefficients.first, firstAt / 4);
+  words.set(coefficients.count, countAt / 4);
   words.set(coefficients.weights, weightsAt / 4);
   k.vertical(inAt, rowBytes, rowBytes, outAt, outRows, firstAt, countAt, weightsAt, coefficients.taps);
   return heap.slice(outAt, outAt + outBytes);

@@ -1,6 +1,6 @@
 import { SquintError } from "../errors.js";
 import { verticalPassSimd } from "./bicubic-simd.js";
-import type { RawImage } from "./image-decode.js";
+import type { PixelRegion, RawImage } from "./image-decode.js";
 
 /**
  * Pillow's bicubic resize on 8-bit RGB, bit for bit, in plain JavaScript with no other imports: the resize
@@ -43,14 +43,6 @@ export function resizeBicubicSync(image: RawImage, width: number, height: number
   requirePositiveInteger("height", height);
   if (width === image.width && height === image.height) return image;
   return resizeView(wholeView(image), width, height);
-}
-
-/** An integer rectangle of an image's pixels. */
-export interface PixelRegion {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
 }
 
 /**
@@ -160,33 +152,42 @@ function resampleCoefficients(
   return { first, count, weights, taps };
 }
 
-/** Coefficients shifted to a fixed window of `taps` inputs (zero weights pad it), so no window runs past the end. */
-function fixedWindows(inSize: number, outSize: number): { first: Int32Array; weights: Int32Array; taps: number } {
-  const { first, count, weights, taps } = resampleCoefficients(inSize, outSize);
+type Coefficients = ReturnType<typeof resampleCoefficients>;
+
+/**
+ * The coefficients shifted to a fixed window of `taps` inputs (zero weights pad it), so no window runs past the
+ * end, for enlargements' 5 taps when `inSize` holds a whole window (undefined otherwise): the passes then run one
+ * unrolled loop over five inputs for every output, whatever its own count.
+ */
+function fixedWindows5(
+  inSize: number,
+  { first, count, weights, taps }: Coefficients,
+): { first: Int32Array; weights: Int32Array } | undefined {
+  if (taps !== 5 || inSize < taps) return undefined;
+  const outSize = first.length;
+  const fixedFirst = new Int32Array(outSize);
   const padded = new Int32Array(outSize * taps);
   for (let out = 0; out < outSize; out++) {
     const start = Math.max(0, Math.min(first[out], inSize - taps));
     const shift = first[out] - start;
     for (let k = 0; k < count[out]; k++) padded[out * taps + shift + k] = weights[out * taps + k];
-    first[out] = start;
+    fixedFirst[out] = start;
   }
-  return { first, weights: padded, taps };
+  return { first: fixedFirst, weights: padded };
 }
 
 const HALF = 1 << (PRECISION_BITS - 1);
 
 // The passes below are written for V8: fixed windows and unrolled taps where an upscale's kernel has 4–5 of
-// them (every zoom into a small box), row-major reads in the vertical pass. Integer sums as Pillow's, so the
-// output is the same bit for bit; an upscale runs ~1.7× faster than one loop over the taps per channel did.
+// them (every zoom into a small box; fixedWindows5), row-major reads in the vertical pass. Integer sums as
+// Pillow's, so the output is the same bit for bit; an upscale runs ~1.7× faster than one loop over the taps per channel did.
 // The vertical pass runs in WebAssembly SIMD instead where it can (bicubic-simd.ts); this one is its fallback.
 
 function horizontalPass(view: PixelView, outWidth: number): RawImage {
   const height = view.height;
   const out = new Uint8Array(outWidth * height * 3);
   const coefficients = resampleCoefficients(view.width, outWidth);
-  // Enlargements (5 taps) take the unrolled loop over fixed windows, when a row holds a whole window.
-  const fixed =
-    view.width >= coefficients.taps && coefficients.taps === 5 ? fixedWindows(view.width, outWidth) : undefined;
+  const fixed = fixedWindows5(view.width, coefficients);
   const src = view.data;
   const { first, count, weights, taps } = coefficients;
   for (let y = 0; y < height; y++) {
@@ -271,29 +272,17 @@ function verticalPass(view: PixelView, outHeight: number): RawImage {
   const simd = verticalPassSimd(input, outHeight, coefficients);
   if (simd) return { width: view.width, height: outHeight, data: simd };
   const out = new Uint8Array(rowBytes * outHeight);
+  const fixed = fixedWindows5(view.height, coefficients);
   for (let y = 0; y < outHeight; y++) {
-    const w = y * taps;
-    const a = base + first[y] * step;
     let o = y * rowBytes;
-    if (count[y] === 4) {
-      const w0 = weights[w];
-      const w1 = weights[w + 1];
-      const w2 = weights[w + 2];
-      const w3 = weights[w + 3];
-      const b = a + step;
-      const c = b + step;
-      const d = c + step;
-      for (let i = 0; i < rowBytes; i++) {
-        out[o++] = clamp8(
-          (HALF + src[a + i] * w0 + src[b + i] * w1 + src[c + i] * w2 + src[d + i] * w3) >> PRECISION_BITS,
-        );
-      }
-    } else if (count[y] === 5) {
-      const w0 = weights[w];
-      const w1 = weights[w + 1];
-      const w2 = weights[w + 2];
-      const w3 = weights[w + 3];
-      const w4 = weights[w + 4];
+    if (fixed) {
+      const w = y * 5;
+      const w0 = fixed.weights[w];
+      const w1 = fixed.weights[w + 1];
+      const w2 = fixed.weights[w + 2];
+      const w3 = fixed.weights[w + 3];
+      const w4 = fixed.weights[w + 4];
+      const a = base + fixed.first[y] * step;
       const b = a + step;
       const c = b + step;
       const d = c + step;
@@ -306,6 +295,8 @@ function verticalPass(view: PixelView, outHeight: number): RawImage {
       }
     } else {
       const n = count[y];
+      const w = y * taps;
+      const a = base + first[y] * step;
       for (let x = 0; x < rowBytes; x += 3) {
         let s = a + x;
         let r = HALF;

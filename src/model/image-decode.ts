@@ -22,6 +22,14 @@ export interface DecodeImageOptions {
   maxInputPixels?: number;
 }
 
+/** An integer rectangle of an image's pixels. */
+export interface PixelRegion {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
 export interface ImageSize {
   width: number;
   height: number;
@@ -132,19 +140,16 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeShr
 /** The colour spaces whose conversion to 8-bit sRGB is the same at the start of the pipeline as at its end. */
 const ONE_PASS_SPACES = new Set(["srgb", "b-w"]);
 
-/** An integer rectangle of an image's pixels. */
-export interface PixelRect {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-}
-
 /**
  * libvips' Catmull-Rom shrink of decoded pixels (of `region` of them, read in place, when given), on its own
  * threads (off the event loop). Each side must be no larger than the image's (or the region's).
  */
-export async function shrinkRaw(image: RawImage, width: number, height: number, region?: PixelRect): Promise<RawImage> {
+export async function shrinkRaw(
+  image: RawImage,
+  width: number,
+  height: number,
+  region?: PixelRegion,
+): Promise<RawImage> {
   let pipeline = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
     raw: { width: image.width, height: image.height, channels: 3 },
   });

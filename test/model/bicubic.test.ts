@@ -35,40 +35,33 @@ function pillowAxis(inSize: number, outSize: number) {
   });
 }
 
+/**
+ * One pass along one axis: output sample (x, y) sums input samples along the axis, Pillow's way. `horizontal`
+ * picks the axis; the other keeps its size.
+ */
+function referencePass(src: Uint8Array, width: number, height: number, outSize: number, horizontal: boolean) {
+  const axis = pillowAxis(horizontal ? width : height, outSize);
+  const outWidth = horizontal ? outSize : width;
+  const outHeight = horizontal ? height : outSize;
+  const out = new Uint8Array(outWidth * outHeight * 3);
+  for (let y = 0; y < outHeight; y++)
+    for (let x = 0; x < outWidth; x++)
+      for (let c = 0; c < 3; c++) {
+        const { start, weights } = axis[horizontal ? x : y]!;
+        let sum = 1 << 21;
+        weights.forEach((k, i) => {
+          const at = horizontal ? y * width + start + i : (start + i) * width + x;
+          sum = (sum + src[at * 3 + c]! * k) | 0;
+        });
+        out[(y * outWidth + x) * 3 + c] = Math.max(0, Math.min(255, sum >> 22));
+      }
+  return out;
+}
+
+/** Pillow's order: the horizontal pass first, each pass skipped when its size does not change. */
 function referenceResize(src: Uint8Array, srcWidth: number, srcHeight: number, width: number, height: number) {
-  const clip = (sum: number) => Math.max(0, Math.min(255, sum >> 22));
-  let data = src;
-  let w = srcWidth;
-  if (width !== srcWidth) {
-    const axis = pillowAxis(srcWidth, width);
-    const out = new Uint8Array(width * srcHeight * 3);
-    for (let y = 0; y < srcHeight; y++)
-      for (let x = 0; x < width; x++)
-        for (let c = 0; c < 3; c++) {
-          let sum = 1 << 21;
-          axis[x]!.weights.forEach((k, i) => {
-            sum = (sum + data[(y * w + axis[x]!.start + i) * 3 + c]! * k) | 0;
-          });
-          out[(y * width + x) * 3 + c] = clip(sum);
-        }
-    data = out;
-    w = width;
-  }
-  if (height !== srcHeight) {
-    const axis = pillowAxis(srcHeight, height);
-    const out = new Uint8Array(w * height * 3);
-    for (let y = 0; y < height; y++)
-      for (let x = 0; x < w; x++)
-        for (let c = 0; c < 3; c++) {
-          let sum = 1 << 21;
-          axis[y]!.weights.forEach((k, i) => {
-            sum = (sum + data[((axis[y]!.start + i) * w + x) * 3 + c]! * k) | 0;
-          });
-          out[(y * w + x) * 3 + c] = clip(sum);
-        }
-    data = out;
-  }
-  return data;
+  const wide = width === srcWidth ? src : referencePass(src, srcWidth, srcHeight, width, true);
+  return height === srcHeight ? wide : referencePass(wide, width, srcHeight, height, false);
 }
 
 describe.each([

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SquintError } from "../../src/errors.js";
 import { decodeImage, readImageSize, shrinkRaw } from "../../src/model/image-decode.js";
 import { type RawImage, resizeBicubicSync } from "../../src/model/vision.js";
+import { photoLike as photoLikeImage } from "../tools/images.js";
 
 function pixel(image: RawImage, x: number, y: number): [number, number, number] {
   const i = (y * image.width + x) * 3;
@@ -185,22 +186,10 @@ describe("decodeImage", () => {
   });
 });
 
-/** Deterministic photo-like RGB (smooth fields, edges, grain): what shrink-on-load is meant for. */
+/** The shared photo-like image (seed 11) as raw RGB bytes for sharp. */
 function photoLike(width: number, height: number): Buffer {
-  const data = Buffer.alloc(width * height * 3);
-  let state = 11;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      state = (state * 1103515245 + 12345) >>> 0;
-      const grain = (state >>> 24) / 16;
-      const edge = (x * 7 + y * 3) % 211 < 90 ? 60 : 0;
-      const i = (y * width + x) * 3;
-      data[i] = Math.min(255, (x / width) * 180 + edge + grain);
-      data[i + 1] = Math.min(255, (y / height) * 200 + grain);
-      data[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 37) * Math.cos(y / 23) + grain);
-    }
-  }
-  return data;
+  const { data } = photoLikeImage(width, height, 11);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function meanAbsDelta(a: Uint8Array, b: Uint8Array): number {

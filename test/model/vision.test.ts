@@ -14,6 +14,7 @@ import {
   smartResize,
   visualTokenCount,
 } from "../../src/model/vision.js";
+import { photoLike } from "../tools/images.js";
 
 const HF = { factor: 32, minPixels: 65536, maxPixels: 16777216 };
 
@@ -310,24 +311,6 @@ describe("resizeBicubic (Pillow BICUBIC)", () => {
 });
 
 describe("resizeBicubic fast shrink (sharp)", () => {
-  /** A photo-like image: smooth gradients, edges and fine texture (deterministic). */
-  function photoLike(width: number, height: number): RawImage {
-    const data = new Uint8Array(width * height * 3);
-    let state = 7;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        state = (state * 1103515245 + 12345) >>> 0;
-        const noise = (state >>> 24) / 16;
-        const edge = (x * 7 + y * 3) % 211 < 90 ? 60 : 0;
-        const i = (y * width + x) * 3;
-        data[i] = Math.min(255, (x / width) * 180 + edge + noise);
-        data[i + 1] = Math.min(255, (y / height) * 200 + noise);
-        data[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 37) * Math.cos(y / 23) + noise);
-      }
-    }
-    return { width, height, data };
-  }
-
   it("stays within a mean of 0.01 (in 0..1 pixel units) of the Pillow-exact resize, and matches it in shape", async () => {
     const image = photoLike(1200, 900);
     const means: number[] = [];

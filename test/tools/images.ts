@@ -29,6 +29,27 @@ export function gradient(width: number, height: number): RawImage {
   return { width, height, data };
 }
 
+/**
+ * A deterministic photo-like image: smooth gradients, edges and grain (a seeded LCG), what the fast shrink and
+ * shrink-on-load are meant for.
+ */
+export function photoLike(width: number, height: number, seed = 7): RawImage {
+  const data = new Uint8Array(width * height * 3);
+  let state = seed;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      const grain = (state >>> 24) / 16;
+      const edge = (x * 7 + y * 3) % 211 < 90 ? 60 : 0;
+      const i = (y * width + x) * 3;
+      data[i] = Math.min(255, (x / width) * 180 + edge + grain);
+      data[i + 1] = Math.min(255, (y / height) * 200 + grain);
+      data[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 37) * Math.cos(y / 23) + grain);
+    }
+  }
+  return { width, height, data };
+}
+
 /** Black image with a white square of `side` px whose top-left is (x, y). */
 export function marker(width: number, height: number, x: number, y: number, side: number): RawImage {
   const data = new Uint8Array(width * height * 3);

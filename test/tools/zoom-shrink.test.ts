@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { resizeRegionBicubicSync } from "../../src/model/bicubic.js";
-import type { RawImage } from "../../src/model/image-decode.js";
 import { pixelRect } from "../../src/tools/geometry.js";
 import { ZOOM_RESIZE, zoomedSize, zoomTool } from "../../src/tools/zoom.js";
+import { photoLike } from "./images.js";
 import { callTool, contextWithImage } from "./tool-context.js";
 
 /**
@@ -10,23 +10,6 @@ import { callTool, contextWithImage } from "./tool-context.js";
  * (a near-full box of an 8192² photo: ~3 s) taken from every small call on the server. It is libvips' now;
  * enlargements stay Pillow's bit for bit.
  */
-function photoLike(width: number, height: number): RawImage {
-  const data = new Uint8Array(width * height * 3);
-  let state = 11;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      state = (state * 1103515245 + 12345) >>> 0;
-      const noise = (state >>> 24) / 12;
-      const edge = (x * 5 + y * 3) % 197 < 80 ? 70 : 0;
-      const i = (y * width + x) * 3;
-      data[i] = Math.min(255, (x / width) * 170 + edge + noise);
-      data[i + 1] = Math.min(255, (y / height) * 190 + noise);
-      data[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 31) * Math.cos(y / 19) + noise);
-    }
-  }
-  return { width, height, data };
-}
-
 function meanAbsDelta(a: Uint8Array, b: Uint8Array): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
