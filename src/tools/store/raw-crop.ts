@@ -1,16 +1,12 @@
 import { SquintError } from "../../errors.js";
-import type { RawImage } from "../../model/image-decode.js";
+import type { PixelRegion, RawImage } from "../../model/image-decode.js";
 
 /**
  * Crops of decoded RGB pixels: row copies, no codec. Apart from pixel-ops.ts (which needs sharp) so that the
  * resize threads can crop without loading sharp.
  */
-export interface PixelRect {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-}
+/** The store's name for the model's integer pixel rectangle. */
+export type PixelRect = PixelRegion;
 
 /** The pixels inside an integer rectangle that lies within the image. */
 export function cropPixels(image: RawImage, rect: PixelRect): RawImage {
