@@ -28,7 +28,7 @@ export function memoryLine(sources: MemorySources, usage: NodeJS.MemoryUsage = p
   if (sources.work) {
     const stats = sources.work.stats();
     parts.push(
-      `work ${mib(stats.runningBytes)}/${mib(stats.maxBytes)} + ${mib(stats.awaitingGcBytes)} awaiting GC (${stats.runningJobs} running, ${stats.runningLargeJobs} large, ${stats.queuedJobs} queued, ${stats.refused} refused)`,
+      `work ${mib(stats.runningBytes)}/${mib(stats.maxBytes)} + ${mib(stats.awaitingGcBytes)} awaiting GC (${stats.runningJobs} running, ${stats.runningLargeJobs} large, ${stats.queuedJobs} queued, ${stats.refused} refused, ${stats.forcedGcs} forced GCs)`,
     );
   }
   return `squint mcp: memory ${parts.join(", ")}\n`;

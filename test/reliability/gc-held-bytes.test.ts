@@ -57,6 +57,72 @@ describe("bytes held until garbage collection", () => {
     running();
   });
 
+  it("asks for no collection when the waiting job waits for a large-job slot, not for the garbage", async () => {
+    // Under the load bench a large zoom always waited for the one large slot while evicted pixels awaited the
+    // GC: the budget forced a full collection (~58 ms) every 100 ms, 36 % of the event loop, for nothing.
+    let collections = 0;
+    const budget = new WorkBudget({
+      maxBytes: 1000,
+      largeJobBytes: 100,
+      maxLargeJobs: 1,
+      smallLaneBytes: 0,
+      maxQueued: 10,
+      maxWaitMs: 10_000,
+      collectGarbage: () => {
+        collections++;
+        gc();
+      },
+    });
+    const garbage = new ArrayBuffer(8);
+    budget.holdUntilCollected(garbage, 100);
+    const large = await budget.acquire(200, "large running");
+    let started = false;
+    const waiting = budget.acquire(200, "large waiting").then((release) => {
+      started = true;
+      return release;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // 200 + 100 + 200 fit the 1000: only the slot holds it back, so no collection was asked for.
+    expect(started).toBe(false);
+    expect(collections).toBe(0);
+    large();
+    (await waiting)();
+    expect(garbage.byteLength).toBe(8);
+  });
+
+  it("paces forced collections by what they cost: ten times the last one's time between them", async () => {
+    let collections = 0;
+    const budget = new WorkBudget({
+      maxBytes: 100,
+      maxQueued: 10,
+      maxWaitMs: 10_000,
+      collectGarbage: () => {
+        collections++;
+        // A collection that takes 30 ms (the buffer below stays reachable, so the waiter never fits).
+        const until = performance.now() + 30;
+        while (performance.now() < until) {}
+      },
+    });
+    const running = await budget.acquire(30, "running");
+    const garbage = new ArrayBuffer(8);
+    budget.holdUntilCollected(garbage, 60);
+    const waiting = budget.acquire(20, "waiting").catch(() => undefined);
+    // Small jobs come and go meanwhile (each one's end looks at the queue again, as on a busy server).
+    const stopAt = performance.now() + 650;
+    while (performance.now() < stopAt) {
+      const release = await budget.acquire(1, "small");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      release();
+    }
+    // At 100 ms apart this would be 6 or 7; 300 ms apart (10 × 30 ms) it is at most 3.
+    expect(collections).toBeGreaterThanOrEqual(1);
+    expect(collections).toBeLessThanOrEqual(3);
+    expect(budget.stats().forcedGcs).toBe(collections);
+    running();
+    await waiting;
+    expect(garbage.byteLength).toBe(8);
+  });
+
   it("counts nothing when it cannot ask for a collection (no gc), so work never waits on the GC", async () => {
     const budget = new WorkBudget({ maxBytes: 100 });
     budget.holdUntilCollected(new ArrayBuffer(8), 60);

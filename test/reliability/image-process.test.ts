@@ -52,6 +52,6 @@ describe("memoryLine", () => {
     );
     expect(line).toMatch(/rss 300M/);
     expect(line).toMatch(/store 0M\/256M \(0 originals\)/);
-    expect(line).toMatch(/work 0M\/128M \+ 0M awaiting GC \(0 running, 0 large, 0 queued, 0 refused\)/);
+    expect(line).toMatch(/work 0M\/128M \+ 0M awaiting GC \(0 running, 0 large, 0 queued, 0 refused, 0 forced GCs\)/);
   });
 });
