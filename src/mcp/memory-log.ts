@@ -9,6 +9,8 @@ import type { WorkBudget } from "../tools/store/work-budget.js";
 export interface MemorySources {
   originals?: SharedOriginals;
   work?: WorkBudget;
+  /** RSS over the idle process that neither counts (uncounted-memory.ts); the store keeps that much free. */
+  uncounted?: () => number;
 }
 
 const MIB = 1024 * 1024;
@@ -31,6 +33,7 @@ export function memoryLine(sources: MemorySources, usage: NodeJS.MemoryUsage = p
       `work ${mib(stats.runningBytes)}/${mib(stats.maxBytes)} + ${mib(stats.awaitingGcBytes)} awaiting GC (${stats.runningJobs} running, ${stats.runningLargeJobs} large, ${stats.queuedJobs} queued, ${stats.refused} refused, ${stats.forcedGcs} forced GCs)`,
     );
   }
+  if (sources.uncounted) parts.push(`uncounted ${mib(sources.uncounted())}`);
   return `squint mcp: memory ${parts.join(", ")}\n`;
 }
 

@@ -93,7 +93,7 @@ describe("bytes held until garbage collection", () => {
   it("paces forced collections by what they cost: ten times the last one's time between them", async () => {
     let collections = 0;
     const budget = new WorkBudget({
-      maxBytes: 100,
+      maxBytes: 1000,
       maxQueued: 10,
       maxWaitMs: 10_000,
       collectGarbage: () => {
@@ -103,10 +103,11 @@ describe("bytes held until garbage collection", () => {
         while (performance.now() < until) {}
       },
     });
-    const running = await budget.acquire(30, "running");
+    const running = await budget.acquire(400, "running");
     const garbage = new ArrayBuffer(8);
-    budget.holdUntilCollected(garbage, 60);
-    const waiting = budget.acquire(20, "waiting").catch(() => undefined);
+    // A fifth of the budget: over it, or over half, the budget would not wait for waiting work to ask.
+    budget.holdUntilCollected(garbage, 200);
+    const waiting = budget.acquire(500, "waiting").catch(() => undefined);
     // Small jobs come and go meanwhile (each one's end looks at the queue again, as on a busy server).
     const stopAt = performance.now() + 650;
     while (performance.now() < stopAt) {
@@ -166,5 +167,91 @@ describe("bytes held until garbage collection", () => {
     expect(work.stats().awaitingGcBytes).toBe(300 * 200 * 3);
     gc();
     expect(await until(() => work.stats().awaitingGcBytes === 0)).toBe(true);
+  });
+});
+
+describe("garbage past the budget", () => {
+  it("asks for a collection when garbage holds over a quarter of the budget, with nothing waiting", async () => {
+    let collections = 0;
+    const budget = new WorkBudget({
+      maxBytes: 1000,
+      collectGarbage: () => {
+        collections++;
+        gc();
+      },
+    });
+    (() => {
+      // An 8192² decode into a full store: its own buffer and what it evicted, garbage at once.
+      budget.holdUntilCollected(new ArrayBuffer(8), 300);
+    })();
+    expect(await until(() => budget.stats().awaitingGcBytes === 0)).toBe(true);
+    expect(collections).toBeGreaterThan(0);
+  });
+
+  it("does not collect again and again for garbage that is still alive (an evicted image being encoded)", async () => {
+    let collections = 0;
+    const budget = new WorkBudget({
+      maxBytes: 1000,
+      collectGarbage: () => {
+        collections++;
+        gc();
+      },
+    });
+    const alive = new ArrayBuffer(8);
+    budget.holdUntilCollected(alive, 600);
+    // Small jobs come and go, each end looking at the budget again.
+    for (let round = 0; round < 30; round++) {
+      const release = await budget.acquire(1, "small");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      release();
+    }
+    // One collection for the 600 that arrived; none more, though they are still counted (nothing new came).
+    expect(collections).toBe(1);
+    expect(budget.stats().awaitingGcBytes).toBe(600);
+    expect(alive.byteLength).toBe(8);
+  });
+
+  it("does not start a job on top of garbage past the budget, even with nothing else running", async () => {
+    const budget = new WorkBudget({ maxBytes: 100, maxQueued: 10, maxWaitMs: 10_000, collectGarbage: gc });
+    let garbage: ArrayBuffer | undefined = new ArrayBuffer(8);
+    budget.holdUntilCollected(garbage, 80);
+    let started = false;
+    const waiting = budget.acquire(50, "lone job").then((release) => {
+      started = true;
+      return release;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // 80 of garbage + 50 > 100: before, a lone job always started, and RSS went past the budget.
+    expect(started).toBe(false);
+    garbage = undefined;
+    expect(await until(() => started)).toBe(true);
+    (await waiting)();
+    expect(garbage).toBeUndefined();
+  });
+
+  it("makes a decode's room in the store before the decode runs, so what that evicts is collected first", async () => {
+    const work = new WorkBudget({ maxBytes: 64 * 1024 * 1024, collectGarbage: gc });
+    const pixels = 400 * 300 * 3;
+    // Room for two such images: the third decode has to evict the first.
+    const store = new ImageStore({ work, maxStoreBytes: pixels * 2.5 });
+    const image = (shade: number) =>
+      sharp({ create: { width: 400, height: 300, channels: 3, background: { r: shade, g: 0, b: 0 } } })
+        .png()
+        .toBuffer();
+    await store.ingest(await image(1), { pin: false });
+    await store.ingest(await image(2), { pin: false });
+    gc();
+    expect(await until(() => work.stats().awaitingGcBytes === 0)).toBe(true);
+    const atDecode: { withPixels: number; awaitingGc: number }[] = [];
+    const run = work.run.bind(work);
+    work.run = (bytes, what, job, signal) => {
+      if (what.startsWith("Decoding")) {
+        atDecode.push({ withPixels: store.stats().withPixels, awaitingGc: work.stats().awaitingGcBytes });
+      }
+      return run(bytes, what, job, signal);
+    };
+    await store.ingest(await image(3), { pin: false });
+    // Before: the first image was evicted only after the decode, its pixels garbage beside the decode's own.
+    expect(atDecode).toEqual([{ withPixels: 1, awaitingGc: pixels }]);
   });
 });

@@ -26,6 +26,7 @@ import { DEFAULT_IMAGE_LIMITS } from "../../tools/store/limits.js";
 import { configureImageProcess } from "../../tools/store/image-process.js";
 import { configureProcessResizePool, DEFAULT_RESIZE_POOL } from "../../tools/store/resize-pool.js";
 import { SharedOriginals } from "../../tools/store/shared-originals.js";
+import { uncountedMemory } from "../../tools/store/uncounted-memory.js";
 import {
   configureProcessWorkBudget,
   DEFAULT_WORK_BUDGET,
@@ -360,6 +361,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   });
   const model = wantsModel(args) ? await serveModel(args, io) : undefined;
   const originals = storeMemory(args);
+  // RSS over this idle process that no budget counts is given back by the store (uncounted-memory.ts).
+  const uncounted = uncountedMemory({ memory: originals.memory, work });
+  originals.memory.pressure = uncounted;
   const options = mcpServerOptions(args, [...builtinTools(), ...(model?.tools ?? [])], {
     originals,
     ...(model ? { locateModel: model.locateModel } : {}),
@@ -367,7 +371,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const stopMemoryLog =
     args.memoryLogMs === undefined
       ? () => undefined
-      : startMemoryLog(args.memoryLogMs, (line) => io.stderr.write(line), { originals, work });
+      : startMemoryLog(args.memoryLogMs, (line) => io.stderr.write(line), { originals, work, uncounted });
   if (process.env.SQUINT_MCP_CONFORMANCE === "1") {
     // The official conformance suite calls fixed tool and resource names; they exist only when asked for.
     const { conformanceFixtures } = await import("../../mcp/server-conformance.js");

@@ -314,19 +314,23 @@ export class ImageStore {
   ): Promise<DecodedPixels> {
     const header = await this.#readHeader(bytes, format, source);
     this.#checkSize(header, `The image from ${source}`);
-    // libvips holds about the decoded RGB again while it flattens and converts: twice the result, admitted first.
-    const pixels = await this.work.run(
-      header.width * header.height * 3 * 2,
-      `Decoding the image from ${source}`,
-      async () => {
-        const decoded = await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels });
-        const shared = inSharedMemory(decoded);
-        // The decoder's own buffer is garbage now but freed only when the GC gets to it: counted till then.
-        this.work.holdUntilCollected(decoded.data.buffer, decoded.data.byteLength);
-        return shared;
-      },
-      signal,
-    );
+    // The room in the store first (what that evicts is then collected before the decode's buffers exist).
+    const giveBackRoom = this.#memory.reserve(header.width * header.height * 3);
+    // The decoder's output and its copy in shared memory: twice the result, admitted first.
+    const pixels = await this.work
+      .run(
+        header.width * header.height * 3 * 2,
+        `Decoding the image from ${source}`,
+        async () => {
+          const decoded = await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels });
+          const shared = inSharedMemory(decoded);
+          // The decoder's own buffer is garbage now but freed only when the GC gets to it: counted till then.
+          this.work.holdUntilCollected(decoded.data.buffer, decoded.data.byteLength);
+          return shared;
+        },
+        signal,
+      )
+      .finally(giveBackRoom);
     return {
       pixels,
       header: {

@@ -26,6 +26,11 @@ export class PixelMemory {
   readonly #holders = new Map<PixelHolder, number>();
   /** Set once by whoever owns the process's work budget (the first ImageStore over this memory). */
   onDropped: DroppedPixels | undefined;
+  /**
+   * Bytes to keep free below maxBytes for memory no budget counts (uncounted-memory.ts; the MCP server sets
+   * it). Eviction keeps to maxBytes − pressure; nothing is refused for it, only unpinned pixels dropped.
+   */
+  pressure: (() => number) | undefined;
 
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
@@ -65,11 +70,26 @@ export class PixelMemory {
     this.#used -= bytes;
   }
 
-  /** Drops least-recently-used unpinned pixels until the total fits (never `keep`). */
+  /**
+   * Holds room for `bytes` of pixels about to be decoded: counted, and evicting others, from now, so what the
+   * eviction leaves to the garbage collector is collected before the decode holds its own buffers, not while
+   * (an 8192² decode into a full store had its 400 MB and the 200 MB it evicted in RSS at once). The returned
+   * function gives the room back; call it just before adding the decoded pixels.
+   */
+  reserve(bytes: number): () => void {
+    const room: PixelHolder = { heldBytes: bytes, pinned: true, drop: () => undefined };
+    this.add(room);
+    this.evict(room);
+    return () => this.remove(room);
+  }
+
+  /** Drops least-recently-used unpinned pixels until the total fits (never `keep`), less any pressure. */
   evict(keep?: PixelHolder): void {
-    if (this.#used <= this.maxBytes) return;
-    for (const holder of [...this.#holders.keys()]) {
-      if (this.#used <= this.maxBytes) break;
+    const limit = this.maxBytes - Math.max(0, this.pressure?.() ?? 0);
+    if (this.#used <= limit) return;
+    // Deleting the entry being visited is safe in a Map's iteration: no copy of a thousand keys per call.
+    for (const holder of this.#holders.keys()) {
+      if (this.#used <= limit) break;
       if (holder === keep || holder.pinned) continue;
       this.drop(holder);
     }

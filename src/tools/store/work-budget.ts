@@ -57,6 +57,14 @@ export type WorkLane = "small" | "large";
  */
 const GC_INTERVAL_MS = 100;
 const GC_COST_FACTOR = 10;
+/**
+ * A collection is asked for, waiting work or not, once garbage holds more than this share of the budget: an
+ * 8192² decode into a full store left its own 200 MB buffer and the 200 MB it evicted, and with nothing
+ * waiting on them they stayed in RSS, past the budget, until V8 got round to them.
+ */
+const GC_AWAITING_SHARE = 0.25;
+/** Past this share the collection is not paced: garbage over half the budget is RSS over the budget. */
+const GC_URGENT_SHARE = 0.5;
 
 /**
  * Large jobs at once by default: half the cores, at least one. A large zoom's resize, its shrink and the
@@ -116,11 +124,15 @@ export class WorkBudget {
   #largeBytes = 0;
   #largeJobs = 0;
   #awaitingGcBytes = 0;
-  #gcPending = false;
+  #gcTimer: NodeJS.Timeout | undefined;
+  #gcDueAt = 0;
+  /** Garbage still counted just after the last forced collection (see #garbageGrown). */
+  #awaitingAfterGc = 0;
   #nextGcAt = 0;
   #forcedGcs = 0;
   readonly #collected = new FinalizationRegistry<number>((bytes) => {
     this.#awaitingGcBytes -= bytes;
+    this.#awaitingAfterGc = Math.min(this.#awaitingAfterGc, this.#awaitingGcBytes);
     this.#drain();
   });
   #peakBytes = 0;
@@ -241,6 +253,7 @@ export class WorkBudget {
     if (held === 0 || !this.options.collectGarbage) return;
     this.#awaitingGcBytes += held;
     this.#collected.register(target, held);
+    if (this.#garbageGrown(GC_AWAITING_SHARE)) this.#requestGc();
   }
 
   stats(): WorkBudgetStats {
@@ -259,8 +272,9 @@ export class WorkBudget {
   }
 
   #fits(bytes: number, large: boolean, awaitingGc = this.#awaitingGcBytes): boolean {
-    // A job always runs when nothing else does, so a budget smaller than one job's estimate cannot deadlock.
-    if (this.#runningJobs === 0) return true;
+    // A job runs when nothing else does, so a budget smaller than one job's estimate cannot deadlock; but not
+    // on top of garbage past the budget (a collection frees that soon, and the job waits for it).
+    if (this.#runningJobs === 0) return awaitingGc === 0 || awaitingGc + bytes <= this.options.maxBytes;
     const held = this.#runningBytes + awaitingGc + this.options.reservedBytes;
     if (held + bytes > this.options.maxBytes) return false;
     if (!large) return true;
@@ -296,7 +310,18 @@ export class WorkBudget {
     for (const waiter of [...this.#queue]) {
       if (this.#fits(waiter.bytes, waiter.large)) waiter.start();
     }
-    if (this.#queue.some((waiter) => this.#heldBackByGarbage(waiter))) this.#requestGc();
+    if (this.#garbageGrown(GC_AWAITING_SHARE) || this.#queue.some((waiter) => this.#heldBackByGarbage(waiter))) {
+      this.#requestGc();
+    }
+  }
+
+  /**
+   * Whether garbage grew by more than `share` of the budget since the last forced collection had its effect:
+   * what that collection could not free is alive still (an evicted image being encoded), and collecting again
+   * and again would not free it either.
+   */
+  #garbageGrown(share: number): boolean {
+    return this.#awaitingGcBytes - this.#awaitingAfterGc > this.options.maxBytes * share;
   }
 
   /**
@@ -309,22 +334,33 @@ export class WorkBudget {
     );
   }
 
-  /** One collection soon, paced (GC_INTERVAL_MS, GC_COST_FACTOR): the finalizers it lets run call #drain again. */
+  /**
+   * One collection soon, paced (GC_INTERVAL_MS, GC_COST_FACTOR) unless garbage is past GC_URGENT_SHARE: then
+   * at once, even if a paced one was already due later. The finalizers it lets run call #drain again.
+   */
   #requestGc(): void {
     const collect = this.options.collectGarbage;
-    if (!collect || this.#gcPending) return;
-    this.#gcPending = true;
-    setTimeout(
-      () => {
-        this.#gcPending = false;
-        const start = performance.now();
-        collect();
-        this.#forcedGcs++;
-        const took = performance.now() - start;
-        this.#nextGcAt = Date.now() + Math.max(GC_INTERVAL_MS, GC_COST_FACTOR * took);
-      },
-      Math.max(0, this.#nextGcAt - Date.now()),
-    ).unref?.();
+    if (!collect) return;
+    const urgent = this.#garbageGrown(GC_URGENT_SHARE);
+    const at = urgent ? Date.now() : Math.max(Date.now(), this.#nextGcAt);
+    if (this.#gcTimer && this.#gcDueAt <= at) return;
+    if (this.#gcTimer) clearTimeout(this.#gcTimer);
+    this.#gcDueAt = at;
+    this.#gcTimer = setTimeout(() => {
+      this.#gcTimer = undefined;
+      const start = performance.now();
+      collect();
+      this.#forcedGcs++;
+      const took = performance.now() - start;
+      this.#nextGcAt = Date.now() + Math.max(GC_INTERVAL_MS, GC_COST_FACTOR * took);
+      // After the finalizers have run: work still held back by garbage (alive at this collection, dead by
+      // the next) asks again, paced, rather than waiting for some other job's end to look.
+      setImmediate(() => {
+        this.#awaitingAfterGc = this.#awaitingGcBytes;
+        this.#drain();
+      }).unref?.();
+    }, at - Date.now());
+    this.#gcTimer.unref?.();
   }
 
   #busy(what: string, why: string): SquintError {
