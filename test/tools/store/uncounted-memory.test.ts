@@ -28,7 +28,7 @@ describe("uncountedMemory", () => {
     const memory = new PixelMemory(1000 * MIB);
     const work = new WorkBudget({ maxBytes: 500 * MIB, reservedBytes: 100 * MIB });
     let rss = 150 * MIB;
-    const uncounted = uncountedMemory({ memory, work, rss: () => rss });
+    const uncounted = uncountedMemory({ memory, work, rss: () => rss, rssReadingMs: 0 });
     memory.add(holder(300 * MIB));
     const release = await work.acquire(50 * MIB, "a zoom");
     // Counted: 300 store + 50 running + 100 reserved = 450; RSS 150 + 520 → 70 uncounted.
@@ -38,6 +38,25 @@ describe("uncountedMemory", () => {
     rss = 150 * MIB + 200 * MIB;
     expect(uncounted()).toBe(0);
     release();
+  });
+
+  it("reads RSS at most every rssReadingMs (a /proc read per eviction was 9 % of the event loop under load)", () => {
+    const memory = new PixelMemory(1000 * MIB);
+    const work = new WorkBudget({ maxBytes: 500 * MIB });
+    let reads = 0;
+    const uncounted = uncountedMemory({
+      memory,
+      work,
+      baselineBytes: 0,
+      rssReadingMs: 60_000,
+      rss: () => {
+        reads++;
+        return 10 * MIB;
+      },
+    });
+    for (let i = 0; i < 1000; i++) uncounted();
+    expect(uncounted()).toBe(10 * MIB);
+    expect(reads).toBe(1);
   });
 
   it("asks the store for at most half its budget (a squeezed store would re-decode forever)", () => {
