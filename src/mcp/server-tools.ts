@@ -147,11 +147,14 @@ export function toolFromDefinition<TContext>(
       if (index === 0 && options.inlineImages) {
         const pixels = options.images.pixels(id);
         const encode = () => encodeInline(pixels, inlineLimits);
-        const inline = options.images.work
-          ? await options.images.work.run(inlineEncodeBytes(pixels, inlineLimits), `Encoding ${id} inline`, encode)
+        // The call's own result: its encode and send wait ahead of work that starts new calls.
+        const ahead = { ahead: true };
+        const work = options.images.work;
+        const inline = work
+          ? await work.run(inlineEncodeBytes(pixels, inlineLimits), `Encoding ${id} inline`, encode, undefined, ahead)
           : await encode();
-        if (options.images.work) {
-          held.push(await options.images.work.acquire(inlineWireBytes(inline.data.length), `Sending ${id} inline`));
+        if (work) {
+          held.push(await work.acquire(inlineWireBytes(inline.data.length), `Sending ${id} inline`, undefined, ahead));
         }
         content.push({ type: "image", data: inline.data.toString("base64"), mimeType: inline.mimeType });
       }

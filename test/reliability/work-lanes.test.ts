@@ -132,3 +132,27 @@ describe("default large jobs", () => {
     expect([1, 2, 3, 4, 8, 16].map((cores) => defaultLargeJobs(cores))).toEqual([1, 1, 1, 2, 4, 8]);
   });
 });
+
+describe("work that finishes a call goes ahead", () => {
+  it("starts a result's encode before new calls' large jobs that waited longer, in its own arrival order", async () => {
+    // Load bench: each near-full zoom's encode (a large job) queued behind the nine new near-full zooms
+    // waiting for the one large slot; all ten results were held ~30 s and answered together at the end.
+    const budget = new WorkBudget({ maxBytes: 1000, largeJobBytes: 10, maxLargeJobs: 1, smallLaneBytes: 0 });
+    const order: string[] = [];
+    const queue = (name: string, ahead: boolean) =>
+      budget.acquire(100, name, undefined, { ahead }).then((release) => {
+        order.push(name);
+        release();
+      });
+    const running = await budget.acquire(100, "zoom 1");
+    const waiting = [
+      queue("zoom 2", false),
+      queue("zoom 3", false),
+      queue("encode of zoom 0", true),
+      queue("encode of zoom 1", true),
+    ];
+    running();
+    await Promise.all(waiting);
+    expect(order).toEqual(["encode of zoom 0", "encode of zoom 1", "zoom 2", "zoom 3"]);
+  });
+});
