@@ -10,7 +10,8 @@ import { SquintError } from "../../errors.js";
  * - RESOURCE_EXHAUSTED: the job alone needs more than the whole budget — retrying cannot help.
  *
  * The queue is served first-fit in arrival order, so a small zoom is not held behind a large one that waits
- * for room; a large job cannot starve past `maxWaitMs` (it is then refused as BUSY, never left hanging).
+ * for room; a large job cannot starve past `maxWaitMs` (it is then refused as BUSY, never left hanging). Jobs
+ * that finish a call under way (its result's encode) wait ahead of those that start new ones (AcquireOptions).
  *
  * Two lanes: jobs over `largeJobBytes` (full-photo zooms, decodes of big originals) are large. At most
  * `maxLargeJobs` of them run at once and together they leave `smallLaneBytes` of the budget free, so the
@@ -58,12 +59,12 @@ export type WorkLane = "small" | "large";
 const GC_INTERVAL_MS = 100;
 const GC_COST_FACTOR = 10;
 /**
- * A collection is asked for, waiting work or not, once garbage holds more than this share of the budget: an
- * 8192² decode into a full store left its own 200 MB buffer and the 200 MB it evicted, and with nothing
- * waiting on them they stayed in RSS, past the budget, until V8 got round to them.
+ * A collection is asked for, waiting work or not, once garbage grew by more than this share of the budget
+ * since the last one: an 8192² decode into a full store left its own 200 MB buffer and the 200 MB it evicted,
+ * and with nothing waiting on them they stayed in RSS, past the budget, until V8 got round to them.
  */
 const GC_AWAITING_SHARE = 0.25;
-/** Past this share the collection is not paced: garbage over half the budget is RSS over the budget. */
+/** Growth past this share is collected at once, not paced: it is RSS past the budget. */
 const GC_URGENT_SHARE = 0.5;
 
 /**
@@ -294,8 +295,11 @@ export class WorkBudget {
 
   #fits(bytes: number, large: boolean, awaitingGc = this.#awaitingGcBytes): boolean {
     // A job runs when nothing else does, so a budget smaller than one job's estimate cannot deadlock; but not
-    // on top of garbage past the budget (a collection frees that soon, and the job waits for it).
-    if (this.#runningJobs === 0) return awaitingGc === 0 || awaitingGc + bytes <= this.options.maxBytes;
+    // on top of much garbage (a collection frees that soon, and the job waits for it). A little — the churn of
+    // evicted small results, never all collected at once on a busy server — does not hold it back.
+    if (this.#runningJobs === 0) {
+      return awaitingGc + bytes <= this.options.maxBytes || awaitingGc <= this.options.maxBytes * GC_AWAITING_SHARE;
+    }
     const held = this.#runningBytes + awaitingGc + this.options.reservedBytes;
     if (held + bytes > this.options.maxBytes) return false;
     if (!large) return true;
