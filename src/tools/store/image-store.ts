@@ -1,21 +1,21 @@
 import { createHash, randomBytes } from "node:crypto";
 import sharp from "sharp";
 import { SquintError } from "../../errors.js";
-import { decodeImage } from "../../model/image-decode.js";
 import type { RawImage } from "../../model/vision.js";
 import { type Affine, compose, identity, type Size } from "../geometry.js";
 import { type ImageLimits, resolveLimits } from "./limits.js";
 import { type PixelHolder, PixelMemory } from "./pixel-memory.js";
-import { type DecodedOriginal, type DecodedPixels, SharedOriginals } from "./shared-originals.js";
-import { formatName, looksTruncated, type SniffedFormat, sniffFormat } from "./sniff.js";
+import { checkEncoded, checkImageSize, decodeOriginal } from "./original-decode.js";
+import { type DecodedOriginal, SharedOriginals } from "./shared-originals.js";
+import { type SniffedFormat, sniffFormat } from "./sniff.js";
 import { processWorkBudget, type WorkBudget } from "./work-budget.js";
 
 /**
  * The image store: every image a run touches, decoded once into RGB pixels and given an id, with its lineage.
  *
  * An original enters as bytes (`ingest`): it is sniffed, its header checked against the limits, decoded once
- * (EXIF orientation applied, first frame, 8-bit sRGB) and deduplicated by content hash, so the same file sent
- * twice is the same id. A derived image (zoom, crop, rotation, …) enters as pixels (`derive`) together with the
+ * (EXIF orientation applied, first frame, 8-bit sRGB; original-decode.ts) and deduplicated by content hash, so
+ * the same file sent twice is the same id. A derived image (zoom, crop, rotation, …) enters as pixels (`derive`) together with the
  * affine transform from its pixels to its parent's; the store composes these, so any box on any image maps to
  * its original's pixels.
  *
@@ -219,23 +219,20 @@ export class ImageStore {
     options: IngestOptions,
     previous: Entry | undefined,
   ): Promise<StoredImage> {
-    if (format === "svg" && !(options.allowSvg ?? this.limits.allowSvg)) {
-      throw new SquintError("IMAGE_UNSUPPORTED", `The image from ${source} is an SVG, which is refused by default.`, {
-        hint: "Convert it to PNG, or enable SVG input (allowSvg) if you trust its source.",
-      });
-    }
-    if (looksTruncated(bytes, format)) {
-      throw new SquintError("IMAGE_DECODE_FAILED", `The ${formatName(format)} from ${source} is truncated.`, {
-        hint: "The file or download was cut off: fetch or save it again.",
-        details: { format, bytes: bytes.byteLength },
-      });
-    }
+    checkEncoded(bytes, format, source, options.allowSvg ?? this.limits.allowSvg);
     // This store's reference (an evicted original's record keeps its own), and a hold while it decodes, so
     // what another store's decode produced is not evicted before this store's caller gets to use it.
     const original = previous?.original ?? this.#originals.ref(hash);
     original.pins++;
     try {
-      await this.#originals.fill(original, () => this.#decode(bytes, format, source, options.signal), options.signal);
+      const decode = () =>
+        decodeOriginal(bytes, format, source, {
+          limits: this.limits,
+          work: this.work,
+          memory: this.#memory,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      await this.#originals.fill(original, decode, options.signal);
     } catch (error) {
       if (!previous) this.#originals.unref(original, 1);
       else original.pins--;
@@ -254,7 +251,7 @@ export class ImageStore {
   #addOriginal(original: DecodedOriginal, source: string, pin: boolean, previous: Entry | undefined): StoredImage {
     const header = original.header;
     if (!header) throw new SquintError("INTERNAL", "A decoded original has no header.");
-    this.#checkSize(header, `The image from ${source}`);
+    checkImageSize(header, `The image from ${source}`, this.limits);
     const id = previous?.info.id ?? this.#newId();
     const info: StoredImage = {
       id,
@@ -306,98 +303,11 @@ export class ImageStore {
     }
   }
 
-  async #decode(
-    bytes: Uint8Array,
-    format: SniffedFormat,
-    source: string,
-    signal: AbortSignal | undefined,
-  ): Promise<DecodedPixels> {
-    const header = await this.#readHeader(bytes, format, source);
-    this.#checkSize(header, `The image from ${source}`);
-    // The room in the store first (what that evicts is then collected before the decode's buffers exist).
-    const giveBackRoom = this.#memory.reserve(header.width * header.height * 3);
-    // The decoder's output and its copy in shared memory: twice the result, admitted first.
-    const pixels = await this.work
-      .run(
-        header.width * header.height * 3 * 2,
-        `Decoding the image from ${source}`,
-        async () => {
-          const decoded = await decodeImage(bytes, { maxInputPixels: this.limits.maxPixels });
-          const shared = inSharedMemory(decoded);
-          // The decoder's own buffer is garbage now but freed only when the GC gets to it: counted till then.
-          this.work.holdUntilCollected(decoded.data.buffer, decoded.data.byteLength);
-          return shared;
-        },
-        signal,
-      )
-      .finally(giveBackRoom);
-    return {
-      pixels,
-      header: {
-        width: pixels.width,
-        height: pixels.height,
-        format: formatName(format),
-        ...(header.orientation === undefined ? {} : { exifOrientation: header.orientation }),
-      },
-    };
-  }
-
-  async #readHeader(
-    bytes: Uint8Array,
-    format: SniffedFormat,
-    source: string,
-  ): Promise<{ width: number; height: number; orientation?: number }> {
-    try {
-      const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-      if (!meta.width || !meta.height) throw new SquintError("IMAGE_DECODE_FAILED", "no dimensions in the header");
-      return {
-        width: meta.width,
-        height: meta.height,
-        ...(meta.orientation === undefined ? {} : { orientation: meta.orientation }),
-      };
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new SquintError(
-        "IMAGE_DECODE_FAILED",
-        `The ${formatName(format)} from ${source} has an unreadable header.`,
-        {
-          hint: "The file is damaged or not really an image: save or fetch it again.",
-          details: { format, reason },
-          cause,
-        },
-      );
-    }
-  }
-
-  #checkSize(size: Size, what: string): void {
-    const { maxPixels, maxDimension } = this.limits;
-    if (size.width > maxDimension || size.height > maxDimension) {
-      throw new SquintError(
-        "IMAGE_TOO_LARGE",
-        `${what} is ${size.width}×${size.height}; no side may exceed ${maxDimension} pixels.`,
-        {
-          hint: "Downscale or crop the image first, or raise the store's maxDimension.",
-          details: { width: size.width, height: size.height, maxDimension },
-        },
-      );
-    }
-    if (size.width * size.height > maxPixels) {
-      throw new SquintError(
-        "IMAGE_TOO_LARGE",
-        `${what} has ${size.width * size.height} pixels (${size.width}×${size.height}); the limit is ${maxPixels}.`,
-        {
-          hint: "Downscale or crop the image first, or raise the store's maxPixels if you trust its source.",
-          details: { width: size.width, height: size.height, maxPixels },
-        },
-      );
-    }
-  }
-
   /** Adds an image made from `parentId`'s pixels; `toParent` maps the new pixels to the parent's. */
   derive(parentId: string, pixels: RawImage, options: DeriveOptions): StoredImage {
     const parent = this.get(parentId);
     checkRaw(pixels);
-    this.#checkSize(pixels, `The ${options.operation} result`);
+    checkImageSize(pixels, `The ${options.operation} result`, this.limits);
     const id = this.#newId();
     const info: StoredImage = {
       id,
@@ -582,16 +492,6 @@ export class ImageStore {
       if (hash !== undefined && this.#byHash.get(hash) === id) this.#byHash.delete(hash);
     }
   }
-}
-
-/**
- * The pixels in a SharedArrayBuffer: a resize thread then reads (and crops) an original in place instead of
- * the main thread copying it for every zoom. One copy per decode, inside the decode's admitted 2× budget.
- */
-function inSharedMemory(image: RawImage): RawImage {
-  const data = new Uint8Array(new SharedArrayBuffer(image.data.byteLength));
-  data.set(image.data);
-  return { width: image.width, height: image.height, data };
 }
 
 function checkRaw(pixels: RawImage): void {
