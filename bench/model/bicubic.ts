@@ -1,8 +1,9 @@
 /**
  * The zoom's Pillow-exact bicubic (issue 10: the largest CPU cost of a small zoom under load): the vertical
  * pass in WebAssembly SIMD against the JavaScript pass, alternating, on the resizes the load bench's small
- * zooms do (a crop of 2–6 % of a 4140×2700 photo's sides enlarged to ~0.27 MP). Larger outputs (over
- * SIMD_MAX_BYTES) keep to JavaScript. CPU ms per resize, median.
+ * zooms do (a crop of 2–6 % of a 4140×2700 photo's sides enlarged to ~0.27 MP), and on its near-full zoom
+ * (4058×2646 → 4064×2656, 32 MB out, run in bands of SIMD_BAND_BYTES; a tenth as many runs). CPU ms per
+ * resize, median.
  *
  *   node --import tsx bench/model/bicubic.ts [--runs 60]
  */
@@ -21,6 +22,7 @@ const cases: Array<[string, { left: number; top: number; width: number; height: 
   ["83×54 → 704×448", { left: 1000, top: 800, width: 83, height: 54 }, 704, 448],
   ["166×108 → 640×416", { left: 1000, top: 800, width: 166, height: 108 }, 640, 416],
   ["249×162 → 640×416", { left: 1000, top: 800, width: 249, height: 162 }, 640, 416],
+  ["4058×2646 → 4064×2656 (near-full)", { left: 41, top: 27, width: 4058, height: 2646 }, 4064, 2656],
 ];
 
 const cpuMs = (work: () => void) => {
@@ -31,13 +33,14 @@ const cpuMs = (work: () => void) => {
 };
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
-console.log(`Pillow-exact bicubic, CPU ms per resize (median of ${RUNS}, alternating)\n`);
+console.log(`Pillow-exact bicubic, CPU ms per resize (median of ${RUNS} (near-full: a tenth), alternating)\n`);
 console.log("| resize | JavaScript | WebAssembly SIMD vertical pass | ratio |");
 console.log("|---|---:|---:|---:|");
 for (const [name, region, width, height] of cases) {
   const js: number[] = [];
   const simd: number[] = [];
-  for (let i = -3; i < RUNS; i++) {
+  const runs = width * height > 4_000_000 ? Math.max(3, Math.round(RUNS / 10)) : RUNS;
+  for (let i = runs === RUNS ? -3 : -1; i < runs; i++) {
     setSimdEnabled(false);
     const a = cpuMs(() => resizeRegionBicubicSync(image, region, width, height));
     setSimdEnabled(true);

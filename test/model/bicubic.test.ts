@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { compiledModuleBase64 } from "../../scripts/build-wasm.js";
 import { resizeRegionBicubicSync } from "../../src/model/bicubic.js";
-import { setSimdEnabled } from "../../src/model/bicubic-simd.js";
+import { SIMD_BAND_BYTES, setSimdBandBytes, setSimdEnabled, simdBandsRun } from "../../src/model/bicubic-simd.js";
 import { BICUBIC_SIMD_WASM } from "../../src/model/bicubic-simd-module.js";
 
 /**
@@ -65,10 +65,15 @@ function referenceResize(src: Uint8Array, srcWidth: number, srcHeight: number, w
 }
 
 describe.each([
-  ["WebAssembly SIMD", true],
-  ["JavaScript", false],
-])("resizeRegionBicubicSync (vertical pass in %s) against the plain Pillow loops", (_name, simd) => {
-  afterAll(() => setSimdEnabled(true));
+  ["WebAssembly SIMD", true, SIMD_BAND_BYTES],
+  // Bands of 16 KiB: the larger outputs here are split into many bands, as a near-full zoom's 32 MB is.
+  ["WebAssembly SIMD, in small bands", true, 16 * 1024],
+  ["JavaScript", false, SIMD_BAND_BYTES],
+])("resizeRegionBicubicSync (vertical pass in %s) against the plain Pillow loops", (_name, simd, band) => {
+  afterAll(() => {
+    setSimdEnabled(true);
+    setSimdBandBytes(SIMD_BAND_BYTES);
+  });
   let seed = 12345;
   const random = () => {
     seed = (seed * 1103515245 + 12345) >>> 0;
@@ -99,11 +104,38 @@ describe.each([
           y * rw * 3,
         );
       setSimdEnabled(simd);
+      setSimdBandBytes(band);
       const actual = resizeRegionBicubicSync(image, region, ow, oh);
       const expected = referenceResize(crop, rw, rh, ow, oh);
       expect(Buffer.from(actual.data).equals(Buffer.from(expected))).toBe(true);
     });
   }
+});
+
+describe("the WebAssembly pass in bands", () => {
+  afterAll(() => setSimdBandBytes(SIMD_BAND_BYTES));
+
+  it("splits a large output into bands, each run in WebAssembly, bit for bit the one-band result", () => {
+    const image = { width: 120, height: 90, data: new Uint8Array(120 * 90 * 3) };
+    for (let i = 0; i < image.data.length; i++) image.data[i] = (i * 2654435761) >>> 24;
+    const region = { left: 5, top: 4, width: 100, height: 80 };
+    const whole = resizeRegionBicubicSync(image, region, 400, 320);
+    setSimdBandBytes(16 * 1024);
+    const before = simdBandsRun();
+    const banded = resizeRegionBicubicSync(image, region, 400, 320);
+    // 400 px rows of 1200 bytes: a 16 KiB band holds about 6 output rows and their input rows.
+    expect(simdBandsRun() - before).toBeGreaterThan(40);
+    expect(Buffer.from(banded.data).equals(Buffer.from(whole.data))).toBe(true);
+  });
+
+  it("leaves a row too wide for one band to the JavaScript pass", () => {
+    const image = { width: 50, height: 10, data: new Uint8Array(50 * 10 * 3).fill(77) };
+    setSimdBandBytes(256);
+    const before = simdBandsRun();
+    const out = resizeRegionBicubicSync(image, { left: 0, top: 0, width: 50, height: 10 }, 100, 40);
+    expect(simdBandsRun()).toBe(before);
+    expect(out.data.every((value) => value === 77)).toBe(true);
+  });
 });
 
 describe("the committed WebAssembly module", () => {
