@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { identity } from "../../src/tools/geometry.js";
 import { ImageStore } from "../../src/tools/store/image-store.js";
-import { WorkBudget } from "../../src/tools/store/work-budget.js";
+import { WorkBudget, type WorkBudgetOptions } from "../../src/tools/store/work-budget.js";
 
 /**
  * Issue 10, load and soak benches: RSS went hundreds of MB past the budgets. One part was buffers a finished
@@ -14,6 +14,38 @@ import { WorkBudget } from "../../src/tools/store/work-budget.js";
  */
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
+
+/** A budget whose collections are counted; `collect` is what one does (the real gc by default). */
+function countingBudget(options: Partial<WorkBudgetOptions>, collect: () => void = gc) {
+  let collections = 0;
+  const budget = new WorkBudget({
+    ...options,
+    collectGarbage: () => {
+      collections++;
+      collect();
+    },
+  });
+  return { budget, collections: () => collections };
+}
+
+/** A job's admission, with whether it has started yet. */
+function tracked(admission: Promise<() => void>) {
+  const job = { started: false, release: admission };
+  job.release = admission.then((release) => {
+    job.started = true;
+    return release;
+  });
+  return job;
+}
+
+/** Small jobs coming and going (each one's end looks at the queue again, as on a busy server). */
+async function smallJobsComeAndGo(budget: WorkBudget, done: (round: number) => boolean): Promise<void> {
+  for (let round = 0; !done(round); round++) {
+    const release = await budget.acquire(1, "small");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    release();
+  }
+}
 
 async function until(check: () => boolean): Promise<boolean> {
   for (let round = 0; round < 100; round++) {
@@ -25,100 +57,66 @@ async function until(check: () => boolean): Promise<boolean> {
 
 describe("bytes held until garbage collection", () => {
   it("makes new work wait for a dead buffer's bytes, asks for a collection, then runs it", async () => {
-    let collections = 0;
-    const budget = new WorkBudget({
-      maxBytes: 100,
-      maxQueued: 10,
-      maxWaitMs: 10_000,
-      collectGarbage: () => {
-        collections++;
-        gc();
-      },
-    });
+    const { budget, collections } = countingBudget({ maxBytes: 100, maxQueued: 10, maxWaitMs: 10_000 });
     const running = await budget.acquire(30, "running");
     (() => {
       // Unreachable once this function returns, like a decoder's buffer once the job is done.
       budget.holdUntilCollected(new ArrayBuffer(8), 60);
     })();
-    let started = false;
-    const waiting = budget.acquire(20, "waiting").then((release) => {
-      started = true;
-      return release;
-    });
+    const waiting = tracked(budget.acquire(20, "waiting"));
     await Promise.resolve();
     // 30 running + 60 awaiting GC + 20 > 100: it waits (before, the 60 were not counted and it ran).
-    expect(started).toBe(false);
+    expect(waiting.started).toBe(false);
     expect(budget.stats().awaitingGcBytes).toBe(60);
     // Nothing else happens: the budget's own request for a collection is what lets it start.
-    expect(await until(() => started)).toBe(true);
-    expect(collections).toBeGreaterThan(0);
+    expect(await until(() => waiting.started)).toBe(true);
+    expect(collections()).toBeGreaterThan(0);
     expect(budget.stats().awaitingGcBytes).toBe(0);
-    (await waiting)();
+    (await waiting.release)();
     running();
   });
 
   it("asks for no collection when the waiting job waits for a large-job slot, not for the garbage", async () => {
     // Under the load bench a large zoom always waited for the one large slot while evicted pixels awaited the
     // GC: the budget forced a full collection (~58 ms) every 100 ms, 36 % of the event loop, for nothing.
-    let collections = 0;
-    const budget = new WorkBudget({
+    const { budget, collections } = countingBudget({
       maxBytes: 1000,
       largeJobBytes: 100,
       maxLargeJobs: 1,
       smallLaneBytes: 0,
       maxQueued: 10,
       maxWaitMs: 10_000,
-      collectGarbage: () => {
-        collections++;
-        gc();
-      },
     });
     const garbage = new ArrayBuffer(8);
     budget.holdUntilCollected(garbage, 100);
     const large = await budget.acquire(200, "large running");
-    let started = false;
-    const waiting = budget.acquire(200, "large waiting").then((release) => {
-      started = true;
-      return release;
-    });
+    const waiting = tracked(budget.acquire(200, "large waiting"));
     await new Promise((resolve) => setTimeout(resolve, 300));
     // 200 + 100 + 200 fit the 1000: only the slot holds it back, so no collection was asked for.
-    expect(started).toBe(false);
-    expect(collections).toBe(0);
+    expect(waiting.started).toBe(false);
+    expect(collections()).toBe(0);
     large();
-    (await waiting)();
+    (await waiting.release)();
     expect(garbage.byteLength).toBe(8);
   });
 
   it("paces forced collections by what they cost: ten times the last one's time between them", async () => {
-    let collections = 0;
-    const budget = new WorkBudget({
-      maxBytes: 1000,
-      maxQueued: 10,
-      maxWaitMs: 10_000,
-      collectGarbage: () => {
-        collections++;
-        // A collection that takes 30 ms (the buffer below stays reachable, so the waiter never fits).
-        const until = performance.now() + 30;
-        while (performance.now() < until) {}
-      },
+    // A collection that takes 30 ms (the buffer below stays reachable, so the waiter never fits).
+    const { budget, collections } = countingBudget({ maxBytes: 1000, maxQueued: 10, maxWaitMs: 10_000 }, () => {
+      const until = performance.now() + 30;
+      while (performance.now() < until) {}
     });
     const running = await budget.acquire(400, "running");
     const garbage = new ArrayBuffer(8);
     // A fifth of the budget: over it, or over half, the budget would not wait for waiting work to ask.
     budget.holdUntilCollected(garbage, 200);
     const waiting = budget.acquire(500, "waiting").catch(() => undefined);
-    // Small jobs come and go meanwhile (each one's end looks at the queue again, as on a busy server).
     const stopAt = performance.now() + 650;
-    while (performance.now() < stopAt) {
-      const release = await budget.acquire(1, "small");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      release();
-    }
+    await smallJobsComeAndGo(budget, () => performance.now() >= stopAt);
     // At 100 ms apart this would be 6 or 7; 300 ms apart (10 × 30 ms) it is at most 3.
-    expect(collections).toBeGreaterThanOrEqual(1);
-    expect(collections).toBeLessThanOrEqual(3);
-    expect(budget.stats().forcedGcs).toBe(collections);
+    expect(collections()).toBeGreaterThanOrEqual(1);
+    expect(collections()).toBeLessThanOrEqual(3);
+    expect(budget.stats().forcedGcs).toBe(collections());
     running();
     await waiting;
     expect(garbage.byteLength).toBe(8);
@@ -172,41 +170,22 @@ describe("bytes held until garbage collection", () => {
 
 describe("garbage past the budget", () => {
   it("asks for a collection when garbage holds over a quarter of the budget, with nothing waiting", async () => {
-    let collections = 0;
-    const budget = new WorkBudget({
-      maxBytes: 1000,
-      collectGarbage: () => {
-        collections++;
-        gc();
-      },
-    });
+    const { budget, collections } = countingBudget({ maxBytes: 1000 });
     (() => {
       // An 8192² decode into a full store: its own buffer and what it evicted, garbage at once.
       budget.holdUntilCollected(new ArrayBuffer(8), 300);
     })();
     expect(await until(() => budget.stats().awaitingGcBytes === 0)).toBe(true);
-    expect(collections).toBeGreaterThan(0);
+    expect(collections()).toBeGreaterThan(0);
   });
 
   it("does not collect again and again for garbage that is still alive (an evicted image being encoded)", async () => {
-    let collections = 0;
-    const budget = new WorkBudget({
-      maxBytes: 1000,
-      collectGarbage: () => {
-        collections++;
-        gc();
-      },
-    });
+    const { budget, collections } = countingBudget({ maxBytes: 1000 });
     const alive = new ArrayBuffer(8);
     budget.holdUntilCollected(alive, 600);
-    // Small jobs come and go, each end looking at the budget again.
-    for (let round = 0; round < 30; round++) {
-      const release = await budget.acquire(1, "small");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      release();
-    }
+    await smallJobsComeAndGo(budget, (round) => round === 30);
     // One collection for the 600 that arrived; none more, though they are still counted (nothing new came).
-    expect(collections).toBe(1);
+    expect(collections()).toBe(1);
     expect(budget.stats().awaitingGcBytes).toBe(600);
     expect(alive.byteLength).toBe(8);
   });
@@ -215,17 +194,13 @@ describe("garbage past the budget", () => {
     const budget = new WorkBudget({ maxBytes: 100, maxQueued: 10, maxWaitMs: 10_000, collectGarbage: gc });
     let garbage: ArrayBuffer | undefined = new ArrayBuffer(8);
     budget.holdUntilCollected(garbage, 80);
-    let started = false;
-    const waiting = budget.acquire(50, "lone job").then((release) => {
-      started = true;
-      return release;
-    });
+    const waiting = tracked(budget.acquire(50, "lone job"));
     await new Promise((resolve) => setTimeout(resolve, 100));
     // 80 of garbage + 50 > 100: before, a lone job always started, and RSS went past the budget.
-    expect(started).toBe(false);
+    expect(waiting.started).toBe(false);
     garbage = undefined;
-    expect(await until(() => started)).toBe(true);
-    (await waiting)();
+    expect(await until(() => waiting.started)).toBe(true);
+    (await waiting.release)();
     expect(garbage).toBeUndefined();
   });
 
